@@ -1,0 +1,15 @@
+"""mtzoo: a Keras 3 model zoo for multi-task recommendation."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from mtzoo import data  # noqa: E402
+from mtzoo import features  # noqa: E402
+from mtzoo import layers  # noqa: E402
+from mtzoo import models  # noqa: E402
+from mtzoo import tasks  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["data", "features", "layers", "models", "tasks", "__version__"]

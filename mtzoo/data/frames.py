@@ -1,0 +1,167 @@
+"""From a pandas DataFrame to model inputs, labels and per-task weights."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mtzoo import features as features_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.features import DataError
+
+
+def feature_arrays(frame: pd.DataFrame, features) -> dict[str, np.ndarray]:
+    """Raw feature values as the model inputs take them, keyed by feature.
+
+    Raises `DataError` naming the feature, column and row of bad values.
+    """
+    features = features_lib.validate(features)
+    return {spec.name: spec.to_array(frame) for spec in features}
+
+
+def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:
+    """Feature values as tensors, ready for `model.predict` or `model(x)`.
+
+    Keras' array adapters take no strings, so string features must reach
+    `predict` as tensors: use this rather than `feature_arrays` there.
+    """
+    return {name: tf.constant(_for_tensor(array))
+            for name, array in feature_arrays(frame, features).items()}
+
+
+def label_arrays(
+    frame: pd.DataFrame, tasks
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Labels and per-task sample weights, keyed by task name.
+
+    A missing label (NaN, None, or the task's `missing_label`) gets sample
+    weight 0 and a placeholder label 0, so it counts in neither the task's
+    loss nor its metrics. A task's `weight_column` multiplies its weights.
+
+    Returns:
+        `(labels, sample_weights)`: labels of shape `(n, 1)` (float32 for
+        binary and regression tasks, int32 class ids for multiclass), and
+        float32 weights of shape `(n,)`.
+    """
+    tasks = tasks_lib.validate(tasks)
+    labels, weights = {}, {}
+    for task in tasks:
+        labels[task.name], weights[task.name] = _task_labels(frame, task)
+    return labels, weights
+
+
+def _task_labels(frame, task):
+    owner = f"Task '{task.name}'"
+    features_lib._require_column(frame, task.label_column, owner)
+    values = features_lib._numeric_column(
+        frame, task.label_column, owner, "numeric labels")
+    missing = ~np.isfinite(values)
+    if task.missing_label is not None:
+        missing |= values == task.missing_label
+    present = ~missing
+    if task.kind == tasks_lib.BINARY:
+        bad = present & ((values < 0) | (values > 1))
+        expected = "labels in [0, 1]"
+    elif task.kind == tasks_lib.MULTICLASS:
+        bad = present & ((values < 0) | (values >= task.num_classes)
+                         | (values != np.round(values)))
+        expected = f"integer class ids in [0, {task.num_classes - 1}]"
+    else:
+        bad = np.zeros_like(present)
+        expected = ""
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{owner} expects {expected} in column '{task.label_column}', "
+            f"but {features_lib._describe_row(frame, position)} has "
+            f"{frame[task.label_column].iloc[position]!r} "
+            f"({int(bad.sum())} such rows)"
+        )
+    weight = present.astype(np.float32)
+    if task.weight_column:
+        column_weights = features_lib._numeric_column(
+            frame, task.weight_column, f"{owner} (weight column)",
+            "non-negative numbers")
+        invalid = ~np.isfinite(column_weights) | (column_weights < 0)
+        if invalid.any():
+            position = int(np.flatnonzero(invalid)[0])
+            raise DataError(
+                f"{owner} expects non-negative weights in column "
+                f"'{task.weight_column}', but "
+                f"{features_lib._describe_row(frame, position)} has "
+                f"{frame[task.weight_column].iloc[position]!r}"
+            )
+        weight = weight * column_weights.astype(np.float32)
+    filled = np.where(present, values, 0.0)
+    if task.kind == tasks_lib.MULTICLASS:
+        label = filled.astype(np.int32).reshape(-1, 1)
+    else:
+        label = filled.astype(np.float32).reshape(-1, 1)
+    return label, weight
+
+
+def from_dataframe(
+    frame: pd.DataFrame,
+    features,
+    tasks: Sequence | None = None,
+    *,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of dict batches from a DataFrame.
+
+    With `tasks`, elements are `(features, labels, sample_weights)`, each a
+    dict (features by feature name, labels and weights by task name), ready
+    for `MultiTaskModel.fit` and `evaluate`; without, elements are feature
+    dicts for `predict`.
+
+    Shuffling permutes row indices each epoch and gathers whole batches,
+    which is fast and needs no shuffle buffer of examples.
+
+    Args:
+        frame: the data.
+        features: feature specs (adapted or not: only columns are read).
+        tasks: task specs, or None for features only.
+        batch_size: int. Examples per batch. Defaults to 256.
+        shuffle: bool. Reshuffle rows every epoch. Defaults to False.
+        seed: int. Seed of the shuffling.
+        drop_remainder: bool. Drop the last, smaller batch.
+    """
+    if len(frame) == 0:
+        raise DataError("Cannot make a dataset from an empty DataFrame.")
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(
+            f"`batch_size` must be a positive integer. "
+            f"Received: batch_size={batch_size!r}"
+        )
+    features = features_lib.validate(features)
+    tensors = [model_inputs(frame, features)]
+    if tasks is not None:
+        labels, weights = label_arrays(frame, tasks)
+        tensors.append({k: tf.constant(v) for k, v in labels.items()})
+        tensors.append({k: tf.constant(v) for k, v in weights.items()})
+    tensors = tuple(tensors) if tasks is not None else tensors[0]
+
+    indices = tf.data.Dataset.range(len(frame))
+    if shuffle:
+        indices = indices.shuffle(len(frame), seed=seed,
+                                  reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+
+    def gather(batch_indices):
+        return tf.nest.map_structure(
+            lambda t: tf.gather(t, batch_indices), tensors)
+
+    return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _for_tensor(array: np.ndarray) -> np.ndarray:
+    if array.dtype == object:
+        return array.astype(str).astype(object)
+    return array

@@ -1,0 +1,163 @@
+"""Synthetic impression logs with known ground truth.
+
+`impressions` simulates users seeing items: a click depends on the affinity
+between user and item latent vectors and on the device; a conversion
+follows a click with a probability that also falls with price; watch time
+grows with affinity; each user's interest category is the category closest
+to their taste. The true click and conversion probabilities are returned
+with the data, so the best achievable AUC is known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mtzoo import tasks as tasks_lib
+from mtzoo.features import CategoricalFeature
+from mtzoo.features import MultiCategoricalFeature
+from mtzoo.features import NumericFeature
+from mtzoo.features import VectorFeature
+
+GENRES = ("action", "comedy", "drama", "horror", "romance", "scifi",
+          "documentary", "animation", "thriller", "music")
+DEVICES = ("ios", "android", "web", "tv")
+TEXT_DIM = 8
+HISTORY_LENGTH = 5
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def impressions(
+    num_rows: int = 20_000,
+    *,
+    num_users: int = 1_000,
+    num_items: int = 500,
+    num_categories: int = 6,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Simulated impressions with click, conversion, watch time and interest.
+
+    Args:
+        num_rows: int. Number of impressions.
+        num_users: int. Number of users.
+        num_items: int. Number of items.
+        num_categories: int. Number of interest categories (the classes of
+            the `interest` label).
+        seed: int. The same seed gives the same data.
+
+    Returns:
+        A DataFrame with feature columns `user_id` (string), `item_id`
+        (int), `device` (string), `age` (float, some missing), `price`
+        (float, heavy-tailed), `genres` (list of strings), `recent_items`
+        (list of item ids), `item_text` (vector of 8 floats); label columns
+        `click`, `conversion` (1 only after a click), `watch_time` (minutes)
+        and `interest` (class id); and the true probabilities `p_click` and
+        `p_conversion` (click and convert).
+    """
+    rng = np.random.default_rng(seed)
+    latent = 4
+    user_taste = rng.normal(size=(num_users, latent))
+    item_style = rng.normal(size=(num_items, latent))
+    category_style = rng.normal(size=(num_categories, latent))
+    affinity_matrix = user_taste @ item_style.T / np.sqrt(latent)
+
+    item_genres = []
+    genre_style = rng.normal(size=(len(GENRES), latent))
+    genre_scores = item_style @ genre_style.T
+    for i in range(num_items):
+        count = rng.integers(1, 4)
+        top = np.argsort(-genre_scores[i])[:count]
+        item_genres.append([GENRES[g] for g in top])
+    item_price = np.round(rng.lognormal(mean=3.0, sigma=1.0,
+                                        size=num_items), 2)
+    text_projection = rng.normal(size=(latent, TEXT_DIM))
+    item_text = (item_style @ text_projection
+                 + 0.3 * rng.normal(size=(num_items, TEXT_DIM)))
+
+    user_age = rng.integers(16, 75, size=num_users).astype(float)
+    user_age[rng.random(num_users) < 0.1] = np.nan
+    user_interest = np.argmax(user_taste @ category_style.T, axis=1)
+    noisy = rng.random(num_users) < 0.1
+    user_interest[noisy] = rng.integers(num_categories, size=noisy.sum())
+    # Each user's history: items drawn in proportion to their appeal.
+    preference = np.exp(2.0 * affinity_matrix)
+    preference /= preference.sum(axis=1, keepdims=True)
+    histories = [rng.choice(num_items, size=HISTORY_LENGTH, replace=False,
+                            p=preference[u]).tolist()
+                 for u in range(num_users)]
+
+    users = rng.integers(num_users, size=num_rows)
+    items = rng.integers(num_items, size=num_rows)
+    devices = rng.integers(len(DEVICES), size=num_rows)
+    device_bias = np.array([0.3, 0.0, -0.4, -0.8])
+    affinity = affinity_matrix[users, items]
+
+    p_click = _sigmoid(1.5 * affinity + device_bias[devices] - 1.0)
+    click = rng.random(num_rows) < p_click
+    log_price = np.log(item_price[items])
+    p_convert = _sigmoid(1.2 * affinity - 0.8 * (log_price - 3.0) - 0.5)
+    conversion = click & (rng.random(num_rows) < p_convert)
+    watch_time = np.maximum(
+        0.0, 10.0 + 6.0 * affinity + 2.0 * rng.normal(size=num_rows))
+
+    return pd.DataFrame({
+        "user_id": [f"u{u}" for u in users],
+        "item_id": items.astype(np.int64),
+        "device": [DEVICES[d] for d in devices],
+        "age": user_age[users],
+        "price": item_price[items],
+        "genres": [item_genres[i] for i in items],
+        "recent_items": [histories[u] for u in users],
+        "item_text": [item_text[i].astype(np.float32) for i in items],
+        "click": click.astype(np.float32),
+        "conversion": conversion.astype(np.float32),
+        "watch_time": watch_time.astype(np.float32),
+        "interest": user_interest[users].astype(np.int64),
+        "p_click": p_click,
+        "p_conversion": p_click * p_convert,
+    })
+
+
+def impression_features(embedding_dim: int = 8) -> list:
+    """Feature specs for `impressions`: every kind of feature mtzoo has.
+
+    `item_id` and `recent_items` share one embedding table.
+    """
+    return [
+        CategoricalFeature("user_id", dtype="string",
+                           embedding_dim=embedding_dim),
+        CategoricalFeature("item_id", dtype="int64",
+                           embedding_dim=embedding_dim,
+                           embedding_table="item"),
+        CategoricalFeature("device", dtype="string", embedding_dim=4),
+        NumericFeature("age", missing_indicator=True),
+        NumericFeature("price", log_transform=True),
+        MultiCategoricalFeature("genres", dtype="string", embedding_dim=4),
+        MultiCategoricalFeature("recent_items", dtype="int64",
+                                embedding_dim=embedding_dim,
+                                embedding_table="item"),
+        VectorFeature("item_text", dim=TEXT_DIM),
+    ]
+
+
+def impression_tasks(num_categories: int = 6) -> list:
+    """A binary, a regression and a multiclass task on `impressions`."""
+    return [
+        tasks_lib.binary("click"),
+        tasks_lib.regression("watch_time", loss="huber"),
+        tasks_lib.multiclass("interest", num_classes=num_categories),
+    ]
+
+
+def funnel_tasks() -> list:
+    """The click -> conversion funnel on `impressions`, for AITM."""
+    return [tasks_lib.binary("click"), tasks_lib.binary("conversion")]
+
+
+def esmm_tasks() -> list:
+    """ESMM's CTR and CTCVR tasks on `impressions`."""
+    return [tasks_lib.binary("ctr", label="click"),
+            tasks_lib.binary("ctcvr", label="conversion")]

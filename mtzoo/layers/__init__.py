@@ -1,0 +1,25 @@
+"""Reusable Keras layers of mtzoo's architectures."""
+
+from mtzoo.layers.expert_attention_gate import ExpertAttentionGate
+from mtzoo.layers.expert_bank import ExpertBank
+from mtzoo.layers.expert_mixture import ExpertMixture
+from mtzoo.layers.feature_encoder import FeatureEncoder
+from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
+from mtzoo.layers.information_transfer import CalibrationConstraint
+from mtzoo.layers.mlp import MLP
+from mtzoo.layers.softmax_gate import SoftmaxGate
+
+#: Layers whose output is a weighting over experts, for utilization plots.
+GATE_LAYERS = (SoftmaxGate, ExpertAttentionGate)
+
+__all__ = [
+    "AdaptiveInformationTransfer",
+    "CalibrationConstraint",
+    "ExpertAttentionGate",
+    "ExpertBank",
+    "ExpertMixture",
+    "FeatureEncoder",
+    "GATE_LAYERS",
+    "MLP",
+    "SoftmaxGate",
+]

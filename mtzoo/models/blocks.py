@@ -1,0 +1,126 @@
+"""Pieces every architecture builder uses: inputs, encoder, towers, heads."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from mtzoo import features as features_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.layers import MLP
+from mtzoo.layers import FeatureEncoder
+from mtzoo.layers import validation
+from mtzoo.models.multitask_model import MultiTaskModel
+
+
+def check_schema(features, tasks, *, min_tasks: int = 1):
+    """Validates specs and returns them as lists.
+
+    Besides each list's own checks, a feature must not read a task's label
+    column or weight column (that would leak the label into the input).
+    """
+    features = features_lib.validate(features)
+    features_lib.check_adapted(features)
+    tasks = tasks_lib.validate(tasks)
+    if len(tasks) < min_tasks:
+        raise ValueError(
+            f"This architecture needs at least {min_tasks} tasks. "
+            f"Received {len(tasks)}: {[t.name for t in tasks]}"
+        )
+    for task in tasks:
+        for column, role in ((task.label_column, "label"),
+                             (task.weight_column, "weight")):
+            leaking = [f.name for f in features if f.source == column]
+            if column and leaking:
+                raise ValueError(
+                    f"Feature {leaking[0]!r} reads column '{column}', the "
+                    f"{role} column of task '{task.name}'. Remove it from "
+                    f"the features: a model must not see its label."
+                )
+    names = {f.name for f in features} & {t.name for t in tasks}
+    if names:
+        raise ValueError(
+            f"Names {sorted(names)} are used by both a feature and a task; "
+            f"inputs and outputs need distinct names."
+        )
+    return features, tasks
+
+
+def check_common(*, tower_units, dropout, l2, embedding_l2):
+    """Validates the hyperparameters shared by every builder."""
+    validation.positive_int_list(tower_units, "tower_units", allow_empty=True)
+    validation.rate(dropout, "dropout")
+    validation.non_negative(l2, "l2")
+    validation.non_negative(embedding_l2, "embedding_l2")
+
+
+def feature_inputs(features) -> dict[str, keras.KerasTensor]:
+    """One named `keras.Input` per feature, taking its raw values."""
+    return {
+        spec.name: keras.Input(
+            shape=spec.input_shape(), dtype=spec.input_dtype(),
+            name=spec.name)
+        for spec in features
+    }
+
+
+def regularizer(l2: float):
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def encode(inputs, features, *, embedding_l2=0.0, name="feature_encoder"):
+    """Encodes raw inputs into one dense vector with a `FeatureEncoder`."""
+    encoder = FeatureEncoder(
+        features, embeddings_regularizer=regularizer(embedding_l2), name=name)
+    return encoder(inputs)
+
+
+def tower(x, task, *, units, activation, dropout, l2, name=None):
+    """The task-specific MLP on top of the shared part."""
+    return MLP(units, activation=activation, dropout=dropout,
+               kernel_regularizer=regularizer(l2),
+               name=name or f"tower_{task.name}")(x)
+
+
+def head(x, task, *, l2=0.0):
+    """The task's output layer, named after the task.
+
+    Returns probabilities for binary and multiclass tasks and the value for
+    regression tasks.
+    """
+    logits = keras.layers.Dense(
+        task.output_units, kernel_regularizer=regularizer(l2),
+        name=f"logit_{task.name}")(x)
+    return keras.layers.Activation(task.activation, name=task.name)(logits)
+
+
+def tower_heads(per_task_inputs: Sequence, tasks, *, tower_units, activation,
+                dropout, l2) -> dict:
+    """One tower and head per task over that task's input tensor."""
+    outputs = {}
+    for x, task in zip(per_task_inputs, tasks):
+        x = tower(x, task, units=tower_units, activation=activation,
+                  dropout=dropout, l2=l2)
+        outputs[task.name] = head(x, task, l2=l2)
+    return outputs
+
+
+def build_model(inputs, outputs, tasks, name) -> MultiTaskModel:
+    return MultiTaskModel(inputs=inputs, outputs=outputs, tasks=tasks,
+                          name=name)
+
+
+def per_task(value, tasks, arg_name: str) -> list:
+    """Expands a value given once (or as a list per task) to one per task."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {t.name for t in tasks})
+        if unknown:
+            raise ValueError(
+                f"`{arg_name}` names unknown tasks {unknown}.")
+        missing = [t.name for t in tasks if t.name not in value]
+        if missing:
+            raise ValueError(
+                f"`{arg_name}` has no entry for tasks {missing}.")
+        return [value[t.name] for t in tasks]
+    return [value] * len(tasks)

@@ -1,0 +1,282 @@
+"""The Keras model class shared by every mtzoo architecture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+from keras.src.saving import serialization_lib
+
+from mtzoo import tasks as tasks_lib
+from mtzoo.api_export import mtzoo_export
+from mtzoo.tasks import LOSS_REDUCTION
+
+
+@mtzoo_export
+class MultiTaskModel(keras.Model):
+    """A functional Keras model that knows its tasks.
+
+    Built like any functional model, with dict inputs keyed by feature name
+    and dict outputs keyed by task name, plus the list of `tasks`:
+
+    ```python
+    model = MultiTaskModel(inputs, outputs, tasks=tasks)
+    model.compile(optimizer="adam")  # losses, weights, metrics from tasks
+    model.fit(dataset)  # (features, labels[, sample_weights]) dict batches
+    ```
+
+    `compile` takes each task's loss, loss weight and metrics from its spec;
+    any of them can be overridden by task name. The loss of a task is the
+    weighted mean over the examples that carry its label: an example whose
+    sample weight for that task is 0 (a missing label) changes neither the
+    loss nor the metrics of that task. Outputs without a task (such as
+    ESMM's `cvr`) are predicted but not trained directly.
+
+    Logs hold `loss`, one `<task>_loss` per task and the task metrics
+    (`<task>_auc`, `<task>_rmse`, ...).
+
+    Args:
+        inputs, outputs: as for `keras.Model`; `outputs` must be a dict
+            with one entry per task name.
+        tasks: list of `mtzoo.tasks.Task`.
+        **kwargs: other `keras.Model` arguments (`name`, ...).
+    """
+
+    def __init__(self, *args, tasks=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tasks is None:
+            raise ValueError("MultiTaskModel needs `tasks`.")
+        self.tasks = tasks_lib.validate(tasks)
+        output_names = set(self.output_names)
+        absent = [t.name for t in self.tasks if t.name not in output_names]
+        if absent:
+            raise ValueError(
+                f"Tasks {absent} have no model output of the same name. "
+                f"Outputs: {sorted(output_names)}"
+            )
+        self._task_losses = None
+        self._task_loss_weights = None
+        self._task_loss_trackers = None
+        self._task_metrics = None
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self.tasks]
+
+    def compile(
+        self,
+        optimizer="adam",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        **kwargs,
+    ):
+        """Configures training from the task specs.
+
+        Args:
+            optimizer: a Keras optimizer or its name. Defaults to `"adam"`.
+            loss: dict mapping task names to a loss (a Keras loss object, a
+                loss name or a callable) that replaces the task's default.
+            loss_weights: dict mapping task names to a float that replaces
+                the task's `weight`.
+            metrics: dict mapping task names to a list of Keras metrics (or
+                metric names) that replaces the task's metrics.
+            **kwargs: other `keras.Model.compile` arguments (`jit_compile`,
+                `steps_per_execution`, `run_eagerly`, ...).
+        """
+        for arg_name in ("weighted_metrics",):
+            if kwargs.get(arg_name) is not None:
+                raise ValueError(
+                    f"MultiTaskModel.compile does not take `{arg_name}`: "
+                    f"task metrics are always weighted by the per-task "
+                    f"sample weights."
+                )
+        kwargs.pop("weighted_metrics", None)
+        loss = self._check_task_dict(loss, "loss")
+        loss_weights = self._check_task_dict(loss_weights, "loss_weights")
+        metrics = self._check_task_dict(metrics, "metrics")
+        super().compile(optimizer=optimizer, **kwargs)
+
+        self._task_losses = {}
+        self._task_loss_weights = {}
+        self._task_loss_trackers = {}
+        self._task_metrics = {}
+        for task in self.tasks:
+            self._task_losses[task.name] = _make_loss(
+                loss.get(task.name), task)
+            self._task_loss_weights[task.name] = float(
+                loss_weights.get(task.name, task.weight))
+            self._task_loss_trackers[task.name] = keras.metrics.Mean(
+                name=f"{task.name}_loss")
+            self._task_metrics[task.name] = (
+                _make_metrics(metrics[task.name], task)
+                if task.name in metrics else task.make_metrics())
+
+        self._compile_config = serialization_lib.SerializableDict(
+            optimizer=self.optimizer,
+            loss=loss or None,
+            loss_weights=loss_weights or None,
+            metrics=metrics or None,
+            **kwargs,
+        )
+
+    def _check_task_dict(self, value, arg_name: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"`{arg_name}` must be a dict keyed by task name "
+                f"({self.task_names}). Received: {value!r}"
+            )
+        unknown = sorted(set(value) - set(self.task_names))
+        if unknown:
+            raise ValueError(
+                f"`{arg_name}` names unknown tasks {unknown}. "
+                f"Tasks: {self.task_names}"
+            )
+        return dict(value)
+
+    def compile_from_config(self, config):
+        config = serialization_lib.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def task_loss_weights(self) -> dict[str, float]:
+        """The weight of each task's loss in the total (after compile)."""
+        self._assert_compiled()
+        return dict(self._task_loss_weights)
+
+    def _assert_compiled(self):
+        if self._task_losses is None:
+            raise RuntimeError(
+                "Call `model.compile()` before training or evaluating.")
+
+    def compute_task_losses(self, y, y_pred, sample_weight=None):
+        """Unweighted loss of each task on a batch, as a dict."""
+        self._assert_compiled()
+        y = _as_task_dict(y, self.task_names, "labels")
+        sample_weight = _as_task_dict(
+            sample_weight, self.task_names, "sample weights", optional=True)
+        losses = {}
+        for task in self.tasks:
+            losses[task.name] = self._task_losses[task.name](
+                y[task.name], y_pred[task.name],
+                sample_weight=sample_weight.get(task.name),
+            )
+        return losses
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        task_losses = self.compute_task_losses(y, y_pred, sample_weight)
+        total = ops.zeros((), dtype="float32")
+        for name, value in task_losses.items():
+            self._task_loss_trackers[name].update_state(value)
+            weight = self._task_loss_weights[name]
+            if weight:
+                total = total + weight * ops.cast(value, "float32")
+        if self.losses:  # regularizers and add_loss terms
+            total = total + ops.sum(
+                [ops.cast(v, "float32") for v in self.losses])
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        y = _as_task_dict(y, self.task_names, "labels")
+        sample_weight = _as_task_dict(
+            sample_weight, self.task_names, "sample weights", optional=True)
+        for task in self.tasks:
+            for metric in self._task_metrics[task.name]:
+                metric.update_state(
+                    y[task.name], y_pred[task.name],
+                    sample_weight=sample_weight.get(task.name),
+                )
+        return self.get_metrics_result()
+
+    @property
+    def metrics(self):
+        metrics = super().metrics
+        if self._task_loss_trackers:
+            metrics.extend(self._task_loss_trackers.values())
+            for task_metrics in self._task_metrics.values():
+                metrics.extend(task_metrics)
+        return metrics
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["tasks"] = [tasks_lib.serialize(t) for t in self.tasks]
+        return config
+
+
+def _make_loss(override, task):
+    if override is None:
+        return task.make_loss()
+    if isinstance(override, keras.losses.Loss):
+        return override
+    if isinstance(override, str):
+        return task.make_loss(override)
+    if callable(override):
+        return keras.losses.LossFunctionWrapper(
+            override, reduction=LOSS_REDUCTION, name=f"{task.name}_loss")
+    raise ValueError(
+        f"Task '{task.name}': `loss` must be a Keras loss, a loss name or a "
+        f"callable. Received: {override!r}"
+    )
+
+
+def _make_metrics(overrides, task):
+    if not isinstance(overrides, (list, tuple)):
+        overrides = [overrides]
+    metrics = []
+    for metric in overrides:
+        if isinstance(metric, str):
+            metric = _metric_from_name(metric, task)
+        if not isinstance(metric, keras.metrics.Metric):
+            raise ValueError(
+                f"Task '{task.name}': metrics must be Keras metrics or "
+                f"metric names. Received: {metric!r}"
+            )
+        metrics.append(metric)
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"Task '{task.name}': metric names must be unique. "
+            f"Received: {names}"
+        )
+    return metrics
+
+
+def _metric_from_name(name, task):
+    """A task metric by mtzoo name (`auc`) or Keras name (`mse`)."""
+    try:
+        return task.make_metric(name)
+    except ValueError:
+        pass
+    function = keras.metrics.get(name)
+    if isinstance(function, keras.metrics.Metric):
+        return function
+    return keras.metrics.MeanMetricWrapper(
+        function, name=f"{task.name}_{name}")
+
+
+def _as_task_dict(values, names, what, optional=False):
+    if values is None:
+        if optional:
+            return {}
+        raise ValueError(f"No {what} were given; expected one per task "
+                         f"{names}.")
+    if not isinstance(values, dict):
+        if len(names) == 1:
+            return {names[0]: values}
+        raise ValueError(
+            f"{what.capitalize()} must be a dict keyed by task name "
+            f"{names}. Received a {type(values).__name__}."
+        )
+    absent = [n for n in names if n not in values]
+    if absent and not optional:
+        raise ValueError(
+            f"{what.capitalize()} are missing for tasks {absent}. "
+            f"Received keys: {sorted(values)}"
+        )
+    return values

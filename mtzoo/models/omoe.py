@@ -1,0 +1,83 @@
+"""One-gate mixture of experts."""
+
+from __future__ import annotations
+
+from mtzoo.layers import ExpertBank
+from mtzoo.layers import ExpertMixture
+from mtzoo.layers import SoftmaxGate
+from mtzoo.layers import validation
+from mtzoo.models import blocks
+from mtzoo.models.registry import register
+
+
+@register("omoe", "Experts mixed by one softmax gate shared by all tasks.",
+          paper="Ma et al., KDD 2018")
+def omoe(
+    features,
+    tasks,
+    *,
+    num_experts=8,
+    expert_units=(64,),
+    gate_units=(),
+    tower_units=(32,),
+    activation="relu",
+    dropout=0.0,
+    l2=0.0,
+    embedding_l2=0.0,
+    name="omoe",
+):
+    """One-gate mixture-of-experts (OMoE) multi-task model.
+
+    Experts share the input; one softmax gate mixes them into a single
+    representation that every task tower reads. The baseline of the MMoE
+    paper between shared-bottom and MMoE. The gate is the layer `gate`.
+
+    Args:
+        features: list of adapted feature specs.
+        tasks: list of task specs.
+        num_experts: int. Number of experts. Defaults to 8.
+        expert_units: list of int. Each expert's MLP. Defaults to `(64,)`.
+        gate_units: list of int. Hidden layers of the gate. Defaults to
+            `()` (linear).
+        tower_units: list of int. Each task's tower. Defaults to `(32,)`.
+        activation: str. Hidden activation. Defaults to `"relu"`.
+        dropout: float. Dropout rate. Defaults to 0.
+        l2: float. L2 penalty on dense kernels. Defaults to 0.
+        embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        name: str. Model name.
+
+    Returns:
+        A `MultiTaskModel` with one output per task.
+
+    Example:
+
+    ```python
+    model = mtzoo.models.omoe(features, tasks, num_experts=4)
+    model.compile(optimizer="adam")
+    model.fit(dataset, epochs=3)
+    ```
+
+    References:
+        - [Ma et al., 2018](https://doi.org/10.1145/3219819.3220007):
+          Modeling Task Relationships in Multi-task Learning with
+          Multi-gate Mixture-of-Experts.
+    """
+    features, tasks = blocks.check_schema(features, tasks)
+    blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
+                        embedding_l2=embedding_l2)
+    validation.positive_int(num_experts, "num_experts")
+    inputs = blocks.feature_inputs(features)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    experts = ExpertBank(num_experts, expert_units, activation=activation,
+                         dropout=dropout,
+                         kernel_regularizer=blocks.regularizer(l2),
+                         name="experts")(x)
+    weights = SoftmaxGate(num_experts, units=gate_units,
+                          activation=activation,
+                          kernel_regularizer=blocks.regularizer(l2),
+                          name="gate")(x)
+    mixed = ExpertMixture(name="mixture")([experts, weights])
+    outputs = blocks.tower_heads(
+        [mixed] * len(tasks), tasks, tower_units=tower_units,
+        activation=activation, dropout=dropout, l2=l2)
+    return blocks.build_model(inputs, outputs, tasks, name)

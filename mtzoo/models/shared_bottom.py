@@ -1,0 +1,68 @@
+"""Hard parameter sharing: one shared encoder, one tower per task."""
+
+from __future__ import annotations
+
+from mtzoo.layers import MLP
+from mtzoo.layers import validation
+from mtzoo.models import blocks
+from mtzoo.models.registry import register
+
+
+@register("shared_bottom", "A shared bottom MLP with one tower per task "
+          "(hard parameter sharing).", paper="Caruana, 1997")
+def shared_bottom(
+    features,
+    tasks,
+    *,
+    bottom_units=(128, 64),
+    tower_units=(32,),
+    activation="relu",
+    dropout=0.0,
+    l2=0.0,
+    embedding_l2=0.0,
+    name="shared_bottom",
+):
+    """Shared-bottom multi-task model (hard parameter sharing).
+
+    All tasks share the feature embeddings and a bottom MLP; each task has
+    its own tower and head on top.
+
+    Args:
+        features: list of adapted feature specs.
+        tasks: list of task specs.
+        bottom_units: list of int. The shared MLP. Defaults to `(128, 64)`.
+        tower_units: list of int. Each task's tower. Defaults to `(32,)`.
+        activation: str. Hidden activation. Defaults to `"relu"`.
+        dropout: float. Dropout rate in MLPs. Defaults to 0.
+        l2: float. L2 penalty on dense kernels. Defaults to 0.
+        embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        name: str. Model name.
+
+    Returns:
+        A `MultiTaskModel` with one output per task.
+
+    Example:
+
+    ```python
+    model = mtzoo.models.shared_bottom(features, tasks, bottom_units=[64])
+    model.compile(optimizer="adam")
+    model.fit(dataset, epochs=3)
+    ```
+
+    References:
+        - [Caruana, 1997](https://doi.org/10.1023/A:1007379606734):
+          Multitask Learning.
+    """
+    features, tasks = blocks.check_schema(features, tasks)
+    blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
+                        embedding_l2=embedding_l2)
+    validation.positive_int_list(bottom_units, "bottom_units",
+                                 allow_empty=True)
+    inputs = blocks.feature_inputs(features)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    x = MLP(bottom_units, activation=activation, dropout=dropout,
+            kernel_regularizer=blocks.regularizer(l2), name="bottom")(x)
+    outputs = blocks.tower_heads(
+        [x] * len(tasks), tasks, tower_units=tower_units,
+        activation=activation, dropout=dropout, l2=l2)
+    return blocks.build_model(inputs, outputs, tasks, name)
