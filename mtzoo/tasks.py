@@ -36,7 +36,7 @@ _DEFAULT_LOSS = {
     MULTICLASS: "sparse_categorical_crossentropy",
 }
 _DEFAULT_METRICS = {
-    BINARY: ("auc", "log_loss", "accuracy"),
+    BINARY: ("auc", "accuracy"),
     REGRESSION: ("rmse", "mae"),
     MULTICLASS: ("accuracy", "top_k_accuracy"),
 }

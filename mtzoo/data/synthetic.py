@@ -80,8 +80,6 @@ def impressions(
     user_age = rng.integers(16, 75, size=num_users).astype(float)
     user_age[rng.random(num_users) < 0.1] = np.nan
     user_interest = np.argmax(user_taste @ category_style.T, axis=1)
-    noisy = rng.random(num_users) < 0.1
-    user_interest[noisy] = rng.integers(num_categories, size=noisy.sum())
     # Each user's history: items drawn in proportion to their appeal.
     preference = np.exp(2.0 * affinity_matrix)
     preference /= preference.sum(axis=1, keepdims=True)
@@ -100,6 +98,9 @@ def impressions(
     log_price = np.log(item_price[items])
     p_convert = _sigmoid(1.2 * affinity - 0.8 * (log_price - 3.0) - 0.5)
     conversion = click & (rng.random(num_rows) < p_convert)
+    interest = user_interest[users]
+    noisy = rng.random(num_rows) < 0.15  # what a user browses varies
+    interest[noisy] = rng.integers(num_categories, size=int(noisy.sum()))
     watch_time = np.maximum(
         0.0, 10.0 + 6.0 * affinity + 2.0 * rng.normal(size=num_rows))
 
@@ -115,7 +116,7 @@ def impressions(
         "click": click.astype(np.float32),
         "conversion": conversion.astype(np.float32),
         "watch_time": watch_time.astype(np.float32),
-        "interest": user_interest[users].astype(np.int64),
+        "interest": interest.astype(np.int64),
         "p_click": p_click,
         "p_conversion": p_click * p_convert,
     })

@@ -7,6 +7,7 @@ from keras import ops
 
 from mtzoo.api_export import mtzoo_export
 from mtzoo.layers import validation
+from mtzoo.layers.initializers import fresh
 
 
 @mtzoo_export
@@ -82,10 +83,12 @@ class ExpertBank(keras.layers.Layer):
 
     def _per_expert(self, initializer):
         # Fans must be those of one expert's (in, out) kernel, not of the
-        # stacked 3-D tensor, for Glorot/He scaling to be right.
+        # stacked 3-D tensor, for Glorot/He scaling to be right; and every
+        # expert needs its own draw.
         def initialize(shape, dtype=None):
             return ops.stack([
-                initializer(shape[1:], dtype=dtype) for _ in range(shape[0])
+                fresh(initializer, offset=e)(shape[1:], dtype=dtype)
+                for e in range(shape[0])
             ])
         return initialize
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from mtzoo import features as features_lib
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.initializers import fresh
 
 _EPSILON = 1e-7
 
@@ -78,7 +79,8 @@ class FeatureEncoder(keras.layers.Layer):
                     self._embeddings[spec.table] = keras.layers.Embedding(
                         spec.table_size,
                         spec.embedding_dim,
-                        embeddings_initializer=self.embeddings_initializer,
+                        embeddings_initializer=fresh(
+                            self.embeddings_initializer, len(self._lookups)),
                         embeddings_regularizer=self.embeddings_regularizer,
                         name=f"embedding_{spec.table}",
                     )

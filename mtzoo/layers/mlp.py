@@ -6,6 +6,7 @@ import keras
 
 from mtzoo.api_export import mtzoo_export
 from mtzoo.layers import validation
+from mtzoo.layers.initializers import fresh
 
 
 @mtzoo_export
@@ -60,7 +61,7 @@ class MLP(keras.layers.Layer):
         self._dense = [
             keras.layers.Dense(
                 n,
-                kernel_initializer=self.kernel_initializer,
+                kernel_initializer=fresh(self.kernel_initializer, i),
                 kernel_regularizer=self.kernel_regularizer,
                 use_bias=not self.batch_norm,
                 dtype=self.dtype_policy,

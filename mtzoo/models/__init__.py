@@ -25,6 +25,7 @@ from mtzoo.models.inspection import gate_layers  # noqa: E402
 from mtzoo.models.inspection import gate_model  # noqa: E402
 from mtzoo.models.inspection import gate_weights  # noqa: E402
 from mtzoo.models.saving import load_model  # noqa: E402
+from mtzoo.models.saving import save_model  # noqa: E402
 
 __all__ = [
     "MultiTaskModel",
@@ -42,6 +43,7 @@ __all__ = [
     "mmoe",
     "omoe",
     "ple",
+    "save_model",
     "shared_bottom",
     "single_task",
 ]

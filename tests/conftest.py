@@ -1,0 +1,29 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+import mtzoo  # noqa: E402
+from mtzoo.data import synthetic  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def impressions():
+    """A small simulated impression log, split into train and test."""
+    frame = synthetic.impressions(4_000, num_users=120, num_items=80,
+                                  seed=7)
+    return frame.iloc[:3_200], frame.iloc[3_200:]
+
+
+@pytest.fixture(scope="session")
+def impression_features(impressions):
+    train, _ = impressions
+    return mtzoo.features.adapt(synthetic.impression_features(), train)

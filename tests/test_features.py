@@ -1,0 +1,143 @@
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtzoo import features as F
+from mtzoo.features import DataError
+
+
+def test_vocabulary_is_ordered_by_frequency_and_respects_limits():
+    frame = pd.DataFrame({"city": ["b", "a", "b", "c", "b", "a", None, ""]})
+    (spec,) = F.adapt([F.CategoricalFeature("city")], frame)
+    assert spec.dtype == "string"
+    assert spec.vocabulary == ("b", "a", "c")  # missing values excluded
+    (spec,) = F.adapt([F.CategoricalFeature("city", min_frequency=2)], frame)
+    assert spec.vocabulary == ("b", "a")
+    (spec,) = F.adapt([F.CategoricalFeature("city", max_tokens=1)], frame)
+    assert spec.vocabulary == ("b",)
+
+
+def test_integer_ids_are_inferred_and_missing_becomes_minus_one():
+    frame = pd.DataFrame({"item": [3, 5, 3, np.nan]})
+    (spec,) = F.adapt([F.CategoricalFeature("item", dtype="int64")], frame)
+    assert spec.vocabulary == (3, 5)
+    np.testing.assert_array_equal(spec.to_array(frame), [3, 5, 3, -1])
+    inferred = F.adapt([F.CategoricalFeature("item")],
+                       pd.DataFrame({"item": [1, 2, 2]}))
+    assert inferred[0].dtype == "int64"
+
+
+def test_numeric_statistics_use_the_log_transform_and_skip_missing():
+    frame = pd.DataFrame({"price": [0.0, 9.0, 99.0, np.nan, np.inf]})
+    (spec,) = F.adapt([F.NumericFeature("price", log_transform=True)], frame)
+    logs = np.log1p([0.0, 9.0, 99.0])
+    assert spec.mean == pytest.approx(logs.mean())
+    assert spec.variance == pytest.approx(logs.var())
+
+
+def test_multi_valued_lists_and_separated_strings():
+    frame = pd.DataFrame({"genres": ["a|b", "c", None, "a|b|c|d"]})
+    (spec,) = F.adapt([F.MultiCategoricalFeature("genres", separator="|")],
+                      frame)
+    assert spec.max_length == 4
+    assert spec.vocabulary[:2] == ("a", "b")
+    array = spec.to_array(frame)
+    assert array.shape == (4, 4)
+    assert list(array[0]) == ["a", "b", "", ""]
+    assert list(array[2]) == ["", "", "", ""]
+    short = dataclasses.replace(spec, max_length=2)
+    assert list(short.to_array(frame)[3]) == ["a", "b"]
+
+
+def test_shared_table_learns_one_vocabulary_from_both_columns():
+    frame = pd.DataFrame({"item": [1, 2, 3],
+                          "history": [[7, 1], [8, 7], [7]]})
+    specs = F.adapt([
+        F.CategoricalFeature("item", dtype="int64", embedding_table="items"),
+        F.MultiCategoricalFeature("history", dtype="int64",
+                                  embedding_table="items"),
+    ], frame)
+    assert specs[0].vocabulary == specs[1].vocabulary
+    assert set(specs[0].vocabulary) == {1, 2, 3, 7, 8}
+    assert specs[0].vocabulary[0] == 7  # most frequent first
+
+
+def test_adapt_reads_chunks_like_one_frame():
+    frame = pd.DataFrame({"x": np.arange(100.0), "c": list("ab") * 50})
+    specs = [F.NumericFeature("x"), F.CategoricalFeature("c")]
+    whole = F.adapt(specs, frame)
+    chunked = F.adapt(specs, (frame.iloc[i:i + 30] for i in range(0, 100, 30)))
+    assert whole[0].mean == pytest.approx(chunked[0].mean)
+    assert whole[0].variance == pytest.approx(chunked[0].variance)
+    assert whole[1].vocabulary == chunked[1].vocabulary
+
+
+def test_numeric_column_with_strings_names_feature_column_and_row():
+    frame = pd.DataFrame({"age": ["31", "40", "abc", "22"]})
+    with pytest.raises(DataError,
+                       match=r"Feature 'age'.*column 'age'.*row 2.*'abc'"):
+        F.adapt([F.NumericFeature("age")], frame)
+
+
+def test_missing_column_names_feature_and_column():
+    with pytest.raises(DataError, match="'city' reads column 'town'"):
+        F.adapt([F.CategoricalFeature("city", column="town")],
+                pd.DataFrame({"city": ["a"]}))
+
+
+def test_non_integer_id_is_reported():
+    frame = pd.DataFrame({"item": [1.0, 2.5]})
+    with pytest.raises(DataError, match=r"'item'.*integer ids.*row 1.*2.5"):
+        F.CategoricalFeature("item", dtype="int64").to_array(frame)
+
+
+def test_vector_of_wrong_length_is_reported():
+    frame = pd.DataFrame({"emb": [[1.0, 2.0], [1.0]]})
+    with pytest.raises(DataError, match=r"'emb'.*2 numbers.*row 1.*has 1"):
+        F.VectorFeature("emb", dim=2).to_array(frame)
+
+
+def test_multi_valued_string_without_separator_is_reported():
+    frame = pd.DataFrame({"tags": ["a,b"]})
+    with pytest.raises(DataError, match="separator"):
+        F.MultiCategoricalFeature("tags").to_array(frame)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: F.CategoricalFeature("bad name"), "Feature name"),
+    (lambda: F.CategoricalFeature("x", embedding_dim=0), "embedding_dim=0"),
+    (lambda: F.CategoricalFeature("x", dtype="float"), "dtype"),
+    (lambda: F.CategoricalFeature("x", hash_bins=10, vocabulary=["a"]),
+     "both"),
+    (lambda: F.MultiCategoricalFeature("x", pooling="median"), "pooling"),
+    (lambda: F.VectorFeature("x"), "dim"),
+    (lambda: F.CategoricalFeature("x", dtype="int64", vocabulary=[1, -1]),
+     "reserved"),
+])
+def test_invalid_specs(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_duplicate_and_inconsistent_shared_tables():
+    with pytest.raises(ValueError, match="'a' is used twice"):
+        F.validate([F.NumericFeature("a"), F.NumericFeature("a")])
+    with pytest.raises(ValueError, match="share embedding table 't'.*"
+                                         "embedding_dim"):
+        F.validate([
+            F.CategoricalFeature("a", embedding_table="t", embedding_dim=4),
+            F.CategoricalFeature("b", embedding_table="t", embedding_dim=8),
+        ])
+
+
+def test_unadapted_spec_is_reported():
+    with pytest.raises(ValueError, match="'city'.*vocabulary.*adapt"):
+        F.check_adapted([F.CategoricalFeature("city", dtype="string")])
+
+
+def test_serialize_round_trip():
+    spec = F.MultiCategoricalFeature("g", dtype="string", vocabulary=["a"],
+                                     max_length=3, pooling="max")
+    assert F.deserialize(F.serialize(spec)) == spec
