@@ -68,8 +68,11 @@ def run(
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=2, restore_best_weights=True)
     start = time.perf_counter()
+    # The dataset reshuffles itself each epoch; shuffle=False only stops
+    # Keras warning that it cannot shuffle a tf.data.Dataset.
     history = model.fit(train_data, validation_data=valid_data,
-                        epochs=epochs, callbacks=[stop], verbose=verbose)
+                        epochs=epochs, callbacks=[stop], shuffle=False,
+                        verbose=verbose)
     seconds = time.perf_counter() - start
     test_metrics = model.evaluate(test_data, return_dict=True, verbose=0)
 

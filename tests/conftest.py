@@ -18,9 +18,9 @@ def _seed():
 @pytest.fixture(scope="session")
 def impressions():
     """A small simulated impression log, split into train and test."""
-    frame = synthetic.impressions(4_000, num_users=120, num_items=80,
+    frame = synthetic.impressions(8_000, num_users=120, num_items=80,
                                   seed=7)
-    return frame.iloc[:3_200], frame.iloc[3_200:]
+    return frame.iloc[:6_400], frame.iloc[6_400:]
 
 
 @pytest.fixture(scope="session")

@@ -55,10 +55,7 @@ class MultiTaskModel(keras.Model):
                 f"Tasks {absent} have no model output of the same name. "
                 f"Outputs: {sorted(output_names)}"
             )
-        self._task_losses = None
-        self._task_loss_weights = None
-        self._task_loss_trackers = None
-        self._task_metrics = None
+        self._training = None
 
     @property
     def task_names(self) -> list[str]:
@@ -98,20 +95,17 @@ class MultiTaskModel(keras.Model):
         metrics = self._check_task_dict(metrics, "metrics")
         super().compile(optimizer=optimizer, **kwargs)
 
-        self._task_losses = {}
-        self._task_loss_weights = {}
-        self._task_loss_trackers = {}
-        self._task_metrics = {}
+        training = _TaskTraining()
         for task in self.tasks:
-            self._task_losses[task.name] = _make_loss(
-                loss.get(task.name), task)
-            self._task_loss_weights[task.name] = float(
+            training.losses[task.name] = _make_loss(loss.get(task.name), task)
+            training.loss_weights[task.name] = float(
                 loss_weights.get(task.name, task.weight))
-            self._task_loss_trackers[task.name] = keras.metrics.Mean(
+            training.loss_trackers[task.name] = keras.metrics.Mean(
                 name=f"{task.name}_loss")
-            self._task_metrics[task.name] = (
+            training.metrics[task.name] = (
                 _make_metrics(metrics[task.name], task)
                 if task.name in metrics else task.make_metrics())
+        self._training = training
 
         self._compile_config = serialization_lib.SerializableDict(
             optimizer=self.optimizer,
@@ -147,10 +141,10 @@ class MultiTaskModel(keras.Model):
     def task_loss_weights(self) -> dict[str, float]:
         """The weight of each task's loss in the total (after compile)."""
         self._assert_compiled()
-        return dict(self._task_loss_weights)
+        return dict(self._training.loss_weights)
 
     def _assert_compiled(self):
-        if self._task_losses is None:
+        if self._training is None:
             raise RuntimeError(
                 "Call `model.compile()` before training or evaluating.")
 
@@ -162,7 +156,7 @@ class MultiTaskModel(keras.Model):
             sample_weight, self.task_names, "sample weights", optional=True)
         losses = {}
         for task in self.tasks:
-            losses[task.name] = self._task_losses[task.name](
+            losses[task.name] = self._training.losses[task.name](
                 y[task.name], y_pred[task.name],
                 sample_weight=sample_weight.get(task.name),
             )
@@ -173,8 +167,8 @@ class MultiTaskModel(keras.Model):
         task_losses = self.compute_task_losses(y, y_pred, sample_weight)
         total = ops.zeros((), dtype="float32")
         for name, value in task_losses.items():
-            self._task_loss_trackers[name].update_state(value)
-            weight = self._task_loss_weights[name]
+            self._training.loss_trackers[name].update_state(value)
+            weight = self._training.loss_weights[name]
             if weight:
                 total = total + weight * ops.cast(value, "float32")
         if self.losses:  # regularizers and add_loss terms
@@ -187,7 +181,7 @@ class MultiTaskModel(keras.Model):
         sample_weight = _as_task_dict(
             sample_weight, self.task_names, "sample weights", optional=True)
         for task in self.tasks:
-            for metric in self._task_metrics[task.name]:
+            for metric in self._training.metrics[task.name]:
                 metric.update_state(
                     y[task.name], y_pred[task.name],
                     sample_weight=sample_weight.get(task.name),
@@ -197,9 +191,9 @@ class MultiTaskModel(keras.Model):
     @property
     def metrics(self):
         metrics = super().metrics
-        if self._task_loss_trackers:
-            metrics.extend(self._task_loss_trackers.values())
-            for task_metrics in self._task_metrics.values():
+        if self._training is not None:
+            metrics.extend(self._training.loss_trackers.values())
+            for task_metrics in self._training.metrics.values():
                 metrics.extend(task_metrics)
         return metrics
 
@@ -207,6 +201,21 @@ class MultiTaskModel(keras.Model):
         config = super().get_config()
         config["tasks"] = [tasks_lib.serialize(t) for t in self.tasks]
         return config
+
+
+class _TaskTraining:
+    """Per-task losses, weights and metrics set by `compile`.
+
+    A plain holder, deliberately not a list or dict attribute of the model:
+    Keras tracks metrics assigned to a model and never forgets them, so a
+    second `compile` would keep reporting the first one's metrics.
+    """
+
+    def __init__(self):
+        self.losses = {}
+        self.loss_weights = {}
+        self.loss_trackers = {}
+        self.metrics = {}
 
 
 def _make_loss(override, task):

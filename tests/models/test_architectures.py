@@ -1,0 +1,156 @@
+"""Every architecture: builds on a mixed schema, learns, saves safely."""
+
+import keras
+import numpy as np
+import pytest
+
+import mtzoo
+from mtzoo.data import synthetic
+
+ARCHITECTURES = ["single_task", "shared_bottom", "omoe", "mmoe", "ple",
+                 "attention_gated", "aitm", "esmm"]
+GATED = {"omoe": 1, "mmoe": 3, "ple": 2 * 3 + 1, "attention_gated": 3}
+
+
+def _tasks(name):
+    if name == "aitm":
+        return synthetic.funnel_tasks()
+    if name == "esmm":
+        return synthetic.esmm_tasks()
+    return synthetic.impression_tasks()
+
+
+def _outputs(name):
+    if name == "esmm":
+        return {"ctr", "cvr", "ctcvr"}
+    return {t.name for t in _tasks(name)}
+
+
+def _small_hparams(name):
+    hparams = mtzoo.models.hyperparameters(name)
+    small = {}
+    if "num_experts" in hparams:
+        small["num_experts"] = 4
+    if "expert_units" in hparams:
+        small["expert_units"] = [32]
+    return small
+
+
+@pytest.fixture(scope="module")
+def trained(impressions, impression_features):
+    """Each architecture trained briefly, with its losses before and after."""
+    train, test = impressions
+    results = {}
+
+    def train_one(name):
+        if name in results:
+            return results[name]
+        keras.utils.set_random_seed(0)
+        tasks = _tasks(name)
+        model = mtzoo.models.build(name, impression_features, tasks,
+                                   **_small_hparams(name))
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        train_data = mtzoo.data.from_dataframe(
+            train, impression_features, tasks, batch_size=128, shuffle=True,
+            seed=0)
+        test_data = mtzoo.data.from_dataframe(test, impression_features,
+                                              tasks, batch_size=1024)
+        before = model.evaluate(test_data, return_dict=True, verbose=0)
+        model.fit(train_data, epochs=6, verbose=0)
+        after = model.evaluate(test_data, return_dict=True, verbose=0)
+        results[name] = (model, tasks, before, after)
+        return results[name]
+
+    return train_one
+
+
+def test_registry_lists_the_eight_architectures():
+    assert mtzoo.models.available() == ARCHITECTURES
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_learns_on_a_mixed_schema(name, trained):
+    model, tasks, before, after = trained(name)
+    assert set(model.output_names) == _outputs(name)
+    assert after["loss"] < 0.85 * before["loss"], (before, after)
+    for task in tasks:
+        assert after[f"{task.name}_loss"] < before[f"{task.name}_loss"]
+    for task in tasks:
+        if task.kind == "binary":
+            assert after[f"{task.name}_auc"] > 0.62, after
+        elif task.kind == "multiclass":
+            assert after[f"{task.name}_accuracy"] > 0.6, after
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_keras_file_round_trip_in_safe_mode(name, trained, impressions,
+                                            impression_features, tmp_path):
+    model, tasks, _, _ = trained(name)
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:100],
+                                impression_features)
+    path = mtzoo.models.save_model(model, tmp_path / f"{name}.keras")
+    reloaded = mtzoo.models.load_model(path)
+    assert type(reloaded) is mtzoo.models.MultiTaskModel
+    expected, actual = model.predict(x, verbose=0), reloaded.predict(
+        x, verbose=0)
+    assert set(actual) == _outputs(name)
+    for key in expected:
+        np.testing.assert_array_equal(expected[key], actual[key])
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_config_round_trip(name, impression_features):
+    model = mtzoo.models.build(name, impression_features, _tasks(name),
+                               **_small_hparams(name))
+    clone = mtzoo.models.MultiTaskModel.from_config(model.get_config())
+    assert clone.count_params() == model.count_params()
+    assert set(clone.output_names) == set(model.output_names)
+    assert clone.tasks == model.tasks
+
+
+@pytest.mark.parametrize("name", sorted(GATED))
+def test_gate_weights_are_exposed(name, trained, impressions,
+                                  impression_features):
+    model, _, _, _ = trained(name)
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:10], impression_features)
+    weights = mtzoo.models.gate_weights(model, x)
+    assert len(weights) == GATED[name]
+    for gate, values in weights.items():
+        assert values.shape[0] == 10
+        np.testing.assert_allclose(values.sum(axis=-1), 1.0, rtol=1e-5)
+    if name == "attention_gated":
+        assert weights["gate_click"].shape == (10, 2, 4)  # heads, experts
+    if name == "mmoe":
+        assert set(weights) == {"gate_click", "gate_watch_time",
+                                "gate_interest"}
+
+
+def test_ungated_model_has_no_gates(impression_features):
+    model = mtzoo.models.shared_bottom(impression_features,
+                                       synthetic.impression_tasks())
+    with pytest.raises(ValueError, match="has no gates"):
+        mtzoo.models.gate_model(model)
+
+
+def test_esmm_ctcvr_is_the_product_of_ctr_and_cvr(trained, impressions,
+                                                  impression_features):
+    model, _, _, _ = trained("esmm")
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:50], impression_features)
+    out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(out["ctcvr"], out["ctr"] * out["cvr"],
+                               rtol=1e-6)
+
+
+def test_aitm_carries_the_calibration_loss(impression_features):
+    tasks = synthetic.funnel_tasks()
+    with_constraint = mtzoo.models.aitm(impression_features, tasks)
+    without = mtzoo.models.aitm(impression_features, tasks,
+                                calibration_weight=0.0)
+    assert any(isinstance(layer, mtzoo.layers.CalibrationConstraint)
+               for layer in with_constraint.layers)
+    x = mtzoo.data.model_inputs(
+        synthetic.impressions(64, seed=3), impression_features)
+    with_constraint(x)
+    without(x)
+    assert len(with_constraint.losses) == 1
+    assert len(without.losses) == 0

@@ -1,0 +1,67 @@
+"""The `mtzoo` command as a user runs it, in a fresh process."""
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(*args, **kwargs):
+    return subprocess.run([sys.executable, *args], capture_output=True,
+                          text=True, timeout=600, cwd=kwargs.get("cwd"))
+
+
+def test_import_lists_the_architectures():
+    result = _run("-c", "import mtzoo; print(mtzoo.models.available())")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "['single_task', 'shared_bottom', 'omoe', 'mmoe', 'ple', "
+        "'attention_gated', 'aitm', 'esmm']")
+
+
+def test_models_command_describes_each_architecture():
+    result = _run("-m", "mtzoo.cli", "models")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines][:2] == ["single_task",
+                                                       "shared_bottom"]
+    assert any("Ma et al., KDD 2018" in line for line in lines)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("model", ["mmoe", "esmm"])
+def test_quickstart_trains_saves_and_reloads(model, tmp_path):
+    out = tmp_path / "run"
+    result = _run("-m", "mtzoo.cli", "quickstart", "--model", model,
+                  "--rows", "30000", "--epochs", "4", "--output-dir",
+                  str(out))
+    assert result.returncode == 0, result.stderr
+    assert "test metrics" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == model and metrics["seed"] == 0
+    assert metrics["reload_max_abs_difference"] == 0.0
+    assert (out / "model.keras").is_file()
+    assert metrics["versions"]["keras"].startswith("3.")
+    assert metrics["hardware"]["cpu_count"] >= 1
+    key = "ctr_auc" if model == "esmm" else "click_auc"
+    assert 0.55 < metrics["test"][key] <= 1.0
+
+
+def test_quickstart_rejects_unknown_model(tmp_path):
+    result = _run("-m", "mtzoo.cli", "quickstart", "--model", "nope",
+                  "--output-dir", str(tmp_path))
+    assert result.returncode != 0
+    assert "Unknown architecture 'nope'" in result.stderr
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = re.findall(r"```(?:bash|sh)\n(.*?)```", readme, re.S)
+    test_command = commands[1].strip()
+    assert test_command in ci

@@ -1,0 +1,86 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import mtzoo
+from mtzoo import features as F
+from mtzoo import tasks as T
+from mtzoo.features import DataError
+
+
+def _frame():
+    return pd.DataFrame({
+        "x": [1.0, 2.0, 3.0, 4.0, 5.0],
+        "click": [1, 0, np.nan, 1, 0],
+        "interest": [0, 2, 1, -1, 1],
+        "w": [1.0, 2.0, 1.0, 1.0, 0.5],
+    })
+
+
+def test_missing_labels_get_zero_weight():
+    labels, weights = mtzoo.data.label_arrays(
+        _frame(), [T.binary("click"),
+                   T.multiclass("interest", num_classes=3, missing_label=-1)])
+    np.testing.assert_array_equal(weights["click"], [1, 1, 0, 1, 1])
+    np.testing.assert_array_equal(weights["interest"], [1, 1, 1, 0, 1])
+    assert labels["click"].shape == (5, 1)
+    assert labels["interest"].dtype == np.int32
+    assert np.isfinite(labels["click"]).all()
+
+
+def test_weight_column_multiplies_weights():
+    _, weights = mtzoo.data.label_arrays(
+        _frame(), [T.binary("click", weight_column="w")])
+    np.testing.assert_allclose(weights["click"], [1, 2, 0, 1, 0.5])
+
+
+def test_absent_label_column_names_task_and_column():
+    with pytest.raises(DataError, match="Task 'ctr' reads column 'clicked'"):
+        mtzoo.data.label_arrays(_frame(), [T.binary("ctr", label="clicked")])
+
+
+def test_multiclass_label_out_of_range_names_task_row_and_range():
+    frame = _frame().assign(interest=[0, 2, 1, 3, 1])
+    with pytest.raises(DataError, match=r"Task 'interest'.*\[0, 2\].*row 3"):
+        mtzoo.data.label_arrays(
+            frame, [T.multiclass("interest", num_classes=3)])
+
+
+def test_binary_label_outside_zero_one():
+    frame = _frame().assign(click=[1, 0, 2, 1, 0])
+    with pytest.raises(DataError, match=r"Task 'click'.*\[0, 1\].*row 2"):
+        mtzoo.data.label_arrays(frame, [T.binary("click")])
+
+
+def test_dataset_batches_are_dicts_keyed_by_feature_and_task():
+    frame = _frame()
+    features = [F.NumericFeature("x")]
+    dataset = mtzoo.data.from_dataframe(frame, features, [T.binary("click")],
+                                        batch_size=2)
+    batches = list(dataset)
+    assert len(batches) == 3
+    x, y, w = batches[0]
+    assert set(x) == {"x"} and set(y) == {"click"} and set(w) == {"click"}
+    np.testing.assert_allclose(np.concatenate([b[0]["x"] for b in batches]),
+                               frame["x"])
+
+
+def test_shuffling_is_seeded_and_complete():
+    frame = pd.DataFrame({"x": np.arange(50.0)})
+    features = [F.NumericFeature("x")]
+
+    def order(seed):
+        ds = mtzoo.data.from_dataframe(frame, features, batch_size=8,
+                                       shuffle=True, seed=seed)
+        return np.concatenate([b["x"].numpy() for b in ds])
+
+    first = order(3)
+    assert sorted(first) == list(range(50))
+    np.testing.assert_array_equal(first, order(3))
+    assert not np.array_equal(first, np.arange(50.0))
+
+
+def test_empty_frame_is_refused():
+    with pytest.raises(DataError, match="empty"):
+        mtzoo.data.from_dataframe(pd.DataFrame({"x": []}),
+                                  [F.NumericFeature("x")])

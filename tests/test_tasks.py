@@ -1,0 +1,63 @@
+import keras
+import numpy as np
+import pytest
+
+from mtzoo import tasks as T
+
+
+def test_defaults_by_kind():
+    click = T.binary("click")
+    assert (click.activation, click.output_units) == ("sigmoid", 1)
+    assert isinstance(click.make_loss(), keras.losses.BinaryCrossentropy)
+    assert [m.name for m in click.make_metrics()] == [
+        "click_auc", "click_accuracy"]
+    rating = T.regression("rating", loss="huber")
+    assert isinstance(rating.make_loss(), keras.losses.Huber)
+    assert [m.name for m in rating.make_metrics()] == [
+        "rating_rmse", "rating_mae"]
+    interest = T.multiclass("interest", num_classes=10, top_k=3)
+    assert (interest.activation, interest.output_units) == ("softmax", 10)
+    assert [m.name for m in interest.make_metrics()] == [
+        "interest_accuracy", "interest_top3_accuracy"]
+
+
+def test_loss_is_the_weighted_mean_over_labelled_examples():
+    loss = T.binary("click").make_loss()
+    y_true = np.array([[1.0], [0.0], [1.0]])
+    y_pred = np.array([[0.9], [0.2], [0.01]])
+    masked = float(loss(y_true, y_pred, sample_weight=np.array([1, 1, 0.])))
+    expected = -(np.log(0.9) + np.log(0.8)) / 2
+    assert masked == pytest.approx(expected, rel=1e-5)
+    # A batch without any label contributes zero, not NaN.
+    assert float(loss(y_true, y_pred, sample_weight=np.zeros(3))) == 0.0
+
+
+def test_label_column_defaults_to_name():
+    assert T.binary("click").label_column == "click"
+    assert T.binary("ctr", label="click").label_column == "click"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: T.Task("x", "ranking"), "kind"),
+    (lambda: T.Task("x", "multiclass"), "num_classes"),
+    (lambda: T.multiclass("x", num_classes=1), "num_classes"),
+    (lambda: T.binary("x", num_classes=3), "num_classes"),
+    (lambda: T.binary("x", loss="mse"), "does not fit a binary task"),
+    (lambda: T.regression("x", metrics=["auc"]), "unknown regression metric"),
+    (lambda: T.binary("x", weight=-1.0), "weight"),
+    (lambda: T.binary("click-through"), "Task name"),
+])
+def test_invalid_tasks(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_duplicate_task_names():
+    with pytest.raises(ValueError, match=r"\['click'\] appear more than once"):
+        T.validate([T.binary("click"), T.regression("click")])
+
+
+def test_config_round_trip():
+    task = T.multiclass("interest", num_classes=4, metrics=["accuracy"],
+                        weight=0.5, missing_label=-1)
+    assert T.deserialize(T.serialize(task)) == task
