@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mtzoo.layers import ExpertAttentionGate
-from mtzoo.layers import ExpertBank
 from mtzoo.layers import ExpertMixture
 from mtzoo.layers import validation
 from mtzoo.models import blocks
@@ -75,10 +74,8 @@ def attention_gated(
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
-    experts = ExpertBank(num_experts, expert_units, activation=activation,
-                         dropout=dropout,
-                         kernel_regularizer=blocks.regularizer(l2),
-                         name="experts")(x)
+    experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
+                             activation=activation, dropout=dropout, l2=l2)
     mixed = []
     for task in tasks:
         weights = ExpertAttentionGate(

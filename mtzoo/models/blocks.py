@@ -9,7 +9,10 @@ import keras
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.layers import MLP
+from mtzoo.layers import ExpertBank
+from mtzoo.layers import ExpertMixture
 from mtzoo.layers import FeatureEncoder
+from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
 from mtzoo.models.multitask_model import MultiTaskModel
 
@@ -74,6 +77,24 @@ def encode(inputs, features, *, embedding_l2=0.0, name="feature_encoder"):
     encoder = FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2), name=name)
     return encoder(inputs)
+
+
+def experts(x, *, num_experts, units, activation, dropout, l2,
+            name="experts"):
+    """A bank of `num_experts` expert MLPs: `(batch, experts, units[-1])`."""
+    return ExpertBank(num_experts, units, activation=activation,
+                      dropout=dropout, kernel_regularizer=regularizer(l2),
+                      name=name)(x)
+
+
+def gated_mixture(gate_input, expert_outputs, *, num_experts, gate_units,
+                  activation, l2, gate_name, mixture_name):
+    """Mixes expert outputs with a softmax gate over `gate_input`."""
+    weights = SoftmaxGate(num_experts, units=gate_units,
+                          activation=activation,
+                          kernel_regularizer=regularizer(l2),
+                          name=gate_name)(gate_input)
+    return ExpertMixture(name=mixture_name)([expert_outputs, weights])
 
 
 def tower(x, task, *, units, activation, dropout, l2, name=None):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from mtzoo.layers import ExpertBank
-from mtzoo.layers import ExpertMixture
-from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
@@ -70,18 +67,15 @@ def mmoe(
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
-    experts = ExpertBank(num_experts, expert_units, activation=activation,
-                         dropout=dropout,
-                         kernel_regularizer=blocks.regularizer(l2),
-                         name="experts")(x)
-    mixed = []
-    for task in tasks:
-        weights = SoftmaxGate(num_experts, units=gate_units,
-                              activation=activation,
-                              kernel_regularizer=blocks.regularizer(l2),
-                              name=f"gate_{task.name}")(x)
-        mixed.append(ExpertMixture(name=f"mixture_{task.name}")(
-            [experts, weights]))
+    experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
+                             activation=activation, dropout=dropout, l2=l2)
+    mixed = [
+        blocks.gated_mixture(
+            x, experts, num_experts=num_experts, gate_units=gate_units,
+            activation=activation, l2=l2, gate_name=f"gate_{task.name}",
+            mixture_name=f"mixture_{task.name}")
+        for task in tasks
+    ]
     outputs = blocks.tower_heads(
         mixed, tasks, tower_units=tower_units, activation=activation,
         dropout=dropout, l2=l2)

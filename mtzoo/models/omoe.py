@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from mtzoo.layers import ExpertBank
-from mtzoo.layers import ExpertMixture
-from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
@@ -68,15 +65,12 @@ def omoe(
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
-    experts = ExpertBank(num_experts, expert_units, activation=activation,
-                         dropout=dropout,
-                         kernel_regularizer=blocks.regularizer(l2),
-                         name="experts")(x)
-    weights = SoftmaxGate(num_experts, units=gate_units,
-                          activation=activation,
-                          kernel_regularizer=blocks.regularizer(l2),
-                          name="gate")(x)
-    mixed = ExpertMixture(name="mixture")([experts, weights])
+    experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
+                             activation=activation, dropout=dropout, l2=l2)
+    mixed = blocks.gated_mixture(
+        x, experts, num_experts=num_experts, gate_units=gate_units,
+        activation=activation, l2=l2, gate_name="gate",
+        mixture_name="mixture")
     outputs = blocks.tower_heads(
         [mixed] * len(tasks), tasks, tower_units=tower_units,
         activation=activation, dropout=dropout, l2=l2)

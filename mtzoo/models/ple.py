@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from mtzoo.layers import ExpertBank
-from mtzoo.layers import ExpertMixture
-from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
@@ -87,17 +84,16 @@ def ple(
     validation.positive_int_list(expert_units, "expert_units")
 
     def bank(x, count, label):
-        return ExpertBank(count, expert_units, activation=activation,
-                          dropout=dropout,
-                          kernel_regularizer=blocks.regularizer(l2),
-                          name=f"level_{level}_experts_{label}")(x)
+        return blocks.experts(x, num_experts=count, units=expert_units,
+                              activation=activation, dropout=dropout, l2=l2,
+                              name=f"level_{level}_experts_{label}")
 
     def gate_and_mix(x, experts, count, label):
-        weights = SoftmaxGate(count, units=gate_units, activation=activation,
-                              kernel_regularizer=blocks.regularizer(l2),
-                              name=f"level_{level}_gate_{label}")(x)
-        return ExpertMixture(name=f"level_{level}_mixture_{label}")(
-            [experts, weights])
+        return blocks.gated_mixture(
+            x, experts, num_experts=count, gate_units=gate_units,
+            activation=activation, l2=l2,
+            gate_name=f"level_{level}_gate_{label}",
+            mixture_name=f"level_{level}_mixture_{label}")
 
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
