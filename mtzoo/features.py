@@ -64,6 +64,12 @@ def check_name(name: Any, what: str) -> None:
 
 
 def _describe_row(frame: pd.DataFrame, position: int) -> str:
+    """Where a row is: file and line for streamed chunks, else the row."""
+    first = frame.attrs.get("mtzoo_first_line")
+    if first is not None:
+        word = frame.attrs.get("mtzoo_line_word", "line")
+        return (f"{word} {first + position} of "
+                f"'{frame.attrs.get('mtzoo_source')}'")
     label = frame.index[position]
     if isinstance(label, (int, np.integer)) and label == position:
         return f"row {position}"
@@ -478,8 +484,11 @@ class VectorFeature(FeatureSpec):
         _require_column(frame, self.source, f"Feature '{self.name}'")
         out = np.full((len(frame), self.dim), np.nan, dtype=np.float32)
         for position, cell in enumerate(frame[self.source].to_numpy()):
-            if cell is None or (np.isscalar(cell) and pd.isna(cell)):
+            if cell is None or (np.isscalar(cell) and not isinstance(
+                    cell, str) and pd.isna(cell)):
                 continue
+            if isinstance(cell, str):  # "0.1 0.2", "[0.1, 0.2]" in files
+                cell = cell.strip("[] ").replace(",", " ").split()
             try:
                 vector = np.asarray(cell, dtype=np.float32).reshape(-1)
             except (TypeError, ValueError):

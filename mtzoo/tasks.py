@@ -91,6 +91,10 @@ class Task:
             task's loss or metrics. Defaults to None.
         weight_column: str. Data column with a per-example weight for this
             task (e.g. census `instance_weight`). Defaults to None.
+        space_column: str. The task's sample space: only examples where
+            this column is non-zero count for the task (e.g. a CVR task
+            learned on clicked impressions only: `space_column="click"`).
+            Defaults to None (every example with a label).
     """
 
     name: str
@@ -103,6 +107,7 @@ class Task:
     top_k: int = 5
     missing_label: float | None = None
     weight_column: str | None = None
+    space_column: str | None = None
 
     def __post_init__(self):
         check_name(self.name, "Task")
@@ -147,6 +152,12 @@ class Task:
     @property
     def label_column(self) -> str:
         return self.label or self.name
+
+    @property
+    def columns(self) -> list[str]:
+        """Every data column the task reads: label, weight and space."""
+        return [c for c in (self.label_column, self.weight_column,
+                            self.space_column) if c]
 
     @property
     def output_units(self) -> int:

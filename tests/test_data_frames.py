@@ -84,3 +84,10 @@ def test_empty_frame_is_refused():
     with pytest.raises(DataError, match="empty"):
         mtzoo.data.from_dataframe(pd.DataFrame({"x": []}),
                                   [F.NumericFeature("x")])
+
+
+def test_space_column_restricts_the_task_to_its_rows():
+    frame = pd.DataFrame({"click": [1, 0, 1, 0], "buy": [1, 0, 0, 1]})
+    _, weights = mtzoo.data.label_arrays(
+        frame, [T.binary("cvr", label="buy", space_column="click")])
+    np.testing.assert_array_equal(weights["cvr"], [1, 0, 1, 0])

@@ -1,17 +1,35 @@
-"""Data: DataFrame to tf.data conversion and dataset generators."""
+"""Data: tf.data pipelines from DataFrames and files, dataset loaders.
+
+Every pipeline yields batches of `(features, labels, sample_weights)` dicts
+keyed by feature and task names, ready for `MultiTaskModel.fit`.
+"""
 
 from mtzoo.data import synthetic
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
 from mtzoo.data.frames import label_arrays
 from mtzoo.data.frames import model_inputs
+from mtzoo.data.pipeline import csv_chunks
+from mtzoo.data.pipeline import from_csv
+from mtzoo.data.pipeline import from_parquet
+from mtzoo.data.pipeline import from_tfrecord
+from mtzoo.data.pipeline import parquet_chunks
+from mtzoo.data.pipeline import write_tfrecord
+from mtzoo.data.readers import CsvFormat
 from mtzoo.features import DataError
 
 __all__ = [
+    "CsvFormat",
     "DataError",
+    "csv_chunks",
     "feature_arrays",
+    "from_csv",
     "from_dataframe",
+    "from_parquet",
+    "from_tfrecord",
     "label_arrays",
     "model_inputs",
+    "parquet_chunks",
     "synthetic",
+    "write_tfrecord",
 ]

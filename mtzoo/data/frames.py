@@ -39,7 +39,8 @@ def label_arrays(
 
     A missing label (NaN, None, or the task's `missing_label`) gets sample
     weight 0 and a placeholder label 0, so it counts in neither the task's
-    loss nor its metrics. A task's `weight_column` multiplies its weights.
+    loss nor its metrics. A task's `weight_column` multiplies its weights;
+    rows outside its `space_column` get weight 0.
 
     Returns:
         `(labels, sample_weights)`: labels of shape `(n, 1)` (float32 for
@@ -95,6 +96,11 @@ def _task_labels(frame, task):
                 f"{frame[task.weight_column].iloc[position]!r}"
             )
         weight = weight * column_weights.astype(np.float32)
+    if task.space_column:
+        space = features_lib._numeric_column(
+            frame, task.space_column, f"{owner} (space column)",
+            "numbers (non-zero: in the task's space)")
+        weight = weight * (np.nan_to_num(space) != 0)
     filled = np.where(present, values, 0.0)
     if task.kind == tasks_lib.MULTICLASS:
         label = filled.astype(np.int32).reshape(-1, 1)

@@ -34,6 +34,7 @@ def check_schema(features, tasks, *, min_tasks: int = 1):
     for task in tasks:
         for column, role in ((task.label_column, "label"),
                              (task.weight_column, "weight")):
+            # A space column (e.g. click for CVR) may well be a feature.
             leaking = [f.name for f in features if f.source == column]
             if column and leaking:
                 raise ValueError(

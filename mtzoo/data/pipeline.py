@@ -1,0 +1,487 @@
+"""tf.data pipelines from CSV, Parquet and TFRecord files.
+
+Every pipeline yields the same elements as `from_dataframe`: batches of
+`(features, labels, sample_weights)` dicts keyed by feature and task names
+(or feature dicts alone when no tasks are given).
+
+CSV and Parquet files are streamed: a file larger than memory works. Rows
+are shuffled within windows of `chunk_rows` rows, then whole batches are
+shuffled in a buffer of `shuffle_batches`, and files are read in a random
+order; all of it follows `seed`. A per-example shuffle buffer over the
+whole table is avoided: it is slow and multiplies memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import zlib
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mtzoo import features as features_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.data import frames
+from mtzoo.data import readers
+from mtzoo.data.readers import CsvFormat
+from mtzoo.features import DataError
+
+LABEL_PREFIX = "labels/"
+WEIGHT_PREFIX = "sample_weights/"
+
+Transform = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def _paths(paths) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("No data files were given.")
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No such data file: '{path}'")
+    return paths
+
+
+def column_types(features, tasks=None) -> dict[str, str]:
+    """The data columns specs read, each `"string"` or `"float"`."""
+    types = {}
+    for spec in features:
+        if isinstance(spec, features_lib.MultiCategoricalFeature):
+            kind = readers.STRING
+        elif isinstance(spec, features_lib.CategoricalFeature):
+            kind = (readers.FLOAT if spec.dtype == features_lib.INT64
+                    else readers.STRING)
+        elif isinstance(spec, features_lib.NumericFeature):
+            kind = readers.FLOAT
+        else:
+            kind = readers.STRING  # vectors: "0.1 0.2 ..." strings
+        types[spec.source] = kind
+    for task in tasks or ():
+        for column in task.columns:
+            types.setdefault(column, readers.FLOAT)
+    return types
+
+
+def _element_spec(features, tasks):
+    feature_spec = {}
+    for spec in features:
+        if isinstance(spec, features_lib.MultiCategoricalFeature):
+            shape = (None, spec.max_length)
+        else:
+            shape = (None,) + spec.input_shape()
+        dtype = tf.string if spec.input_dtype() == "string" else tf.as_dtype(
+            spec.input_dtype())
+        feature_spec[spec.name] = tf.TensorSpec(shape, dtype)
+    if tasks is None:
+        return feature_spec
+    labels = {t.name: tf.TensorSpec(
+        (None, 1), tf.int32 if t.kind == tasks_lib.MULTICLASS else tf.float32)
+        for t in tasks}
+    weights = {t.name: tf.TensorSpec((None,), tf.float32) for t in tasks}
+    return feature_spec, labels, weights
+
+
+def _check_specs(features, tasks):
+    features = features_lib.validate(features)
+    for spec in features:
+        if isinstance(spec, features_lib.CategoricalFeature) and (
+                spec.dtype is None):
+            raise ValueError(
+                f"Feature '{spec.name}' needs a `dtype` ('string' or "
+                f"'int64') to be read from files; `adapt` sets it.")
+        if isinstance(spec, features_lib.MultiCategoricalFeature) and (
+                not spec.max_length):
+            raise ValueError(
+                f"Feature '{spec.name}' needs `max_length` to be read from "
+                f"files; `adapt` sets it.")
+    tasks = None if tasks is None else tasks_lib.validate(tasks)
+    return features, tasks
+
+
+def _convert(chunk, features, tasks):
+    x = frames.feature_arrays(chunk, features)
+    if tasks is None:
+        return (x,)
+    labels, weights = frames.label_arrays(chunk, tasks)
+    return x, labels, weights
+
+
+def _batches(chunks: Iterable[pd.DataFrame], features, tasks, batch_size,
+             rng, drop_remainder, transform):
+    """Converts chunks to arrays and re-cuts them into batches."""
+    pending = None
+    for chunk in chunks:
+        if transform is not None:
+            attrs = dict(chunk.attrs)
+            chunk = transform(chunk)
+            chunk.attrs.update(attrs)
+        if len(chunk) == 0:
+            continue
+        arrays = _convert(chunk, features, tasks)
+        if rng is not None:
+            order = rng.permutation(len(chunk))
+            arrays = _take(arrays, order)
+        if pending is not None:
+            arrays = _concat(pending, arrays)
+        size = _size(arrays)
+        full = size - size % batch_size
+        for start in range(0, full, batch_size):
+            yield _unwrap(_take(arrays, slice(start, start + batch_size)))
+        pending = _take(arrays, slice(full, size)) if full < size else None
+    if pending is not None and not drop_remainder:
+        yield _unwrap(pending)
+
+
+def _take(arrays, index):
+    return tuple({k: v[index] for k, v in part.items()} for part in arrays)
+
+
+def _concat(a, b):
+    return tuple({k: np.concatenate([pa[k], pb[k]]) for k in pa}
+                 for pa, pb in zip(a, b))
+
+
+def _size(arrays):
+    return len(next(iter(arrays[0].values())))
+
+
+def _unwrap(arrays):
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def _seed_for(seed, path, epoch):
+    return None if seed is None else [seed, zlib.crc32(path.encode()), epoch]
+
+
+def _streamed(paths, features, tasks, chunk_source, *, batch_size, shuffle,
+              seed, shuffle_batches, drop_remainder, transform, cache, repeat,
+              deterministic, num_parallel_files):
+    features, tasks = _check_specs(features, tasks)
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer. "
+                         f"Received: batch_size={batch_size!r}")
+    paths = _paths(paths)
+    signature = _element_spec(features, tasks)
+    calls = itertools.count()
+
+    def generate(path):
+        path = path.decode() if isinstance(path, bytes) else path
+        rng = (np.random.default_rng(_seed_for(seed, path, next(calls)))
+               if shuffle else None)
+        yield from _batches(chunk_source(path), features, tasks, batch_size,
+                            rng, drop_remainder, transform)
+
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle and len(paths) > 1:
+        files = files.shuffle(len(paths), seed=seed,
+                              reshuffle_each_iteration=True)
+    dataset = files.interleave(
+        lambda path: tf.data.Dataset.from_generator(
+            generate, args=(path,), output_signature=signature),
+        cycle_length=min(num_parallel_files, len(paths)),
+        num_parallel_calls=min(num_parallel_files, len(paths)),
+        deterministic=deterministic)
+    return _finish(dataset, shuffle=shuffle, seed=seed,
+                   shuffle_batches=shuffle_batches, cache=cache,
+                   repeat=repeat)
+
+
+def _finish(dataset, *, shuffle, seed, shuffle_batches, cache, repeat):
+    if cache is not None and cache is not False:
+        dataset = dataset.cache("" if cache is True else os.fspath(cache))
+    if shuffle and shuffle_batches > 1:
+        dataset = dataset.shuffle(shuffle_batches, seed=seed,
+                                  reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat(None if repeat is True else repeat)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def csv_chunks(paths, features, tasks=None, *, csv_format=CsvFormat(),
+               columns: dict | None = None, chunk_rows: int = 65_536):
+    """Streams CSV files as DataFrame chunks of the columns specs read.
+
+    Useful to `adapt` features on files larger than memory:
+    `mtzoo.features.adapt(features, csv_chunks(paths, features))`.
+    """
+    columns = columns or column_types(features_lib.validate(features), tasks)
+    for path in _paths(paths):
+        yield from readers.iter_csv(path, columns, csv_format, chunk_rows)
+
+
+def parquet_chunks(paths, features, tasks=None, *,
+                   columns: Sequence[str] | None = None,
+                   chunk_rows: int = 65_536):
+    """Streams Parquet files as DataFrame chunks of the columns specs read."""
+    columns = columns or list(column_types(features_lib.validate(features),
+                                           tasks))
+    for path in _paths(paths):
+        yield from readers.iter_parquet(path, columns, chunk_rows)
+
+
+def from_csv(
+    paths,
+    features,
+    tasks=None,
+    *,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int | None = None,
+    csv_format: CsvFormat = CsvFormat(),
+    columns: dict | None = None,
+    transform: Transform | None = None,
+    chunk_rows: int = 65_536,
+    shuffle_batches: int = 16,
+    drop_remainder: bool = False,
+    cache=None,
+    repeat=None,
+    deterministic: bool = True,
+    num_parallel_files: int = 2,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of dict batches streamed from CSV files.
+
+    Args:
+        paths: a CSV file or a list of them, plain or gzip (`.gz`).
+        features: adapted feature specs.
+        tasks: task specs, or None for feature batches only.
+        batch_size: int. Examples per batch. Defaults to 256.
+        shuffle: bool. Shuffle (see the module docstring). Defaults to False.
+        seed: int. Seed of all shuffling.
+        csv_format: a `CsvFormat` (delimiter, header, null values, ...).
+        columns: dict column -> `"string"` or `"float"` to read, when a
+            `transform` needs other columns than the specs. Defaults to the
+            columns the specs read.
+        transform: a function applied to each DataFrame chunk before
+            conversion, e.g. to derive label columns.
+        chunk_rows: int. Rows converted (and shuffled) together.
+        shuffle_batches: int. Size of the buffer of batches shuffled.
+        drop_remainder: bool. Drop each file's last, smaller batch.
+        cache: True caches converted batches in memory after the first
+            epoch; a path caches them in that file. Defaults to None.
+        repeat: True repeats forever, an int that many times.
+        deterministic: bool. Keep the element order fixed (given `seed`)
+            when reading files in parallel. Defaults to True.
+        num_parallel_files: int. Files read at once. Defaults to 2.
+
+    Raises:
+        DataError: naming the file, line and column of malformed lines,
+            missing columns and values of the wrong type.
+    """
+    columns = columns or column_types(features_lib.validate(features), tasks)
+    return _streamed(
+        paths, features, tasks,
+        lambda path: readers.iter_csv(path, columns, csv_format, chunk_rows),
+        batch_size=batch_size, shuffle=shuffle, seed=seed,
+        shuffle_batches=shuffle_batches, drop_remainder=drop_remainder,
+        transform=transform, cache=cache, repeat=repeat,
+        deterministic=deterministic, num_parallel_files=num_parallel_files)
+
+
+def from_parquet(
+    paths,
+    features,
+    tasks=None,
+    *,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int | None = None,
+    columns: Sequence[str] | None = None,
+    transform: Transform | None = None,
+    chunk_rows: int = 65_536,
+    shuffle_batches: int = 16,
+    drop_remainder: bool = False,
+    cache=None,
+    repeat=None,
+    deterministic: bool = True,
+    num_parallel_files: int = 2,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of dict batches streamed from Parquet files.
+
+    Arguments are those of `from_csv` (without `csv_format`; `columns` is a
+    list of column names).
+    """
+    columns = columns or list(column_types(features_lib.validate(features),
+                                           tasks))
+    return _streamed(
+        paths, features, tasks,
+        lambda path: readers.iter_parquet(path, columns, chunk_rows),
+        batch_size=batch_size, shuffle=shuffle, seed=seed,
+        shuffle_batches=shuffle_batches, drop_remainder=drop_remainder,
+        transform=transform, cache=cache, repeat=repeat,
+        deterministic=deterministic, num_parallel_files=num_parallel_files)
+
+
+# === TFRecord ===
+
+
+def _compression(path: str, compression: str | None) -> str:
+    if compression == "auto":
+        return "GZIP" if path.endswith(".gz") else ""
+    return compression or ""
+
+
+def write_tfrecord(
+    data,
+    path,
+    features,
+    tasks=None,
+    *,
+    compression: str | None = "auto",
+    transform: Transform | None = None,
+) -> int:
+    """Writes converted examples to a TFRecord file, atomically.
+
+    Each `tf.train.Example` holds every feature under its name (as the
+    model input takes it), and for each task `labels/<task>` and
+    `sample_weights/<task>`, so reading needs no further conversion. The
+    file appears whole or not at all.
+
+    Args:
+        data: a DataFrame, or an iterable of DataFrame chunks (such as
+            `csv_chunks(...)`).
+        path: the output file; `.gz` means GZIP compression with
+            `compression="auto"`.
+        features: adapted feature specs.
+        tasks: task specs, or None.
+        compression: `"auto"`, `"GZIP"`, `"ZLIB"` or None.
+        transform: applied to each chunk first, as in `from_csv`.
+
+    Returns:
+        The number of examples written.
+    """
+    features, tasks = _check_specs(features, tasks)
+    path = os.fspath(path)
+    chunks = [data] if isinstance(data, pd.DataFrame) else data
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=directory,
+                                     prefix=f".{os.path.basename(path)}.")
+    os.close(fd)
+    count = 0
+    options = tf.io.TFRecordOptions(_compression(path, compression))
+    try:
+        with tf.io.TFRecordWriter(temporary, options) as writer:
+            for batch in _batches(chunks, features, tasks, 4096, None, False,
+                                  transform):
+                for example in _examples(batch, tasks):
+                    writer.write(example)
+                    count += 1
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return count
+
+
+def _examples(batch, tasks):
+    if tasks is None:
+        batch = (batch,)
+    columns = dict(batch[0])
+    if tasks is not None:
+        columns.update({LABEL_PREFIX + k: v for k, v in batch[1].items()})
+        columns.update({WEIGHT_PREFIX + k: v for k, v in batch[2].items()})
+    size = len(next(iter(columns.values())))
+    for i in range(size):
+        feature = {}
+        for key, values in columns.items():
+            value = np.asarray(values[i]).reshape(-1)
+            if value.dtype == object or value.dtype.kind in "SU":
+                feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(
+                    value=[str(v).encode() for v in value]))
+            elif value.dtype.kind in "iub":
+                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(
+                    value=value.tolist()))
+            else:
+                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(
+                    value=value.tolist()))
+        yield tf.train.Example(features=tf.train.Features(
+            feature=feature)).SerializeToString()
+
+
+def _parse_spec(features, tasks):
+    spec = {}
+    for f in features:
+        if isinstance(f, features_lib.MultiCategoricalFeature):
+            shape = [f.max_length]
+        else:
+            shape = list(f.input_shape())
+        dtype = {"string": tf.string, "int64": tf.int64}.get(
+            f.input_dtype(), tf.float32)
+        spec[f.name] = tf.io.FixedLenFeature(shape, dtype)
+    for t in tasks or ():
+        spec[LABEL_PREFIX + t.name] = tf.io.FixedLenFeature(
+            [1], tf.int64 if t.kind == tasks_lib.MULTICLASS else tf.float32)
+        spec[WEIGHT_PREFIX + t.name] = tf.io.FixedLenFeature([], tf.float32)
+    return spec
+
+
+def from_tfrecord(
+    paths,
+    features,
+    tasks=None,
+    *,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int | None = None,
+    shuffle_buffer: int | None = None,
+    drop_remainder: bool = False,
+    compression: str | None = "auto",
+    cache=None,
+    repeat=None,
+    deterministic: bool = True,
+    num_parallel_files: int = 2,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of dict batches from files of `write_tfrecord`.
+
+    Serialized records are shuffled in a buffer of `shuffle_buffer` (default
+    16 batches; cheap, they are bytes), batched, then parsed in parallel
+    with `tf.io.parse_example`. Other arguments are those of `from_csv`.
+    """
+    features, tasks = _check_specs(features, tasks)
+    paths = _paths(paths)
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle and len(paths) > 1:
+        files = files.shuffle(len(paths), seed=seed,
+                              reshuffle_each_iteration=True)
+    records = files.interleave(
+        lambda path: tf.data.TFRecordDataset(
+            path, compression_type=_compression(paths[0], compression)),
+        cycle_length=min(num_parallel_files, len(paths)),
+        num_parallel_calls=min(num_parallel_files, len(paths)),
+        deterministic=deterministic)
+    if shuffle:
+        records = records.shuffle(shuffle_buffer or 16 * batch_size,
+                                  seed=seed, reshuffle_each_iteration=True)
+    parse_spec = _parse_spec(features, tasks)
+
+    def parse(serialized):
+        parsed = tf.io.parse_example(serialized, parse_spec)
+        x = {f.name: parsed[f.name] for f in features}
+        if tasks is None:
+            return x
+        labels = {t.name: (tf.cast(parsed[LABEL_PREFIX + t.name], tf.int32)
+                           if t.kind == tasks_lib.MULTICLASS
+                           else parsed[LABEL_PREFIX + t.name])
+                  for t in tasks}
+        weights = {t.name: parsed[WEIGHT_PREFIX + t.name] for t in tasks}
+        return x, labels, weights
+
+    dataset = records.batch(batch_size, drop_remainder=drop_remainder).map(
+        parse, num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=deterministic)
+    return _finish(dataset, shuffle=False, seed=seed, shuffle_batches=0,
+                   cache=cache, repeat=repeat)
+
+
+def check_not_empty(dataset: tf.data.Dataset, source: str) -> None:
+    """Raises a `DataError` naming `source` if `dataset` has no element."""
+    for _ in dataset.take(1):
+        return
+    raise DataError(f"No examples could be read from {source}.")
