@@ -252,14 +252,7 @@ class CategoricalFeature(FeatureSpec):
                 frame, self.source, f"Feature '{self.name}'", "integers"
             )
             return _as_int_ids(values, frame, self)
-        series = frame[self.source]
-        values = series.astype(object).to_numpy()
-        missing = pd.isna(values)
-        out = np.empty(len(values), dtype=object)
-        out[missing] = MISSING_STRING
-        present = ~missing
-        out[present] = [_to_token(v) for v in values[present]]
-        return out
+        return _string_values(frame[self.source])
 
     def to_array(self, frame: pd.DataFrame) -> np.ndarray:
         return self._raw_values(frame)
@@ -646,7 +639,8 @@ def adapt(
                         tokens = tokens[tokens != MISSING_INT]
                     else:
                         tokens = tokens[tokens != MISSING_STRING]
-                    counts[spec.table].update(tokens.tolist())
+                    counts[spec.table].update(
+                        pd.Series(tokens).value_counts(sort=False).to_dict())
                 if isinstance(spec, MultiCategoricalFeature):
                     longest[spec.name] = max(
                         longest[spec.name], typed.longest(chunk))
@@ -738,6 +732,31 @@ def _as_int_ids(values: np.ndarray, frame, spec) -> np.ndarray:
         )
     out = np.full(values.shape, MISSING_INT, dtype=np.int64)
     out[finite] = values[finite].astype(np.int64)
+    return out
+
+
+def _string_values(series: pd.Series) -> np.ndarray:
+    """A column as an object array of str, `""` for missing values.
+
+    Vectorized for string, integer and boolean columns; other columns go
+    value by value.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types \
+            .is_object_dtype(dtype):
+        return series.fillna(MISSING_STRING).to_numpy(dtype=object)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(
+            dtype):
+        return series.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(
+            series, skipna=True) in ("string", "empty"):
+        return series.fillna(MISSING_STRING).to_numpy(dtype=object)
+    values = series.astype(object).to_numpy()
+    missing = pd.isna(values)
+    out = np.empty(len(values), dtype=object)
+    out[missing] = MISSING_STRING
+    present = ~missing
+    out[present] = [_to_token(v) for v in values[present]]
     return out
 
 

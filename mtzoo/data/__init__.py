@@ -4,7 +4,13 @@ Every pipeline yields batches of `(features, labels, sample_weights)` dicts
 keyed by feature and task names, ready for `MultiTaskModel.fit`.
 """
 
+from mtzoo.data import datasets
 from mtzoo.data import synthetic
+from mtzoo.data.datasets import DatasetBundle
+from mtzoo.data.datasets import ali_ccp
+from mtzoo.data.datasets import aliexpress
+from mtzoo.data.datasets import census_income
+from mtzoo.data.datasets import movielens
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
 from mtzoo.data.frames import label_arrays
@@ -16,11 +22,19 @@ from mtzoo.data.pipeline import from_tfrecord
 from mtzoo.data.pipeline import parquet_chunks
 from mtzoo.data.pipeline import write_tfrecord
 from mtzoo.data.readers import CsvFormat
+from mtzoo.data.sources import DataUnavailableError
 from mtzoo.features import DataError
 
 __all__ = [
     "CsvFormat",
     "DataError",
+    "DataUnavailableError",
+    "DatasetBundle",
+    "ali_ccp",
+    "aliexpress",
+    "census_income",
+    "datasets",
+    "movielens",
     "csv_chunks",
     "feature_arrays",
     "from_csv",

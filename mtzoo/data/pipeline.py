@@ -13,9 +13,10 @@ whole table is avoided: it is slow and multiplies memory.
 
 from __future__ import annotations
 
-import itertools
+import collections
 import os
 import tempfile
+import threading
 import zlib
 from typing import Callable, Iterable, Sequence
 
@@ -168,11 +169,17 @@ def _streamed(paths, features, tasks, chunk_source, *, batch_size, shuffle,
                          f"Received: batch_size={batch_size!r}")
     paths = _paths(paths)
     signature = _element_spec(features, tasks)
-    calls = itertools.count()
+    # Each file's n-th reading (its n-th epoch) gets its own shuffling seed;
+    # counted per file because files are opened in parallel threads.
+    epochs = collections.Counter()
+    lock = threading.Lock()
 
     def generate(path):
         path = path.decode() if isinstance(path, bytes) else path
-        rng = (np.random.default_rng(_seed_for(seed, path, next(calls)))
+        with lock:
+            epoch = epochs[path]
+            epochs[path] += 1
+        rng = (np.random.default_rng(_seed_for(seed, path, epoch))
                if shuffle else None)
         yield from _batches(chunk_source(path), features, tasks, batch_size,
                             rng, drop_remainder, transform)
@@ -274,6 +281,8 @@ def from_csv(
             missing columns and values of the wrong type.
     """
     columns = columns or column_types(features_lib.validate(features), tasks)
+    for path in _paths(paths):  # fail now, not in the middle of `fit`
+        readers.check_csv_columns(path, columns, csv_format)
     return _streamed(
         paths, features, tasks,
         lambda path: readers.iter_csv(path, columns, csv_format, chunk_rows),
@@ -308,6 +317,8 @@ def from_parquet(
     """
     columns = columns or list(column_types(features_lib.validate(features),
                                            tasks))
+    for path in _paths(paths):  # fail now, not in the middle of `fit`
+        readers.check_parquet_columns(path, columns)
     return _streamed(
         paths, features, tasks,
         lambda path: readers.iter_parquet(path, columns, chunk_rows),

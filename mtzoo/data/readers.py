@@ -79,6 +79,29 @@ def csv_header(path: str, fmt: CsvFormat) -> list[str]:
     return [c.strip() if fmt.strip_whitespace else c for c in first]
 
 
+def check_csv_columns(path: str, columns, fmt: CsvFormat) -> None:
+    """Raises a `DataError` if the CSV file lacks any of `columns`."""
+    header = csv_header(path, fmt)
+    absent = [c for c in columns if c not in header]
+    if absent:
+        shown = ", ".join(header[:30]) + (", ..." if len(header) > 30 else "")
+        raise DataError(
+            f"CSV file '{path}' has no column(s) {absent}. "
+            f"Its columns: {shown}")
+
+
+def check_parquet_columns(path: str, columns) -> list[str]:
+    """Raises a `DataError` if the Parquet file lacks any of `columns`."""
+    _check_exists(path)
+    names = pq.ParquetFile(path).schema_arrow.names
+    absent = [c for c in columns if c not in names]
+    if absent:
+        raise DataError(
+            f"Parquet file '{path}' has no column(s) {absent}. "
+            f"Its columns: {', '.join(names[:30])}")
+    return names
+
+
 def iter_csv(
     path: str,
     column_types: dict[str, str],
@@ -98,13 +121,7 @@ def iter_csv(
             line with the wrong number of fields or a non-numeric value in a
             numeric column.
     """
-    header = csv_header(path, fmt)
-    absent = [c for c in column_types if c not in header]
-    if absent:
-        shown = ", ".join(header[:30]) + (", ..." if len(header) > 30 else "")
-        raise DataError(
-            f"CSV file '{path}' has no column(s) {absent}. "
-            f"Its columns: {shown}")
+    check_csv_columns(path, column_types, fmt)
     arrow_types = {name: pa.string() for name in column_types}
     if not fmt.strip_whitespace:
         arrow_types.update({n: pa.float64() for n, t in column_types.items()
@@ -197,14 +214,8 @@ def iter_parquet(
     path: str, columns: Sequence[str], chunk_rows: int = 65_536
 ) -> Iterator:
     """Yields pandas DataFrames of `chunk_rows` rows from a Parquet file."""
-    _check_exists(path)
+    check_parquet_columns(path, columns)
     parquet = pq.ParquetFile(path)
-    names = parquet.schema_arrow.names
-    absent = [c for c in columns if c not in names]
-    if absent:
-        raise DataError(
-            f"Parquet file '{path}' has no column(s) {absent}. "
-            f"Its columns: {', '.join(names[:30])}")
     first_row = 0
     for batch in parquet.iter_batches(batch_size=chunk_rows,
                                       columns=list(columns)):

@@ -162,3 +162,76 @@ def esmm_tasks() -> list:
     """ESMM's CTR and CTCVR tasks on `impressions`."""
     return [tasks_lib.binary("ctr", label="click"),
             tasks_lib.binary("ctcvr", label="conversion")]
+
+
+def task_correlation(
+    num_rows: int = 10_000,
+    *,
+    correlation: float = 0.5,
+    input_dim: int = 100,
+    num_sinusoids: int = 10,
+    scale: float = 1.0,
+    noise_std: float = 0.1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Two regression tasks with a chosen correlation (the MMoE paper's data).
+
+    Following Ma et al. (2018), section 3.2: two orthogonal unit vectors
+    `u1, u2` give task weights `w1 = c u1` and
+    `w2 = c (p u1 + sqrt(1 - p^2) u2)`, whose cosine similarity is the
+    chosen `correlation` p; inputs `x ~ N(0, I)`; labels
+    `y_t = w_t . x + sum_i sin(alpha_i w_t . x + beta_i) + noise`.
+    The paper does not publish alpha and beta; they are drawn here from a
+    standard normal distribution with the seed, the same for both tasks.
+    The noise is N(0, 0.01), i.e. a standard deviation of 0.1.
+
+    Args:
+        num_rows: int. Number of examples.
+        correlation: float in [-1, 1]. Cosine similarity of the weights.
+        input_dim: int. Size of `x` (100 in the paper).
+        num_sinusoids: int. The paper's m (10).
+        scale: float. The paper's c (1).
+        noise_std: float. Standard deviation of the label noise.
+        seed: int. The same seed gives the same data (and the same alpha,
+            beta, u1, u2 for every correlation).
+
+    Returns:
+        A DataFrame with a vector column `x` and label columns `y1`, `y2`.
+        Use `task_correlation_specs()` for its features and tasks.
+
+    References:
+        - [Ma et al., 2018](https://doi.org/10.1145/3219819.3220007),
+          section 3.2.
+    """
+    if not -1 <= correlation <= 1:
+        raise ValueError(f"`correlation` must be in [-1, 1]. Received: "
+                         f"correlation={correlation!r}")
+    if input_dim < 2:
+        raise ValueError(f"`input_dim` must be >= 2. Received: "
+                         f"input_dim={input_dim!r}")
+    structure = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(structure.normal(size=(input_dim, 2)))
+    u1, u2 = basis[:, 0], basis[:, 1]
+    alphas = structure.normal(size=num_sinusoids)
+    betas = structure.normal(size=num_sinusoids)
+    w1 = scale * u1
+    w2 = scale * (correlation * u1 + np.sqrt(1 - correlation ** 2) * u2)
+    rng = np.random.default_rng([seed, 1])
+    x = rng.normal(size=(num_rows, input_dim))
+
+    def label(w):
+        dot = x @ w
+        waves = np.sin(np.outer(dot, alphas) + betas).sum(axis=1)
+        return dot + waves + noise_std * rng.normal(size=num_rows)
+
+    return pd.DataFrame({
+        "x": list(x.astype(np.float32)),
+        "y1": label(w1).astype(np.float32),
+        "y2": label(w2).astype(np.float32),
+    })
+
+
+def task_correlation_specs(input_dim: int = 100) -> tuple[list, list]:
+    """Features and tasks of `task_correlation` data."""
+    return ([VectorFeature("x", dim=input_dim)],
+            [tasks_lib.regression("y1"), tasks_lib.regression("y2")])

@@ -1,0 +1,131 @@
+"""UCI Census-Income (KDD), the benchmark of the MMoE paper."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mtzoo import features as features_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.data import sources
+from mtzoo.data.datasets.bundle import DatasetBundle
+
+NAME = "census-income"
+COLUMNS = (
+    "age", "class_worker", "det_ind_code", "det_occ_code", "education",
+    "wage_per_hour", "hs_college", "marital_stat", "major_ind_code",
+    "major_occ_code", "race", "hisp_origin", "sex", "union_member",
+    "unemp_reason", "full_or_part_emp", "capital_gains", "capital_losses",
+    "stock_dividends", "tax_filer_stat", "region_prev_res",
+    "state_prev_res", "det_hh_fam_stat", "det_hh_summ", "instance_weight",
+    "mig_chg_msa", "mig_chg_reg", "mig_move_reg", "mig_same",
+    "mig_prev_sunbelt", "num_emp", "fam_under_18", "country_father",
+    "country_mother", "country_self", "citizenship", "own_or_self",
+    "vet_question", "vet_benefits", "weeks_worked", "year", "income_50k",
+)
+NUMERIC = ("age", "wage_per_hour", "capital_gains", "capital_losses",
+           "stock_dividends", "num_emp", "weeks_worked")
+HEAVY_TAILED = ("wage_per_hour", "capital_gains", "capital_losses",
+                "stock_dividends")
+INTEGER_CODES = ("det_ind_code", "det_occ_code", "own_or_self",
+                 "vet_benefits", "year")
+# Label sources and the sampling weight are never features.
+NOT_FEATURES = ("income_50k", "marital_stat", "instance_weight")
+TRAIN_FILE = "census-income.data.gz"
+TEST_FILE = "census-income.test.gz"
+_BASE_URL = ("https://archive.ics.uci.edu/ml/machine-learning-databases/"
+             "census-income-mld/")
+DOWNLOADS = [
+    sources.Download(
+        _BASE_URL + TRAIN_FILE,
+        "3676a81db7d3528f3f8b9f3c699d0f0aa28db45e6e994fa0b8ed38327539ee86",
+        content_sha256=True),
+    sources.Download(
+        _BASE_URL + TEST_FILE,
+        "98402b1ab879573d0a7f38a699a40258080e25e33d3401e7bf9c96d3fa0fab8c",
+        content_sha256=True),
+]
+
+
+def read(path) -> pd.DataFrame:
+    """Reads one census file (no header, `", "`-separated) as strings and
+    numbers, keeping `NA` and `?` as the ordinary categories they are."""
+    frame = pd.read_csv(path, header=None, names=list(COLUMNS),
+                        skipinitialspace=True, keep_default_na=False,
+                        na_values=[], dtype={c: str for c in COLUMNS
+                                             if c not in NUMERIC
+                                             and c not in INTEGER_CODES
+                                             and c != "instance_weight"})
+    return add_labels(frame)
+
+
+def add_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds the MMoE paper's labels: `income` (> 50K) and `marital`
+    (never married)."""
+    frame = frame.copy()
+    frame["income"] = (frame["income_50k"].str.strip() == "50000+.").astype(
+        "float32")
+    frame["marital"] = (frame["marital_stat"].str.strip()
+                        == "Never married").astype("float32")
+    return frame
+
+
+def feature_specs(embedding_dim: int = 8) -> list:
+    """One spec per census column except labels and `instance_weight`."""
+    specs = []
+    for column in COLUMNS:
+        if column in NOT_FEATURES:
+            continue
+        if column in NUMERIC:
+            specs.append(features_lib.NumericFeature(
+                column, log_transform=column in HEAVY_TAILED))
+        else:
+            specs.append(features_lib.CategoricalFeature(
+                column, embedding_dim=embedding_dim,
+                dtype="int64" if column in INTEGER_CODES else "string"))
+    return specs
+
+
+def task_specs(use_instance_weight: bool = False) -> list:
+    weight = "instance_weight" if use_instance_weight else None
+    return [tasks_lib.binary("income", weight_column=weight),
+            tasks_lib.binary("marital", weight_column=weight)]
+
+
+def census_income(data_dir=None, *, embedding_dim: int = 8,
+                  use_instance_weight: bool = False) -> DatasetBundle:
+    """Loads Census-Income (KDD) with the MMoE paper's two tasks.
+
+    Tasks: `income` (income above 50K) and `marital` (never married), both
+    binary. Every other column except `instance_weight` (a sampling weight)
+    is a feature: 7 numeric, the rest categorical with embeddings of
+    `embedding_dim`.
+
+    Args:
+        data_dir: folder with `census-income.data.gz` and
+            `census-income.test.gz` (or its parent with `census-income/`).
+            Downloaded from UCI when absent and online.
+        embedding_dim: int. Embedding size of every categorical feature.
+        use_instance_weight: bool. Weight both tasks' examples by
+            `instance_weight`. Defaults to False, as in the MMoE paper.
+
+    Returns:
+        A `DatasetBundle` with 199,523 train and 99,762 test rows.
+
+    References:
+        - [Ma et al., 2018](https://doi.org/10.1145/3219819.3220007),
+          section 5.2.
+    """
+    folder, names = sources.locate(
+        NAME, [[TRAIN_FILE, TEST_FILE]], data_dir=data_dir,
+        downloads=DOWNLOADS,
+        instructions=("The files are at https://archive.ics.uci.edu/"
+                      "dataset/117/census+income+kdd."))
+    train = read(folder / TRAIN_FILE)
+    test = read(folder / TEST_FILE)
+    features = features_lib.adapt(feature_specs(embedding_dim), train)
+    return DatasetBundle(
+        name="census_income", train=train, test=test, features=features,
+        tasks=task_specs(use_instance_weight),
+        files={"train": [folder / TRAIN_FILE], "test": [folder / TEST_FILE]},
+        description="UCI Census-Income (KDD): tasks income > 50K and "
+                    "never married (MMoE paper).")
