@@ -6,11 +6,11 @@ keyed by feature and task names, ready for `MultiTaskModel.fit`.
 
 from mtzoo.data import datasets
 from mtzoo.data import synthetic
-from mtzoo.data.datasets import DatasetBundle
-from mtzoo.data.datasets import ali_ccp
-from mtzoo.data.datasets import aliexpress
-from mtzoo.data.datasets import census_income
-from mtzoo.data.datasets import movielens
+from mtzoo.data.datasets.ali_ccp import ali_ccp
+from mtzoo.data.datasets.aliexpress import aliexpress
+from mtzoo.data.datasets.bundle import DatasetBundle
+from mtzoo.data.datasets.census_income import census_income
+from mtzoo.data.datasets.movielens import movielens
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
 from mtzoo.data.frames import label_arrays

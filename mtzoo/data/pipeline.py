@@ -114,8 +114,13 @@ def _convert(chunk, features, tasks):
 
 
 def _batches(chunks: Iterable[pd.DataFrame], features, tasks, batch_size,
-             rng, drop_remainder, transform):
-    """Converts chunks to arrays and re-cuts them into batches."""
+             rng, drop_remainder, transform, grouped=False):
+    """Converts chunks to arrays and re-cuts them into batches.
+
+    With `grouped`, yields runs of whole batches (a multiple of `batch_size`
+    rows) instead of single batches: one hand-over per chunk is much
+    cheaper than one per batch when a generator feeds tf.data.
+    """
     pending = None
     for chunk in chunks:
         if transform is not None:
@@ -132,8 +137,11 @@ def _batches(chunks: Iterable[pd.DataFrame], features, tasks, batch_size,
             arrays = _concat(pending, arrays)
         size = _size(arrays)
         full = size - size % batch_size
-        for start in range(0, full, batch_size):
-            yield _unwrap(_take(arrays, slice(start, start + batch_size)))
+        if grouped and full:
+            yield _unwrap(_take(arrays, slice(0, full)))
+        else:
+            for start in range(0, full, batch_size):
+                yield _unwrap(_take(arrays, slice(start, start + batch_size)))
         pending = _take(arrays, slice(full, size)) if full < size else None
     if pending is not None and not drop_remainder:
         yield _unwrap(pending)
@@ -182,7 +190,15 @@ def _streamed(paths, features, tasks, chunk_source, *, batch_size, shuffle,
         rng = (np.random.default_rng(_seed_for(seed, path, epoch))
                if shuffle else None)
         yield from _batches(chunk_source(path), features, tasks, batch_size,
-                            rng, drop_remainder, transform)
+                            rng, drop_remainder, transform, grouped=True)
+
+    def split(*group):
+        group = group[0] if len(group) == 1 else group
+        rows = tf.shape(tf.nest.flatten(group)[0])[0]
+        starts = tf.data.Dataset.range(0, tf.cast(rows, tf.int64),
+                                       batch_size)
+        return starts.map(lambda start: tf.nest.map_structure(
+            lambda t: t[start:start + batch_size], group))
 
     files = tf.data.Dataset.from_tensor_slices(paths)
     if shuffle and len(paths) > 1:
@@ -190,7 +206,8 @@ def _streamed(paths, features, tasks, chunk_source, *, batch_size, shuffle,
                               reshuffle_each_iteration=True)
     dataset = files.interleave(
         lambda path: tf.data.Dataset.from_generator(
-            generate, args=(path,), output_signature=signature),
+            generate, args=(path,), output_signature=signature
+        ).flat_map(split),
         cycle_length=min(num_parallel_files, len(paths)),
         num_parallel_calls=min(num_parallel_files, len(paths)),
         deterministic=deterministic)

@@ -69,7 +69,7 @@ def test_movielens_100k():
                                     "movielens_sample_deepctr.txt"])
 def test_movielens_joined_samples(sample):
     joined = pd.read_csv(_folder("movielens-1m-samples") / sample)
-    bundle = mtzoo.data.datasets.movielens_from_frame(joined)
+    bundle = mtzoo.data.datasets.movielens.from_frame(joined)
     assert len(bundle.train) + len(bundle.test) == len(joined)
     assert {t.name for t in bundle.tasks} == {"rating", "liked"}
 

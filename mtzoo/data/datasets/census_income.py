@@ -6,6 +6,7 @@ import pandas as pd
 
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
+from mtzoo.data import readers
 from mtzoo.data import sources
 from mtzoo.data.datasets.bundle import DatasetBundle
 
@@ -67,6 +68,21 @@ def add_labels(frame: pd.DataFrame) -> pd.DataFrame:
     frame["marital"] = (frame["marital_stat"].str.strip()
                         == "Never married").astype("float32")
     return frame
+
+
+#: How the raw census files are laid out, for `mtzoo.data.from_csv`.
+CSV_FORMAT = readers.CsvFormat(column_names=COLUMNS, strip_whitespace=True)
+
+
+def stream_columns(features) -> dict:
+    """Columns to read from raw census files to stream `features` and the
+    two tasks: the features' columns plus the labels' sources."""
+    from mtzoo.data.pipeline import column_types
+
+    columns = column_types(features)
+    columns.update({"income_50k": readers.STRING,
+                    "marital_stat": readers.STRING})
+    return columns
 
 
 def feature_specs(embedding_dim: int = 8) -> list:
