@@ -409,6 +409,7 @@ def write_tfrecord(
 
 
 def _examples(batch, tasks):
+    """Serialized `tf.train.Example`s of one batch of converted arrays."""
     if tasks is None:
         batch = (batch,)
     columns = dict(batch[0])
@@ -416,21 +417,25 @@ def _examples(batch, tasks):
         columns.update({LABEL_PREFIX + k: v for k, v in batch[1].items()})
         columns.update({WEIGHT_PREFIX + k: v for k, v in batch[2].items()})
     size = len(next(iter(columns.values())))
+    # Values are turned into per-row Python lists once per column, which is
+    # several times faster than converting cell by cell.
+    makers = {}
+    for key, values in columns.items():
+        values = np.asarray(values).reshape(size, -1)
+        if values.dtype == object or values.dtype.kind in "SU":
+            rows = [[str(v).encode() for v in row] for row in values]
+            makers[key] = (rows, lambda r: tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=r)))
+        elif values.dtype.kind in "iub":
+            makers[key] = (values.tolist(), lambda r: tf.train.Feature(
+                int64_list=tf.train.Int64List(value=r)))
+        else:
+            makers[key] = (values.tolist(), lambda r: tf.train.Feature(
+                float_list=tf.train.FloatList(value=r)))
     for i in range(size):
-        feature = {}
-        for key, values in columns.items():
-            value = np.asarray(values[i]).reshape(-1)
-            if value.dtype == object or value.dtype.kind in "SU":
-                feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(
-                    value=[str(v).encode() for v in value]))
-            elif value.dtype.kind in "iub":
-                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(
-                    value=value.tolist()))
-            else:
-                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(
-                    value=value.tolist()))
-        yield tf.train.Example(features=tf.train.Features(
-            feature=feature)).SerializeToString()
+        yield tf.train.Example(features=tf.train.Features(feature={
+            key: make(rows[i]) for key, (rows, make) in makers.items()
+        })).SerializeToString()
 
 
 def _parse_spec(features, tasks):
