@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from mtzoo import data  # noqa: E402
+from mtzoo import export  # noqa: E402
 from mtzoo import features  # noqa: E402
 from mtzoo import layers  # noqa: E402
 from mtzoo import models  # noqa: E402
@@ -12,4 +13,5 @@ from mtzoo import tasks  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "features", "layers", "models", "tasks", "__version__"]
+__all__ = ["data", "export", "features", "layers", "models", "tasks",
+           "__version__"]

@@ -1,0 +1,294 @@
+"""Export to TF Serving: SavedModel versions, warm-up requests, REST bodies.
+
+```python
+version_dir = mtzoo.export.export_saved_model(
+    model, "exports", model_name="census_mmoe",
+    warmup_inputs=mtzoo.data.feature_arrays(test_frame.head(8), features))
+# exports/census_mmoe/1/saved_model.pb
+body = mtzoo.export.rest_request(test_frame.head(2), features)
+```
+
+The `serving_default` signature takes one tensor per raw feature, named
+after the feature, with a batch dimension, and returns one tensor per model
+output, named after the task (ESMM: `ctr`, `cvr`, `ctcvr`). Labels are never
+inputs. Loading needs TensorFlow only, not mtzoo.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+SIGNATURE = "serving_default"
+WARMUP_FILE = "tf_serving_warmup_requests"
+EXPECTED_FILE = "mtzoo_expected_outputs.json"
+
+
+def serving_signature(model: keras.Model) -> dict[str, tf.TensorSpec]:
+    """The signature's input specs: one per model input, batch first."""
+    inputs = model.input
+    if not isinstance(inputs, dict):
+        raise ValueError(
+            f"Model '{model.name}' must take a dict of named inputs to be "
+            f"exported with named features.")
+    return {
+        name: tf.TensorSpec((None,) + tuple(tensor.shape[1:]),
+                            tf.as_dtype(tensor.dtype), name=name)
+        for name, tensor in inputs.items()
+    }
+
+
+def versions(model_dir) -> list[int]:
+    """Existing numeric version folders of a model, ascending."""
+    model_dir = pathlib.Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir()
+                  if p.is_dir() and p.name.isdigit())
+
+
+def export_saved_model(
+    model: keras.Model,
+    export_dir,
+    *,
+    model_name: str | None = None,
+    version: int | None = None,
+    warmup_inputs: dict | None = None,
+) -> pathlib.Path:
+    """Exports `model` as `<export_dir>/<model_name>/<version>/`.
+
+    The version folder appears whole or not at all: everything is written
+    to a hidden sibling folder first (TF Serving ignores non-numeric
+    folders) and renamed at the end.
+
+    Args:
+        model: a model taking a dict of named raw features.
+        export_dir: the TF Serving model base folder's parent.
+        model_name: folder name of the model. Defaults to `model.name`.
+        version: int. Defaults to one more than the newest existing one.
+        warmup_inputs: dict of raw feature arrays (a few rows). When given,
+            they are written as TF Serving warm-up requests in
+            `assets.extra/tf_serving_warmup_requests`, and the Keras model's
+            predictions on them in `assets.extra/mtzoo_expected_outputs.json`
+            for `verify`.
+
+    Returns:
+        The version folder.
+    """
+    model_name = model_name or model.name
+    model_dir = pathlib.Path(export_dir) / model_name
+    existing = versions(model_dir)
+    if version is None:
+        version = (existing[-1] + 1) if existing else 1
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"`version` must be a positive integer. Received: "
+                         f"version={version!r}")
+    target = model_dir / str(version)
+    if target.exists():
+        raise FileExistsError(
+            f"Version {version} of '{model_name}' already exists at "
+            f"'{target}'; versions are immutable, pick another.")
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(dir=model_dir,
+                                            prefix=f".{version}-"))
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(
+            SIGNATURE, lambda features: model(features, training=False),
+            input_signature=[serving_signature(model)])
+        archive.write_out(str(staging / "model"), verbose=False)
+        written = staging / "model"
+        if warmup_inputs is not None:
+            extra = written / "assets.extra"
+            extra.mkdir(exist_ok=True)
+            _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs)
+            expected = model.predict(_as_tensors(warmup_inputs), verbose=0)
+            (extra / EXPECTED_FILE).write_text(json.dumps(
+                {k: np.asarray(v).tolist() for k, v in expected.items()}))
+        os.replace(written, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _as_tensors(inputs: dict) -> dict:
+    return {k: tf.constant(v.astype(str).astype(object)
+                           if np.asarray(v).dtype == object else v)
+            for k, v in inputs.items()}
+
+
+def _write_warmup(path, model_name: str, inputs: dict) -> None:
+    """Writes `PredictionLog` records TF Serving replays when loading."""
+    from tensorflow_serving.apis import model_pb2
+    from tensorflow_serving.apis import predict_pb2
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name,
+                                       signature_name=SIGNATURE))
+    for name, value in _as_tensors(inputs).items():
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    log = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request))
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        writer.write(log.SerializeToString())
+
+
+def read_warmup(path) -> list[dict[str, np.ndarray]]:
+    """The inputs of each warm-up request in a warm-up file."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    requests = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        requests.append({
+            name: tf.make_ndarray(proto)
+            for name, proto in log.predict_log.request.inputs.items()})
+    return requests
+
+
+def rest_request(frame, features, form: str = "instances") -> dict:
+    """A TF Serving REST `:predict` body for DataFrame rows.
+
+    Args:
+        frame: the rows.
+        features: the feature specs (raw columns are converted as for
+            training: padding of lists, missing values, ...).
+        form: `"instances"` (row format: a list of `{feature: value}`) or
+            `"inputs"` (columnar format: `{feature: [values]}`).
+
+    Returns:
+        A JSON-serializable dict, e.g. `{"signature_name": "serving_default",
+        "instances": [...]}`. Missing numbers are NaN, which TF Serving's
+        JSON parser accepts.
+    """
+    from mtzoo.data import frames
+
+    if form not in ("instances", "inputs"):
+        raise ValueError(f"`form` must be 'instances' or 'inputs'. "
+                         f"Received: form={form!r}")
+    arrays = frames.feature_arrays(frame, features)
+    columns = {name: _json_values(array) for name, array in arrays.items()}
+    if form == "inputs":
+        return {"signature_name": SIGNATURE, "inputs": columns}
+    rows = [{name: values[i] for name, values in columns.items()}
+            for i in range(len(frame))]
+    return {"signature_name": SIGNATURE, "instances": rows}
+
+
+def _json_values(array: np.ndarray) -> list:
+    if array.dtype == object:
+        return [[str(v) for v in row] if isinstance(row, np.ndarray)
+                else str(row) for row in array]
+    return array.tolist()
+
+
+_VERIFY_SCRIPT = r"""
+import json, os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
+
+path = sys.argv[1]
+assert "mtzoo" not in sys.modules
+loaded = tf.saved_model.load(path)
+serve = loaded.signatures["serving_default"]
+extra = os.path.join(path, "assets.extra")
+expected = json.load(open(os.path.join(extra, "mtzoo_expected_outputs.json")))
+worst = 0.0
+requests = 0
+for record in tf.data.TFRecordDataset(
+        os.path.join(extra, "tf_serving_warmup_requests")):
+    log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+    inputs = {k: tf.constant(tf.make_ndarray(v))
+              for k, v in log.predict_log.request.inputs.items()}
+    outputs = serve(**inputs)
+    for name, values in expected.items():
+        got = outputs[name].numpy()
+        worst = max(worst, float(np.max(np.abs(got - np.asarray(values)))))
+    requests += 1
+print(json.dumps({
+    "requests": requests,
+    "max_abs_difference": worst,
+    "inputs": {k: [v.dtype.name, v.shape.as_list()]
+               for k, v in serve.structured_input_signature[1].items()},
+    "outputs": {k: [v.dtype.name, v.shape.as_list()]
+                for k, v in serve.structured_outputs.items()},
+}))
+"""
+
+
+def resolve_version_dir(path) -> pathlib.Path:
+    """A version folder, or a model folder's newest version."""
+    path = pathlib.Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    found = versions(path)
+    if found:
+        return path / str(found[-1])
+    raise FileNotFoundError(
+        f"'{path}' holds neither a saved_model.pb nor numbered version "
+        f"folders.")
+
+
+def verify(path, tolerance: float = 1e-5) -> dict:
+    """Checks an export in a fresh process without mtzoo.
+
+    Loads the SavedModel with `tf.saved_model.load`, replays the warm-up
+    requests through `serving_default` and compares the outputs with the
+    Keras model's predictions recorded at export.
+
+    Returns:
+        A report: number of requests, the max abs difference, `ok`, and the
+        signature's inputs and outputs (dtype, shape).
+    """
+    version_dir = resolve_version_dir(path)
+    extra = version_dir / "assets.extra"
+    if not (extra / WARMUP_FILE).is_file() or not (
+            extra / EXPECTED_FILE).is_file():
+        raise FileNotFoundError(
+            f"'{version_dir}' has no warm-up requests with expected "
+            f"outputs; export it with `warmup_inputs=`.")
+    result = subprocess.run(
+        [sys.executable, "-c", _VERIFY_SCRIPT, str(version_dir)],
+        capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"Loading '{version_dir}' in a fresh process failed:\n"
+            f"{result.stderr[-3000:]}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report["path"] = str(version_dir)
+    report["tolerance"] = tolerance
+    report["ok"] = (report["requests"] > 0
+                    and math.isfinite(report["max_abs_difference"])
+                    and report["max_abs_difference"] <= tolerance)
+    return report
+
+
+def format_report(report: dict) -> str:
+    """The `verify` report as text, signature included."""
+    lines = [f"SavedModel: {report['path']}",
+             f"signature '{SIGNATURE}' inputs:"]
+    lines += [f"  {name}: {dtype} {shape}"
+              for name, (dtype, shape) in sorted(report["inputs"].items())]
+    lines.append("outputs:")
+    lines += [f"  {name}: {dtype} {shape}"
+              for name, (dtype, shape) in sorted(report["outputs"].items())]
+    lines.append(
+        f"warm-up requests replayed: {report['requests']}; max abs "
+        f"difference to the Keras model: {report['max_abs_difference']:.3g} "
+        f"(tolerance {report['tolerance']:g}) -> "
+        f"{'OK' if report['ok'] else 'FAILED'}")
+    return "\n".join(lines)

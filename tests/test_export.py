@@ -1,0 +1,135 @@
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mtzoo
+from mtzoo.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def esmm_export(tmp_path_factory, impressions, impression_features):
+    train, test = impressions
+    model = mtzoo.models.esmm(impression_features, synthetic.esmm_tasks())
+    export_dir = tmp_path_factory.mktemp("exports")
+    warmup = mtzoo.data.feature_arrays(test.iloc[:6], impression_features)
+    path = mtzoo.export.export_saved_model(
+        model, export_dir, model_name="esmm_demo", warmup_inputs=warmup)
+    return model, path
+
+
+def test_layout_and_version_numbers(esmm_export, impression_features):
+    model, path = esmm_export
+    assert path.name == "1" and path.parent.name == "esmm_demo"
+    assert (path / "saved_model.pb").is_file()
+    assert (path / "assets.extra" / "tf_serving_warmup_requests").is_file()
+    second = mtzoo.export.export_saved_model(model, path.parent.parent,
+                                             model_name="esmm_demo")
+    assert second.name == "2"
+    assert mtzoo.export.versions(path.parent) == [1, 2]
+    with pytest.raises(FileExistsError, match="immutable"):
+        mtzoo.export.export_saved_model(model, path.parent.parent,
+                                        model_name="esmm_demo", version=1)
+
+
+def test_verify_in_a_fresh_process(esmm_export):
+    _, path = esmm_export
+    report = mtzoo.export.verify(path)
+    assert report["ok"] and report["requests"] == 1
+    assert report["max_abs_difference"] <= 1e-5
+    assert set(report["outputs"]) == {"ctr", "cvr", "ctcvr"}
+    assert "click" not in report["inputs"]  # labels are never inputs
+    assert report["inputs"]["user_id"] == ["string", [None]]
+    assert report["inputs"]["recent_items"] == ["int64", [None, None]]
+
+
+def test_warmup_requests_hold_the_raw_features(esmm_export,
+                                               impression_features):
+    _, path = esmm_export
+    (request,) = mtzoo.export.read_warmup(
+        path / "assets.extra" / "tf_serving_warmup_requests")
+    assert set(request) == {f.name for f in impression_features}
+    assert request["user_id"].shape == (6,)
+
+
+SERVE_RAW = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+inputs = {
+    "user_id": tf.constant(["never-seen-user", "", "u1"]),
+    "item_id": tf.constant([999999, -1, 3], dtype=tf.int64),
+    "device": tf.constant(["fridge", "", "ios"]),
+    "age": tf.constant([30.0, float("nan"), 50.0]),
+    "price": tf.constant([10.0, 1e9, float("nan")]),
+    "genres": tf.constant([["unknown-genre", ""], ["", ""], ["drama", "scifi"]]),
+    "recent_items": tf.constant([[1, 2, 3, -1, -1, -1, -1]] * 3, dtype=tf.int64),
+    "item_text": tf.zeros((3, 8)),
+}
+out = serve(**inputs)
+print(json.dumps({"mtzoo": "mtzoo" in sys.modules,
+                  "outputs": {k: v.numpy().tolist() for k, v in out.items()}}))
+"""
+
+
+def test_served_without_mtzoo_with_unseen_and_empty_values(esmm_export):
+    _, path = esmm_export
+    result = subprocess.run([sys.executable, "-c", SERVE_RAW, str(path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["mtzoo"] is False
+    assert set(answer["outputs"]) == {"ctr", "cvr", "ctcvr"}
+    values = np.array(answer["outputs"]["ctcvr"])
+    assert values.shape == (3, 1) and np.isfinite(values).all()
+    assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_saved_model_cli_lists_the_outputs(esmm_export):
+    _, path = esmm_export
+    cli = pathlib.Path(sys.executable).parent / "saved_model_cli"
+    if not cli.exists():
+        pytest.skip("saved_model_cli is not installed next to this Python")
+    result = subprocess.run([str(cli), "show", "--dir", str(path), "--all"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("outputs['ctr']", "outputs['cvr']", "outputs['ctcvr']",
+                 "inputs['user_id']"):
+        assert name in result.stdout
+
+
+def test_failed_export_leaves_no_version(tmp_path, impressions,
+                                         impression_features, monkeypatch):
+    model = mtzoo.models.shared_bottom(impression_features,
+                                       synthetic.impression_tasks())
+
+    def crash(*args, **kwargs):  # after the SavedModel itself is written
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mtzoo.export, "_write_warmup", crash)
+    with pytest.raises(OSError, match="disk full"):
+        mtzoo.export.export_saved_model(
+            model, tmp_path, model_name="m",
+            warmup_inputs=mtzoo.data.feature_arrays(
+                impressions[1].iloc[:2], impression_features))
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_rest_request_forms(impressions, impression_features):
+    rows = impressions[1].iloc[:2]
+    body = mtzoo.export.rest_request(rows, impression_features)
+    assert body["signature_name"] == "serving_default"
+    assert len(body["instances"]) == 2
+    first = body["instances"][0]
+    assert first["user_id"] == rows.iloc[0]["user_id"]
+    assert len(first["item_text"]) == 8
+    json.dumps(body)
+    columnar = mtzoo.export.rest_request(rows, impression_features,
+                                         form="inputs")
+    assert columnar["inputs"]["item_id"] == rows["item_id"].tolist()
+    with pytest.raises(ValueError, match="form"):
+        mtzoo.export.rest_request(rows, impression_features, form="rows")
