@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) hides the
+# output people read; set TF_CPP_MIN_LOG_LEVEL yourself to see it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from mtzoo import data  # noqa: E402
 from mtzoo import export  # noqa: E402

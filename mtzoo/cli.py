@@ -1,10 +1,21 @@
-"""The `mtzoo` command."""
+"""The `mtzoo` command.
+
+```
+mtzoo models                      # the architectures
+mtzoo recipes                     # the dataset recipes
+mtzoo quickstart                  # train on synthetic data, offline
+mtzoo train RECIPE [flags]        # same as python recipes/RECIPE.py
+mtzoo export verify DIR           # check a SavedModel export
+```
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+
+QUICKSTART_DIR = "runs/quickstart"
 
 
 def _models(args) -> int:
@@ -18,17 +29,43 @@ def _models(args) -> int:
     return 0
 
 
-def _quickstart(args) -> int:
-    from mtzoo import quickstart
+def _recipes(args) -> int:
+    from mtzoo import recipes
 
-    result = quickstart.run(
-        args.output_dir, model_name=args.model, rows=args.rows,
-        epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, seed=args.seed,
-        verbose=2 if args.verbose else 0)
-    print(quickstart.summary(result))
-    print(f"metrics: {os.path.join(args.output_dir, 'metrics.json')}")
+    width = max(len(n) for n in recipes.available())
+    for name in recipes.available():
+        recipe = recipes.get(name)
+        print(f"{name:{width}s}  {recipe.description}")
+        print(f"{'':{width}s}  architectures: "
+              f"{', '.join(recipe.architectures)} "
+              f"(default {recipe.default_model})")
     return 0
+
+
+def _train(args) -> int:
+    from mtzoo import recipes
+
+    if args.recipe not in recipes.available():
+        print(f"mtzoo train: unknown recipe {args.recipe!r}; available: "
+              f"{', '.join(recipes.available())}", file=sys.stderr)
+        return 2
+    return recipes.main(args.recipe, args.flags,
+                        prog=f"mtzoo train {args.recipe}")
+
+
+def _quickstart(args) -> int:
+    from mtzoo import recipes
+
+    return recipes.main("synthetic", args.flags, prog="mtzoo quickstart",
+                        output_dir=QUICKSTART_DIR)
+
+
+def _export_verify(args) -> int:
+    from mtzoo import export
+
+    report = export.verify(args.dir, tolerance=args.tolerance)
+    print(export.format_report(report))
+    return 0 if report["ok"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,39 +74,49 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multi-task recommendation models for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    models = commands.add_parser(
+    commands.add_parser(
         "models", help="list the architectures",
-        description="List the registered architectures.")
-    models.set_defaults(run=_models)
+        description="List the registered architectures.").set_defaults(
+            run=_models)
+    commands.add_parser(
+        "recipes", help="list the dataset recipes",
+        description="List the recipes and the architectures each fits."
+    ).set_defaults(run=_recipes)
+
+    train = commands.add_parser(
+        "train", help="run a recipe (see `mtzoo recipes`)",
+        description="Run a recipe: `mtzoo train RECIPE --help` lists its "
+                    "flags.", add_help=True)
+    train.add_argument("recipe", help="recipe name, e.g. census_income")
+    train.add_argument("flags", nargs=argparse.REMAINDER,
+                       help="the recipe's flags")
+    train.set_defaults(run=_train)
 
     quick = commands.add_parser(
-        "quickstart",
+        "quickstart", add_help=False,
         help="train a model on synthetic data and save it (offline)",
-        description=(
-            "Train a multi-task model on simulated impressions (click, "
-            "watch time, interest category; click -> conversion for aitm "
-            "and esmm), report test metrics, save model.keras and "
-            "metrics.json. Needs no network."))
-    quick.add_argument("--model", default="mmoe",
-                       help="architecture name (see `mtzoo models`); "
-                            "default: mmoe")
-    quick.add_argument("--output-dir", default="runs/quickstart",
-                       help="where to write model.keras and metrics.json; "
-                            "default: runs/quickstart")
-    quick.add_argument("--rows", type=int, default=50_000,
-                       help="simulated impressions; default: 50000")
-    quick.add_argument("--epochs", type=int, default=10,
-                       help="maximum epochs (early stopping on a "
-                            "validation split); default: 10")
-    quick.add_argument("--batch-size", type=int, default=512,
-                       help="default: 512")
-    quick.add_argument("--learning-rate", type=float, default=2e-3,
-                       help="Adam learning rate; default: 0.002")
-    quick.add_argument("--seed", type=int, default=0,
-                       help="random seed of data and training; default: 0")
-    quick.add_argument("--verbose", action="store_true",
-                       help="print per-epoch progress")
+        description="The synthetic recipe, writing to runs/quickstart.")
+    quick.add_argument("flags", nargs=argparse.REMAINDER)
     quick.set_defaults(run=_quickstart)
+
+    export = commands.add_parser(
+        "export", help="work with SavedModel exports",
+        description="Work with SavedModel exports.")
+    export_commands = export.add_subparsers(dest="export_command",
+                                            required=True)
+    verify = export_commands.add_parser(
+        "verify", help="load an export in a fresh process and check it",
+        description="Load a SavedModel in a fresh Python process (without "
+                    "mtzoo), replay its warm-up requests through "
+                    "serving_default, compare the outputs with the Keras "
+                    "model's predictions recorded at export, and print the "
+                    "signature. Exit code 1 when they differ by more than "
+                    "the tolerance.")
+    verify.add_argument("dir", help="a version folder, or a model folder "
+                                    "(its newest version is checked)")
+    verify.add_argument("--tolerance", type=float, default=1e-5,
+                        help="max abs difference allowed (default 1e-5)")
+    verify.set_defaults(run=_export_verify)
     return parser
 
 

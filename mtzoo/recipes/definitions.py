@@ -1,0 +1,143 @@
+"""The recipes: one per dataset."""
+
+from __future__ import annotations
+
+from mtzoo import data as data_lib
+from mtzoo import features as features_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.data import synthetic
+from mtzoo.recipes.base import Recipe
+from mtzoo.recipes.base import Splits
+
+GENERAL = ("single_task", "shared_bottom", "omoe", "mmoe", "ple",
+           "attention_gated")
+FUNNEL = GENERAL + ("aitm", "esmm")
+VALIDATION_FRACTION = 0.1
+
+
+def _split_train(bundle, seed):
+    split = bundle.split_validation(VALIDATION_FRACTION, seed=seed)
+    return split.train, split.validation
+
+
+def _funnel_tasks(model_name, bundle, click, conversion):
+    """ESMM gets CTR and CTCVR tasks named after the data's labels."""
+    if model_name == "esmm":
+        return bundle.tasks, {"ctr_task": click, "ctcvr_task": conversion,
+                              "cvr_output": "cvr"}
+    return bundle.tasks, {}
+
+
+def _census(args, model_name):
+    bundle = data_lib.census_income(args.data_dir)
+    train, validation = _split_train(bundle, args.seed)
+    return Splits(train, validation, bundle.test, bundle.features,
+                  bundle.tasks)
+
+
+def _movielens(args, model_name):
+    bundle = data_lib.movielens(args.data_dir, variant=args.variant)
+    # Validation: the latest ratings of the training period, as the test
+    # set is the latest of all.
+    cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
+    return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
+                  bundle.test, bundle.features, bundle.tasks)
+
+
+def _ali_ccp(args, model_name):
+    bundle = data_lib.ali_ccp(args.data_dir, max_rows=args.max_rows,
+                              min_frequency=args.min_frequency)
+    tasks, kwargs = _funnel_tasks(model_name, bundle, "click", "purchase")
+    return Splits(bundle.train, bundle.validation, bundle.test,
+                  bundle.features, tasks, kwargs)
+
+
+def _aliexpress(args, model_name):
+    bundle = data_lib.aliexpress(args.data_dir, country=args.country,
+                                 max_rows=args.max_rows,
+                                 min_frequency=args.min_frequency)
+    train, validation = _split_train(bundle, args.seed)
+    tasks, kwargs = _funnel_tasks(model_name, bundle, "click", "conversion")
+    return Splits(train, validation, bundle.test, bundle.features, tasks,
+                  kwargs)
+
+
+def _synthetic(args, model_name):
+    frame = synthetic.impressions(args.rows, seed=args.seed)
+    train_end, valid_end = int(0.7 * len(frame)), int(0.8 * len(frame))
+    train = frame.iloc[:train_end]
+    if model_name == "aitm":
+        tasks = synthetic.funnel_tasks()
+    elif model_name == "esmm":
+        tasks = synthetic.esmm_tasks()
+    else:
+        tasks = synthetic.impression_tasks()
+    features = features_lib.adapt(synthetic.impression_features(), train)
+    return Splits(train, frame.iloc[train_end:valid_end],
+                  frame.iloc[valid_end:], features, tasks_lib.validate(tasks))
+
+
+_ROWS = (("--max-rows",), dict(
+    type=int, default=None,
+    help="read at most this many rows per split (default: all)"))
+_MIN_FREQUENCY = (("--min-frequency",), dict(
+    type=int, default=1,
+    help="ids seen fewer times in train share the out-of-vocabulary "
+         "bucket (default: 1; use 10+ on the full data)"))
+
+RECIPES = {
+    recipe.name: recipe for recipe in (
+        Recipe(
+            "census_income",
+            "UCI Census-Income (KDD): income > 50K and never married "
+            "(the MMoE paper's benchmark).",
+            _census, GENERAL, epochs=30, batch_size=1024,
+            learning_rate=1e-3),
+        Recipe(
+            "movielens",
+            "MovieLens 100K/1M: rating (regression) and liked (rating >= "
+            "4), split by time.",
+            _movielens, GENERAL, epochs=30, batch_size=512,
+            learning_rate=1e-3,
+            hparams={"dropout": 0.1},
+            extra_args=((("--variant",), dict(
+                choices=["100k", "1m"], default="100k",
+                help="MovieLens size (default: 100k)")),)),
+        Recipe(
+            "ali_ccp",
+            "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",
+            _ali_ccp, FUNNEL, default_model="esmm", epochs=10,
+            batch_size=2048, learning_rate=1e-3,
+            extra_args=(_ROWS, _MIN_FREQUENCY)),
+        Recipe(
+            "aliexpress",
+            "AliExpress (one country): click and conversion; fits ESMM and "
+            "AITM.",
+            _aliexpress, FUNNEL, default_model="mmoe", epochs=10,
+            batch_size=2048, learning_rate=1e-3,
+            extra_args=((("--country",), dict(
+                default="NL", choices=["NL", "ES", "FR", "US", "RU"],
+                help="country of the dataset (default: NL)")),
+                _ROWS, _MIN_FREQUENCY)),
+        Recipe(
+            "synthetic",
+            "Simulated impressions (click, watch time, interest; click -> "
+            "conversion for AITM and ESMM). Offline.",
+            _synthetic, FUNNEL, epochs=10, batch_size=512,
+            learning_rate=2e-3, needs_data=False,
+            extra_args=((("--rows",), dict(
+                type=int, default=50_000,
+                help="simulated impressions (default: 50000)")),)),
+    )
+}
+
+
+def available() -> list[str]:
+    return list(RECIPES)
+
+
+def get(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(
+            f"Unknown recipe {name!r}. Available: {available()}")
+    return RECIPES[name]

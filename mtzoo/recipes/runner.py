@@ -1,0 +1,318 @@
+"""Runs a recipe: train, evaluate on the test set, report, save, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from mtzoo import data as data_lib
+from mtzoo import environment
+from mtzoo import evaluation
+from mtzoo import export as export_lib
+from mtzoo import models
+from mtzoo import reporting
+from mtzoo.models import registry
+from mtzoo.recipes import definitions
+
+# Set by the recipe, not by the user: the model name and ESMM's task names.
+_SKIPPED = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
+
+
+def _hyperparameter_table() -> dict[str, tuple]:
+    """Every builder keyword: (default kind, architectures taking it)."""
+    table = {}
+    for arch in registry.available():
+        for name, default in registry.hyperparameters(arch).items():
+            if name in _SKIPPED:
+                continue
+            kind, users = table.get(name, (default, []))
+            table[name] = (kind, users + [arch])
+    return table
+
+
+def _int_list(text: str) -> list[int]:
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 64,32; got "
+            f"{text!r}") from None
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except the None of flags whose help says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser(recipe) -> argparse.ArgumentParser:
+    """The recipe's command-line flags, with explanations."""
+    parser = argparse.ArgumentParser(
+        prog=f"mtzoo train {recipe.name}",
+        description=f"{recipe.description} Trains with early stopping on a "
+                    f"validation split, reports per-task metrics on the test "
+                    f"set, saves model.keras and exports a SavedModel.",
+        formatter_class=_HelpFormatter)
+    parser.add_argument("--model", default=recipe.default_model,
+                        choices=list(recipe.architectures),
+                        help="architecture (see `mtzoo models`)")
+    parser.add_argument("--epochs", type=int, default=recipe.epochs,
+                        help="maximum epochs; early stopping usually ends "
+                             "sooner")
+    parser.add_argument("--patience", type=int, default=2,
+                        help="epochs without validation improvement before "
+                             "stopping (best weights are restored)")
+    parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
+    parser.add_argument("--learning-rate", type=float,
+                        default=recipe.learning_rate, help="Adam")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds data splits, shuffling and weights")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the dataset's files (else "
+                             "$MTZOO_DATA_DIR or the cache; downloaded when "
+                             "possible)")
+    parser.add_argument("--output-dir", default=None,
+                        help="where to write results (default: "
+                             f"runs/{recipe.name}/<model>)")
+    parser.add_argument("--no-export", action="store_true",
+                        help="skip the SavedModel export")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print per-epoch progress")
+    for flags, kwargs in recipe.extra_args:
+        parser.add_argument(*flags, **kwargs)
+    group = parser.add_argument_group(
+        "architecture hyperparameters",
+        "Passed to the builder when the chosen architecture takes them "
+        "(lists are comma-separated, e.g. --expert-units 128,64). Unset "
+        "flags keep the builder's or the recipe's default.")
+    for name, (default, users) in sorted(_hyperparameter_table().items()):
+        if isinstance(default, (list, tuple)):
+            kind, shown = _int_list, ",".join(map(str, default))
+        elif isinstance(default, bool):
+            kind, shown = _bool, str(default).lower()
+        else:
+            kind, shown = type(default), default
+        taken_by = ("all architectures" if len(users) == len(
+            registry.available()) else ", ".join(users))
+        default = recipe.hparams.get(name, shown)
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}",
+                           type=kind, default=None, metavar=name.upper(),
+                           help=f"({taken_by}; default {default})")
+    return parser
+
+
+def hyperparameters(recipe, args, model_name: str) -> dict:
+    """Builder keywords: recipe defaults, overridden by given flags."""
+    accepted = registry.hyperparameters(model_name)
+    chosen = {k: v for k, v in recipe.hparams.items() if k in accepted}
+    for key, value in vars(args).items():
+        if not key.startswith("hp_") or value is None:
+            continue
+        name = key[3:]
+        if name not in accepted:
+            raise SystemExit(
+                f"--{name.replace('_', '-')} does not apply to "
+                f"'{model_name}'; its hyperparameters are "
+                f"{sorted(k for k in accepted if k not in _SKIPPED)}")
+        chosen[name] = value
+    return chosen
+
+
+class _Throughput(keras.callbacks.Callback):
+    """Times epochs; examples/s excludes the first (tracing) epoch."""
+
+    def __init__(self, rows: int):
+        super().__init__()
+        self.rows = rows
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+    @property
+    def examples_per_second(self) -> float:
+        timed = self.seconds[1:] or self.seconds
+        return statistics.median(self.rows / s for s in timed)
+
+
+def _predict(model, frame, features, batch_size):
+    dataset = data_lib.from_dataframe(frame, features, batch_size=batch_size)
+    return model.predict(dataset, verbose=0)
+
+
+def run(recipe, args) -> dict:
+    """Trains and evaluates `args.model` on the recipe; writes the outputs.
+
+    Writes to the output folder: `metrics.json`, `report.md`,
+    `learning_curves.png`, `gate_utilization.png` (gated models),
+    `tensorboard/`, `model.keras` and `export/<name>/<version>/`.
+    """
+    model_name = args.model
+    output = pathlib.Path(args.output_dir or
+                          f"runs/{recipe.name}/{model_name}")
+    output.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+
+    splits = recipe.prepare(args, model_name)
+    hparams = {**splits.build_kwargs,
+               **hyperparameters(recipe, args, model_name)}
+    model = models.build(model_name, splits.features, splits.tasks,
+                         **hparams)
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+
+    train = data_lib.from_dataframe(
+        splits.train, splits.features, splits.tasks,
+        batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    validation = data_lib.from_dataframe(
+        splits.validation, splits.features, splits.tasks,
+        batch_size=max(args.batch_size, 4096))
+    timer = _Throughput(len(splits.train))
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=args.patience,
+        restore_best_weights=True)
+    history = model.fit(
+        train, validation_data=validation, epochs=args.epochs,
+        callbacks=[stop, timer, keras.callbacks.TensorBoard(
+            str(output / "tensorboard"), write_graph=False)],
+        shuffle=False, verbose=2 if args.verbose else 0)
+    logs = {k: [float(v) for v in values]
+            for k, values in history.history.items()}
+
+    labels, weights = data_lib.label_arrays(splits.test, splits.tasks)
+    predictions = _predict(model, splits.test, splits.features,
+                           max(args.batch_size, 4096))
+    test = evaluation.evaluate(splits.tasks, labels, predictions, weights)
+
+    plots = [reporting.plot_learning_curves(
+        logs, splits.tasks, output / "learning_curves.png")]
+    if models.gate_layers(model):
+        sample = splits.test.iloc[:4096]
+        gates = models.gate_weights(
+            model, data_lib.model_inputs(sample, splits.features))
+        plots.append(reporting.plot_gate_utilization(
+            gates, output / "gate_utilization.png"))
+
+    models.save_model(model, output / "model.keras")
+    reload_difference = _reload_difference(
+        model, output / "model.keras",
+        data_lib.model_inputs(splits.test.iloc[:256], splits.features))
+    saved_model = None
+    if not args.no_export:
+        saved_model = export_lib.export_saved_model(
+            model, output / "export",
+            model_name=f"{recipe.name}_{model_name}",
+            warmup_inputs=data_lib.feature_arrays(splits.test.iloc[:8],
+                                                  splits.features))
+
+    val_losses = logs.get("val_loss", [])
+    result = {
+        "recipe": recipe.name,
+        "model": model_name,
+        "seed": args.seed,
+        "hyperparameters": _jsonable(hparams),
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "rows": {"train": len(splits.train),
+                 "validation": len(splits.validation),
+                 "test": len(splits.test)},
+        "epochs_run": len(logs.get("loss", [])),
+        "best_epoch": int(np.argmin(val_losses)) + 1 if val_losses else None,
+        "train_seconds": round(sum(timer.seconds), 2),
+        "train_examples_per_s": timer.examples_per_second,
+        "test": test,
+        "history": logs,
+        "plots": [p.name for p in plots],
+        "reload_max_abs_difference": reload_difference,
+        "saved_model": (str(saved_model.relative_to(output))
+                        if saved_model else None),
+        **environment.describe(),
+    }
+    (output / "report.md").write_text(
+        reporting.markdown_report(result, splits.tasks))
+    _write_json(output / "metrics.json", result)
+    result["output_dir"] = str(output)
+    return result
+
+
+def _reload_difference(model, path, inputs) -> float:
+    """Max abs difference between the model and its `.keras` file loaded
+    back with `safe_mode=True`."""
+    reloaded = models.load_model(path)
+    expected = model.predict(inputs, verbose=0)
+    actual = reloaded.predict(inputs, verbose=0)
+    return max(float(np.max(np.abs(expected[k] - actual[k])))
+               for k in expected)
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in values.items()}
+
+
+def _write_json(path: pathlib.Path, content: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(content, indent=2, default=str))
+    os.replace(temporary, path)
+
+
+def summary(result: dict) -> str:
+    """A few lines for the terminal."""
+    lines = [f"{result['recipe']} / {result['model']}: "
+             f"{result['epochs_run']} epochs, "
+             f"{result['train_examples_per_s']:,.0f} train examples/s"]
+    for task, values in result["test"]["tasks"].items():
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items()
+                          if isinstance(v, float) and k in (
+                              "auc", "log_loss", "rmse", "mae", "accuracy",
+                              "macro_f1"))
+        lines.append(f"  {task}: {shown}")
+    if result["test"]["combined_score"] is not None:
+        lines.append(f"  combined score: "
+                     f"{result['test']['combined_score']:.4f}")
+    lines.append(f"outputs: {result['output_dir']}")
+    return "\n".join(lines)
+
+
+def main(recipe_name: str, argv=None, *, prog: str | None = None,
+         **defaults) -> int:
+    """Entry point of the recipe scripts and `mtzoo train`.
+
+    Args:
+        recipe_name: the recipe.
+        argv: the flags (default: the command line's).
+        prog: program name shown in `--help`.
+        **defaults: flag defaults to change (e.g. `output_dir=`).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    recipe = definitions.get(recipe_name)
+    parser = build_parser(recipe)
+    if prog:
+        parser.prog = prog
+    parser.set_defaults(**defaults)
+    args = parser.parse_args(argv)
+    print(summary(run(recipe, args)))
+    return 0

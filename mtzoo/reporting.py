@@ -1,0 +1,151 @@
+"""Reports a person reads: a Markdown summary and PNG plots."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+from mtzoo import tasks as tasks_lib
+
+_COLUMNS = {
+    tasks_lib.BINARY: ["auc", "log_loss", "accuracy", "precision", "recall",
+                       "f1", "positive_rate"],
+    tasks_lib.REGRESSION: ["rmse", "mae", "skill"],
+    tasks_lib.MULTICLASS: ["accuracy", "macro_f1"],
+}
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def markdown_report(result: dict, tasks) -> str:
+    """The report of a recipe run (see `mtzoo.recipes.run`) as Markdown."""
+    lines = [
+        f"# {result['recipe']} / {result['model']}",
+        "",
+        f"- seed: {result['seed']}; epochs run: {result['epochs_run']} "
+        f"(best: {result.get('best_epoch', 'n/a')})",
+        f"- train rows: {result['rows']['train']:,}; validation: "
+        f"{result['rows']['validation']:,}; test: {result['rows']['test']:,}",
+        f"- training throughput: "
+        f"{result.get('train_examples_per_s', 0):,.0f} examples/s",
+        f"- hardware: {result['hardware']['processor']}, "
+        f"{result['hardware']['cpu_count']} CPUs; TensorFlow "
+        f"{result['versions']['tensorflow']}, Keras "
+        f"{result['versions']['keras']}",
+        "",
+        f"## Test set (combined score: "
+        f"{_fmt(result['test']['combined_score'])})",
+        "",
+        "The combined score is the task-weighted mean of AUC (binary), skill "
+        "= 1 - RMSE / RMSE of the mean (regression) and accuracy "
+        "(multiclass).",
+    ]
+    for kind in tasks_lib.KINDS:
+        kind_tasks = [t for t in tasks if t.kind == kind]
+        if not kind_tasks:
+            continue
+        columns = list(_COLUMNS[kind])
+        if kind == tasks_lib.MULTICLASS:
+            extra = {k for t in kind_tasks
+                     for k in result["test"]["tasks"][t.name]
+                     if k.startswith("top")}
+            columns += sorted(extra)
+        lines += ["", f"### {kind} tasks", "",
+                  "| task | weight | examples | " + " | ".join(columns)
+                  + " |",
+                  "|---" * (len(columns) + 3) + "|"]
+        for task in kind_tasks:
+            values = result["test"]["tasks"][task.name]
+            lines.append(
+                f"| {task.name} | {task.weight:g} | "
+                f"{values.get('examples', 0):,} | "
+                + " | ".join(_fmt(values.get(c)) for c in columns) + " |")
+        notes = [f"- {t.name}: {n}" for t in kind_tasks
+                 for n in result["test"]["tasks"][t.name].get("notes", [])]
+        lines += [""] + notes if notes else []
+    plots = result.get("plots", [])
+    if plots:
+        lines += ["", "## Plots", ""]
+        lines += [f"![{pathlib.Path(p).stem}]({pathlib.Path(p).name})"
+                  for p in plots]
+    lines += ["", "## Files", "",
+              "- `metrics.json`: everything above, machine-readable",
+              "- `model.keras`: the Keras model (load with "
+              "`mtzoo.models.load_model`)",
+              f"- `{result.get('saved_model', 'export/')}`: the SavedModel "
+              "for TF Serving", "- `tensorboard/`: training logs", ""]
+    return "\n".join(lines)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curves(history: dict, tasks, path) -> pathlib.Path:
+    """One panel per task: training and validation loss by epoch."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.2),
+                                squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(f"{prefix}{task.name}_loss")
+            if values:
+                epochs = np.arange(1, len(values) + 1)
+                axis.plot(epochs, values, style,
+                          label="validation" if prefix else "train")
+        axis.set_title(f"{task.name} ({task.kind})")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("loss")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def plot_gate_utilization(weights: dict, path) -> pathlib.Path:
+    """Mean weight of each expert under each gate, as a heatmap per gate
+    size (PLE levels mix different expert counts).
+
+    Args:
+        weights: gate name -> weights of shape `(batch, experts)` or
+            `(batch, heads, experts)` (as from `mtzoo.models.gate_weights`).
+    """
+    plt = _pyplot()
+    by_size = {}
+    for name, values in weights.items():
+        values = np.asarray(values)
+        mean = values.reshape(-1, values.shape[-1]).mean(axis=0)
+        by_size.setdefault(values.shape[-1], []).append((name, mean))
+    figure, axes = plt.subplots(
+        1, len(by_size), figsize=(5 * len(by_size), 0.6 * max(
+            len(v) for v in by_size.values()) + 1.6), squeeze=False)
+    for axis, (size, rows) in zip(axes[0], sorted(by_size.items())):
+        matrix = np.stack([m for _, m in rows])
+        image = axis.imshow(matrix, aspect="auto", cmap="viridis", vmin=0)
+        axis.set_yticks(range(len(rows)), [n for n, _ in rows])
+        axis.set_xticks(range(size))
+        axis.set_xlabel("expert")
+        for (i, j), value in np.ndenumerate(matrix):
+            axis.text(j, i, f"{value:.2f}", ha="center", va="center",
+                      color="white" if value < matrix.max() / 2 else "black",
+                      fontsize=7)
+        figure.colorbar(image, ax=axis, label="mean gate weight")
+    figure.suptitle("Expert utilization per gate (test set)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)

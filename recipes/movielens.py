@@ -1,0 +1,14 @@
+"""MovieLens: predict the rating (regression) and whether it is >= 4.
+
+    python recipes/movielens.py --model ple --data-dir ../shared/data/movielens-100k
+
+Run with --help for every flag. Writes metrics.json, report.md, plots,
+TensorBoard logs, model.keras and a SavedModel to --output-dir.
+"""
+
+import sys
+
+from mtzoo.recipes import main
+
+if __name__ == "__main__":
+    sys.exit(main("movielens"))
