@@ -56,7 +56,7 @@ def _train(args) -> int:
 def _quickstart(args) -> int:
     from mtzoo import recipes
 
-    return recipes.main("synthetic", args.flags, prog="mtzoo quickstart",
+    return recipes.main("synthetic", args.extra, prog="mtzoo quickstart",
                         output_dir=QUICKSTART_DIR)
 
 
@@ -96,7 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
         "quickstart", add_help=False,
         help="train a model on synthetic data and save it (offline)",
         description="The synthetic recipe, writing to runs/quickstart.")
-    quick.add_argument("flags", nargs=argparse.REMAINDER)
     quick.set_defaults(run=_quickstart)
 
     export = commands.add_parser(
@@ -122,7 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # The quickstart's flags are the synthetic recipe's; pass them through.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "quickstart":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args.run(args)
 
 

@@ -133,3 +133,25 @@ def test_rest_request_forms(impressions, impression_features):
     assert columnar["inputs"]["item_id"] == rows["item_id"].tolist()
     with pytest.raises(ValueError, match="form"):
         mtzoo.export.rest_request(rows, impression_features, form="rows")
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("name", mtzoo.models.available())
+def test_every_architecture_exports_and_matches_keras(
+        name, tmp_path, impressions, impression_features):
+    import tensorflow as tf
+
+    tasks = {"aitm": synthetic.funnel_tasks(),
+             "esmm": synthetic.esmm_tasks()}.get(
+                 name, synthetic.impression_tasks())
+    model = mtzoo.models.build(name, impression_features, tasks)
+    path = mtzoo.export.export_saved_model(model, tmp_path)
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:32],
+                                impression_features)
+    served = serve(**x)
+    expected = model.predict(x, verbose=0)
+    assert set(served) == set(expected) == set(model.output_names)
+    for key in expected:
+        np.testing.assert_allclose(served[key].numpy(), expected[key],
+                                   atol=1e-5)

@@ -29,14 +29,15 @@ def _funnel_tasks(model_name, bundle, click, conversion):
 
 
 def _census(args, model_name):
-    bundle = data_lib.census_income(args.data_dir)
+    bundle = data_lib.census_income(args.data_dir, max_rows=args.max_rows)
     train, validation = _split_train(bundle, args.seed)
     return Splits(train, validation, bundle.test, bundle.features,
                   bundle.tasks)
 
 
 def _movielens(args, model_name):
-    bundle = data_lib.movielens(args.data_dir, variant=args.variant)
+    bundle = data_lib.movielens(args.data_dir, variant=args.variant,
+                                max_rows=args.max_rows)
     # Validation: the latest ratings of the training period, as the test
     # set is the latest of all.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
@@ -79,7 +80,8 @@ def _synthetic(args, model_name):
 
 _ROWS = (("--max-rows",), dict(
     type=int, default=None,
-    help="read at most this many rows per split (default: all)"))
+    help="read at most this many rows per file, for quick trials "
+         "(default: all)"))
 _MIN_FREQUENCY = (("--min-frequency",), dict(
     type=int, default=1,
     help="ids seen fewer times in train share the out-of-vocabulary "
@@ -92,7 +94,7 @@ RECIPES = {
             "UCI Census-Income (KDD): income > 50K and never married "
             "(the MMoE paper's benchmark).",
             _census, GENERAL, epochs=30, batch_size=1024,
-            learning_rate=1e-3),
+            learning_rate=1e-3, extra_args=(_ROWS,)),
         Recipe(
             "movielens",
             "MovieLens 100K/1M: rating (regression) and liked (rating >= "
@@ -102,7 +104,7 @@ RECIPES = {
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",
-                help="MovieLens size (default: 100k)")),)),
+                help="MovieLens size (default: 100k)")), _ROWS)),
         Recipe(
             "ali_ccp",
             "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",

@@ -47,10 +47,10 @@ DOWNLOADS = [
 ]
 
 
-def read(path) -> pd.DataFrame:
+def read(path, max_rows: int | None = None) -> pd.DataFrame:
     """Reads one census file (no header, `", "`-separated) as strings and
     numbers, keeping `NA` and `?` as the ordinary categories they are."""
-    frame = pd.read_csv(path, header=None, names=list(COLUMNS),
+    frame = pd.read_csv(path, header=None, names=list(COLUMNS), nrows=max_rows,
                         skipinitialspace=True, keep_default_na=False,
                         na_values=[], dtype={c: str for c in COLUMNS
                                              if c not in NUMERIC
@@ -108,7 +108,8 @@ def task_specs(use_instance_weight: bool = False) -> list:
 
 
 def census_income(data_dir=None, *, embedding_dim: int = 8,
-                  use_instance_weight: bool = False) -> DatasetBundle:
+                  use_instance_weight: bool = False,
+                  max_rows: int | None = None) -> DatasetBundle:
     """Loads Census-Income (KDD) with the MMoE paper's two tasks.
 
     Tasks: `income` (income above 50K) and `marital` (never married), both
@@ -123,6 +124,8 @@ def census_income(data_dir=None, *, embedding_dim: int = 8,
         embedding_dim: int. Embedding size of every categorical feature.
         use_instance_weight: bool. Weight both tasks' examples by
             `instance_weight`. Defaults to False, as in the MMoE paper.
+        max_rows: int. Read only the first rows of each file (for quick
+            trials). Defaults to None (all).
 
     Returns:
         A `DatasetBundle` with 199,523 train and 99,762 test rows.
@@ -136,8 +139,8 @@ def census_income(data_dir=None, *, embedding_dim: int = 8,
         downloads=DOWNLOADS,
         instructions=("The files are at https://archive.ics.uci.edu/"
                       "dataset/117/census+income+kdd."))
-    train = read(folder / TRAIN_FILE)
-    test = read(folder / TEST_FILE)
+    train = read(folder / TRAIN_FILE, max_rows)
+    test = read(folder / TEST_FILE, max_rows)
     features = features_lib.adapt(feature_specs(embedding_dim), train)
     return DatasetBundle(
         name="census_income", train=train, test=test, features=features,

@@ -151,8 +151,8 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
 
 
 def movielens(data_dir=None, *, variant: str = "100k",
-              test_fraction: float = 0.2, embedding_dim: int = 16
-              ) -> DatasetBundle:
+              test_fraction: float = 0.2, embedding_dim: int = 16,
+              max_rows: int | None = None) -> DatasetBundle:
     """Loads MovieLens 100K or 1M with a rating and a "liked" task.
 
     Features: user and movie ids, gender, age, occupation, zip prefix,
@@ -167,6 +167,8 @@ def movielens(data_dir=None, *, variant: str = "100k",
         variant: str. `"100k"` or `"1m"`.
         test_fraction: float. Share of the latest ratings held out.
         embedding_dim: int. Embedding size of user and movie ids.
+        max_rows: int. Keep only the earliest ratings (for quick trials).
+            Defaults to None (all).
     """
     if variant not in DOWNLOADS:
         raise ValueError(f"`variant` must be '100k' or '1m'. Received: "
@@ -178,6 +180,8 @@ def movielens(data_dir=None, *, variant: str = "100k",
         instructions="The files are at https://grouplens.org/datasets/"
                      "movielens/ (research use; see their README).")
     joined = read_100k(folder) if variant == "100k" else read_1m(folder)
+    if max_rows is not None:
+        joined = joined.nsmallest(max_rows, "timestamp")
     bundle = from_frame(joined, test_fraction=test_fraction,
                         embedding_dim=embedding_dim,
                         name=f"movielens_{variant}")

@@ -1,0 +1,123 @@
+"""Every recipe with every architecture that fits it, on small data."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import mtzoo
+from mtzoo import recipes
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+SMALL = {
+    "census_income": ["--data-dir", str(SHARED / "census-income"),
+                      "--max-rows", "1500"],
+    "movielens": ["--data-dir", str(SHARED / "movielens-100k"),
+                  "--max-rows", "3000"],
+    "ali_ccp": ["--data-dir", str(SHARED / "ali-ccp")],
+    "aliexpress": ["--data-dir", str(SHARED / "aliexpress")],
+    "synthetic": ["--rows", "3000"],
+}
+DATA_FOLDER = {"census_income": "census-income",
+               "movielens": "movielens-100k", "ali_ccp": "ali-ccp",
+               "aliexpress": "aliexpress"}
+MATRIX = [(r, a) for r in recipes.available()
+          for a in recipes.get(r).architectures]
+GATED = {"omoe", "mmoe", "ple", "attention_gated"}
+
+
+def _needs_data(recipe):
+    folder = DATA_FOLDER.get(recipe)
+    if folder and not (SHARED / folder).is_dir():
+        pytest.skip(f"real data not available: {SHARED / folder}")
+
+
+def _run(recipe, tmp_path, *flags):
+    _needs_data(recipe)
+    args = recipes.build_parser(recipes.get(recipe)).parse_args(
+        SMALL[recipe] + ["--epochs", "1", "--batch-size", "256",
+                         "--output-dir", str(tmp_path), *flags])
+    return recipes.run(recipes.get(recipe), args)
+
+
+def test_every_recipe_has_a_script():
+    for name in recipes.available():
+        script = ROOT / "recipes" / f"{name}.py"
+        assert script.is_file()
+        assert f'main("{name}")' in script.read_text()
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("recipe, model", MATRIX,
+                         ids=[f"{r}-{a}" for r, a in MATRIX])
+def test_recipe_runs_with_architecture(recipe, model, tmp_path):
+    result = _run(recipe, tmp_path, "--model", model, "--no-export")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["recipe"] == recipe and metrics["model"] == model
+    assert metrics["epochs_run"] == 1
+    assert metrics["reload_max_abs_difference"] == 0.0
+    tasks = metrics["test"]["tasks"]
+    assert set(tasks) == {t for t in result["test"]["tasks"]}
+    for values in tasks.values():
+        assert values["examples"] > 0
+    report = (tmp_path / "report.md").read_text()
+    for task in tasks:
+        assert f"| {task} |" in report
+    assert (tmp_path / "learning_curves.png").stat().st_size > 1000
+    assert (tmp_path / "gate_utilization.png").exists() == (model in GATED)
+    assert (tmp_path / "model.keras").is_file()
+    assert any((tmp_path / "tensorboard").rglob("*tfevents*"))
+
+
+@pytest.mark.large
+def test_census_recipe_writes_everything(tmp_path):
+    _run("census_income", tmp_path, "--model", "mmoe")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for task in ("income", "marital"):  # one epoch on 1,500 rows: no
+        assert 0.0 <= metrics["test"]["tasks"][task]["auc"] <= 1.0  # quality
+    for key in ("seed", "versions", "hardware", "epochs_run",
+                "train_examples_per_s", "hyperparameters"):
+        assert key in metrics
+    version = tmp_path / metrics["saved_model"]
+    assert version.name == "1" and (version / "saved_model.pb").is_file()
+    report = mtzoo.export.verify(version)
+    assert report["ok"], report
+    assert set(report["outputs"]) == {"income", "marital"}
+
+
+@pytest.mark.large
+def test_esmm_recipe_exports_three_outputs(tmp_path):
+    _run("ali_ccp", tmp_path, "--model", "esmm")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    report = mtzoo.export.verify(tmp_path / metrics["saved_model"])
+    assert report["ok"]
+    assert set(report["outputs"]) == {"click", "cvr", "purchase"}
+
+
+def test_flags_for_other_architectures_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="--num-levels does not apply to "
+                                         "'mmoe'"):
+        _run("synthetic", tmp_path, "--model", "mmoe", "--num-levels", "3")
+
+
+def test_recipe_hyperparameters_reach_the_builder(tmp_path):
+    result = _run("synthetic", tmp_path, "--model", "mmoe", "--no-export",
+                  "--num-experts", "3", "--expert-units", "16,8")
+    assert result["hyperparameters"]["num_experts"] == 3
+    assert result["hyperparameters"]["expert_units"] == [16, 8]
+    model = mtzoo.models.load_model(tmp_path / "model.keras")
+    assert model.get_layer("experts").num_experts == 3
+
+
+def test_script_help_explains_the_flags():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "recipes" / "census_income.py"),
+         "--help"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for flag in ("--model", "--epochs", "--batch-size", "--learning-rate",
+                 "--seed", "--data-dir", "--output-dir", "--num-experts"):
+        assert flag in result.stdout
+    assert "omoe, mmoe, attention_gated" in result.stdout
