@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 from keras.src.saving import serialization_lib
 
 from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
 from mtzoo.tasks import LOSS_REDUCTION
+from mtzoo.training import weighting as weighting_lib
 
 
 @mtzoo_export
@@ -67,6 +69,7 @@ class MultiTaskModel(keras.Model):
         loss=None,
         loss_weights=None,
         metrics=None,
+        weighting=None,
         **kwargs,
     ):
         """Configures training from the task specs.
@@ -79,6 +82,13 @@ class MultiTaskModel(keras.Model):
                 the task's `weight`.
             metrics: dict mapping task names to a list of Keras metrics (or
                 metric names) that replaces the task's metrics.
+            weighting: how task losses combine during training: `"fixed"`
+                (default), `"uncertainty"`, `"gradnorm"`, `"dwa"`,
+                `"pcgrad"`, a config dict such as
+                `{"name": "gradnorm", "alpha": 1.0}`, or a
+                `mtzoo.training.Weighting`. Training only: validation loss
+                always uses the tasks' fixed weights, and saved models do
+                not change.
             **kwargs: other `keras.Model.compile` arguments (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`, ...).
         """
@@ -105,6 +115,9 @@ class MultiTaskModel(keras.Model):
             training.metrics[task.name] = (
                 _make_metrics(metrics[task.name], task)
                 if task.name in metrics else task.make_metrics())
+        strategy = weighting_lib.get(weighting)
+        strategy.build(self._weighted_tasks(training), model=self)
+        training.weighting = strategy
         self._training = training
 
         self._compile_config = serialization_lib.SerializableDict(
@@ -112,8 +125,59 @@ class MultiTaskModel(keras.Model):
             loss=loss or None,
             loss_weights=loss_weights or None,
             metrics=metrics or None,
+            weighting=strategy.get_config(),
             **kwargs,
         )
+
+    def _weighted_tasks(self, training):
+        """Tasks with the compiled loss weights as their `weight`."""
+        import dataclasses
+
+        return [dataclasses.replace(t, weight=training.loss_weights[t.name])
+                for t in self.tasks]
+
+    @property
+    def weighting(self) -> weighting_lib.Weighting:
+        """The task weighting strategy (after compile)."""
+        self._assert_compiled()
+        return self._training.weighting
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        strategy = self._training.weighting
+        variables = self.trainable_weights
+        persistent = strategy.needs_task_gradients or bool(
+            strategy.variables)
+        with tf.GradientTape(persistent=persistent) as tape:
+            y_pred = self(x, training=True)
+            task_losses = self.compute_task_losses(y, y_pred, sample_weight)
+            extra = (tf.add_n([tf.cast(v, tf.float32) for v in self.losses])
+                     if self.losses else None)
+            total = strategy.combine(task_losses)
+            if extra is not None:
+                total = total + extra
+        for name, value in task_losses.items():
+            self._training.loss_trackers[name].update_state(value)
+        self._loss_tracker.update_state(
+            total, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
+        if strategy.needs_task_gradients:
+            gradients = strategy.gradients(tape, task_losses, extra, total,
+                                           variables)
+        else:
+            gradients = tape.gradient(total, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        strategy.apply_own_gradients(tape, total)
+        del tape
+        logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        logs.update({f"{name}_weight": value for name, value in
+                     strategy.current_weights().items()})
+        return logs
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        callbacks = list(callbacks or [])
+        if self._training is not None:
+            callbacks.insert(0, _EpochEndHook(self._training.weighting))
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def _check_task_dict(self, value, arg_name: str) -> dict:
         if value is None:
@@ -203,6 +267,17 @@ class MultiTaskModel(keras.Model):
         return config
 
 
+class _EpochEndHook(keras.callbacks.Callback):
+    """Tells the weighting strategy that an epoch ended (DWA needs it)."""
+
+    def __init__(self, strategy):
+        super().__init__()
+        self.strategy = strategy
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.strategy.end_epoch()
+
+
 class _TaskTraining:
     """Per-task losses, weights and metrics set by `compile`.
 
@@ -216,6 +291,7 @@ class _TaskTraining:
         self.loss_weights = {}
         self.loss_trackers = {}
         self.metrics = {}
+        self.weighting = None
 
 
 def _make_loss(override, task):
