@@ -30,7 +30,8 @@ def markdown_report(result: dict, tasks) -> str:
         f"# {result['recipe']} / {result['model']}",
         "",
         f"- seed: {result['seed']}; epochs run: {result['epochs_run']} "
-        f"(best: {result.get('best_epoch', 'n/a')})",
+        f"(best: {result.get('best_epoch', 'n/a')}); task weighting: "
+        f"{result.get('weighting', {}).get('name', 'fixed')}",
         f"- train rows: {result['rows']['train']:,}; validation: "
         f"{result['rows']['validation']:,}; test: {result['rows']['test']:,}",
         f"- training throughput: "
@@ -110,6 +111,26 @@ def plot_learning_curves(history: dict, tasks, path) -> pathlib.Path:
         axis.set_ylabel("loss")
         axis.legend()
         axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def plot_task_weights(history: dict, tasks, path) -> pathlib.Path:
+    """Each task's loss weight at the end of every epoch."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    for task in tasks:
+        values = history.get(f"{task.name}_weight")
+        if values:
+            axis.plot(np.arange(1, len(values) + 1), values, marker="o",
+                      label=task.name)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss weight")
+    axis.set_title("Task weights during training")
+    axis.legend()
+    axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -20,6 +20,7 @@ from mtzoo import models
 from mtzoo import reporting
 from mtzoo.models import registry
 from mtzoo.recipes import definitions
+from mtzoo.training import weighting as weighting_lib
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
 _SKIPPED = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
@@ -86,6 +87,16 @@ def build_parser(recipe) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
     parser.add_argument("--learning-rate", type=float,
                         default=recipe.learning_rate, help="Adam")
+    parser.add_argument("--weighting", default="fixed",
+                        choices=sorted(weighting_lib.STRATEGIES),
+                        help="how task losses are balanced in training: "
+                             "fixed task weights, uncertainty (Kendall et "
+                             "al.), gradnorm (Chen et al.), dwa (Liu et "
+                             "al.) or pcgrad (Yu et al.)")
+    parser.add_argument("--gradnorm-alpha", type=float, default=1.5,
+                        help="GradNorm's alpha")
+    parser.add_argument("--dwa-temperature", type=float, default=2.0,
+                        help="DWA's temperature")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds data splits, shuffling and weights")
     parser.add_argument("--data-dir", default=None,
@@ -120,6 +131,15 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                            type=kind, default=None, metavar=name.upper(),
                            help=f"({taken_by}; default {default})")
     return parser
+
+
+def weighting_config(args) -> dict:
+    """The `weighting` argument of compile from the flags."""
+    if args.weighting == "gradnorm":
+        return {"name": "gradnorm", "alpha": args.gradnorm_alpha}
+    if args.weighting == "dwa":
+        return {"name": "dwa", "temperature": args.dwa_temperature}
+    return {"name": args.weighting}
 
 
 def hyperparameters(recipe, args, model_name: str) -> dict:
@@ -182,7 +202,8 @@ def run(recipe, args) -> dict:
                **hyperparameters(recipe, args, model_name)}
     model = models.build(model_name, splits.features, splits.tasks,
                          **hparams)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                  weighting=weighting_config(args))
 
     train = data_lib.from_dataframe(
         splits.train, splits.features, splits.tasks,
@@ -209,6 +230,9 @@ def run(recipe, args) -> dict:
 
     plots = [reporting.plot_learning_curves(
         logs, splits.tasks, output / "learning_curves.png")]
+    if args.weighting != "fixed":
+        plots.append(reporting.plot_task_weights(
+            logs, splits.tasks, output / "task_weights.png"))
     if models.gate_layers(model):
         sample = splits.test.iloc[:4096]
         gates = models.gate_weights(
@@ -235,6 +259,10 @@ def run(recipe, args) -> dict:
         "seed": args.seed,
         "hyperparameters": _jsonable(hparams),
         "learning_rate": args.learning_rate,
+        "weighting": model.weighting.get_config(),
+        "final_task_weights": {
+            t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks
+            if f"{t.name}_weight" in logs},
         "batch_size": args.batch_size,
         "rows": {"train": len(splits.train),
                  "validation": len(splits.validation),

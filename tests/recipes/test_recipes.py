@@ -121,3 +121,18 @@ def test_script_help_explains_the_flags():
                  "--seed", "--data-dir", "--output-dir", "--num-experts"):
         assert flag in result.stdout
     assert "omoe, mmoe, attention_gated" in result.stdout
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("strategy", ["uncertainty", "gradnorm", "dwa",
+                                      "pcgrad"])
+def test_recipe_weighting_is_logged_and_plotted(strategy, tmp_path):
+    _run("census_income", tmp_path, "--model", "mmoe", "--no-export",
+         "--weighting", strategy, "--epochs", "2", "--patience", "5")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["weighting"]["name"] == strategy
+    for task in ("income", "marital"):
+        assert len(metrics["history"][f"{task}_weight"]) == 2
+        assert task in metrics["final_task_weights"]
+    assert (tmp_path / "task_weights.png").stat().st_size > 1000
+    assert "task weighting: " + strategy in (tmp_path / "report.md").read_text()
