@@ -1,0 +1,72 @@
+"""Task weighting strategies compared on Census-Income with MMoE.
+
+Runs the census recipe (its defaults: early stopping on a validation split)
+once per strategy and seed, and writes test AUCs, epochs, training
+throughput and the final task weights to
+`benchmarks/results/weighting.json`.
+
+    python benchmarks/weighting.py --data-dir ../shared/data/census-income
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import tempfile
+
+from mtzoo import environment
+from mtzoo import recipes
+from mtzoo.training import weighting
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--model", default="mmoe")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--strategies", nargs="+",
+                        default=list(weighting.STRATEGIES))
+    parser.add_argument("--output", default=str(RESULTS / "weighting.json"))
+    args = parser.parse_args(argv)
+    recipe = recipes.get("census_income")
+    runs = {}
+    for strategy in args.strategies:
+        runs[strategy] = []
+        for seed in args.seeds:
+            with tempfile.TemporaryDirectory() as tmp:
+                flags = recipes.build_parser(recipe).parse_args([
+                    "--model", args.model, "--weighting", strategy,
+                    "--seed", str(seed), "--no-export", "--output-dir", tmp]
+                    + (["--data-dir", args.data_dir] if args.data_dir
+                       else []))
+                result = recipes.run(recipe, flags)
+            tasks = result["test"]["tasks"]
+            runs[strategy].append({
+                "seed": seed,
+                "income_auc": tasks["income"]["auc"],
+                "marital_auc": tasks["marital"]["auc"],
+                "epochs_run": result["epochs_run"],
+                "train_examples_per_s": result["train_examples_per_s"],
+                "final_task_weights": result["final_task_weights"],
+            })
+            print(strategy, runs[strategy][-1], flush=True)
+    summary = {
+        strategy: {
+            key: statistics.mean(r[key] for r in results)
+            for key in ("income_auc", "marital_auc", "epochs_run",
+                        "train_examples_per_s")}
+        for strategy, results in runs.items()}
+    output = {"model": args.model, "seeds": args.seeds, "runs": runs,
+              "mean": summary, **environment.describe()}
+    pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(args.output).write_text(json.dumps(output, indent=2))
+    print(f"written: {args.output}")
+    return output
+
+
+if __name__ == "__main__":
+    main()
