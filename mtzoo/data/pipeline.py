@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import os
-import tempfile
 import threading
 import zlib
 from typing import Callable, Iterable, Sequence
@@ -26,6 +25,7 @@ import tensorflow as tf
 
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
+from mtzoo.atomic import atomic_path
 from mtzoo.data import frames
 from mtzoo.data import readers
 from mtzoo.data.readers import CsvFormat
@@ -386,25 +386,15 @@ def write_tfrecord(
     features, tasks = _check_specs(features, tasks)
     path = os.fspath(path)
     chunks = [data] if isinstance(data, pd.DataFrame) else data
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory,
-                                     prefix=f".{os.path.basename(path)}.")
-    os.close(fd)
     count = 0
     options = tf.io.TFRecordOptions(_compression(path, compression))
-    try:
+    with atomic_path(path) as temporary:
         with tf.io.TFRecordWriter(temporary, options) as writer:
             for batch in _batches(chunks, features, tasks, 4096, None, False,
                                   transform):
                 for example in _examples(batch, tasks):
                     writer.write(example)
                     count += 1
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     return count
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import keras
+
+from mtzoo.atomic import atomic_path
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
@@ -32,16 +33,6 @@ def save_model(model, path: str | os.PathLike) -> str:
     if not path.endswith(".keras"):
         raise ValueError(
             f"A Keras model file must end in '.keras'. Received: '{path}'")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".keras") as temporary:
         model.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     return path

@@ -18,6 +18,7 @@ from mtzoo import evaluation
 from mtzoo import export as export_lib
 from mtzoo import models
 from mtzoo import reporting
+from mtzoo.atomic import atomic_path
 from mtzoo.models import registry
 from mtzoo.recipes import definitions
 from mtzoo.training import weighting as weighting_lib
@@ -302,9 +303,9 @@ def _jsonable(values: dict) -> dict:
 
 
 def _write_json(path: pathlib.Path, content: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str))
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        pathlib.Path(temporary).write_text(
+            json.dumps(content, indent=2, default=str))
 
 
 def summary(result: dict) -> str:
