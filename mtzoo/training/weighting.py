@@ -380,8 +380,15 @@ class GradNorm(Weighting):
         self.optimizer = keras.optimizers.Adam(self.learning_rate)
         self.optimizer.build(self.variables)
 
+    def _normalized(self, weights):
+        clipped = tf.maximum(weights, 1e-3)
+        return clipped * len(self.tasks) / tf.reduce_sum(clipped)
+
     def current_weights(self):
-        learned = tf.convert_to_tensor(self.task_weights)
+        # Normalizing on read is idempotent after the step's renormalizing
+        # assign, and keeps every read positive and summing to T even when
+        # a read is scheduled between the optimizer update and that assign.
+        learned = self._normalized(tf.convert_to_tensor(self.task_weights))
         return {t.name: t.weight * learned[i]
                 for i, t in enumerate(self.tasks)}
 
@@ -400,9 +407,8 @@ class GradNorm(Weighting):
         # d/dw_t sum |w_t n_t - target_t| = sign(G_t - target_t) n_t.
         grad = tf.sign(norms - target) * gradient_norms
         self.optimizer.apply_gradients([(grad, self.task_weights)])
-        clipped = tf.maximum(tf.convert_to_tensor(self.task_weights), 1e-3)
         self.task_weights.assign(
-            clipped * len(self.tasks) / tf.reduce_sum(clipped))
+            self._normalized(tf.convert_to_tensor(self.task_weights)))
 
     def gradients(self, tape, task_losses, extra_loss, total, variables):
         norms = [tf.norm(_flat(tape.gradient(task_losses[n],
