@@ -8,6 +8,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from mtzoo import data  # noqa: E402
+from mtzoo import evaluation  # noqa: E402
 from mtzoo import export  # noqa: E402
 from mtzoo import features  # noqa: E402
 from mtzoo import layers  # noqa: E402
@@ -16,5 +17,5 @@ from mtzoo import tasks  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "export", "features", "layers", "models", "tasks",
-           "__version__"]
+__all__ = ["data", "evaluation", "export", "features", "layers", "models",
+           "tasks", "__version__"]

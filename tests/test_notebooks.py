@@ -1,0 +1,31 @@
+"""The notebooks run top to bottom (on small data) without a cell error."""
+
+import os
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")),
+                         ids=lambda p: p.stem)
+def test_notebook_runs(path, monkeypatch):
+    monkeypatch.setenv("MTZOO_NOTEBOOK_SMALL", "1")
+    notebook = nbformat.read(path, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells
+               if cell.cell_type == "code"), "outputs must be cleared"
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    errors = [output for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.get("outputs", [])
+              if output.get("output_type") == "error"]
+    assert not errors
+
+
+def test_there_are_notebooks():
+    assert len(list(NOTEBOOKS.glob("*.ipynb"))) >= 2
