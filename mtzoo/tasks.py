@@ -197,8 +197,7 @@ class Task:
                 f"Task '{self.name}': unknown loss {loss!r}. Choose one of "
                 f"{sorted(_LOSSES[self.kind])} or a Keras loss name."
             )
-        return keras.losses.LossFunctionWrapper(
-            function, reduction=LOSS_REDUCTION, name=f"{self.name}_loss")
+        return FunctionLoss(function, name=f"{self.name}_loss")
 
     def make_metrics(self) -> list[keras.metrics.Metric]:
         """Fresh Keras metric objects, named `<task>_<metric>`."""
@@ -217,6 +216,18 @@ class Task:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Task":
         return cls(**config)
+
+
+class FunctionLoss(keras.losses.Loss):
+    """A per-example loss function as a Keras loss with mtzoo's reduction
+    (weighted mean over labelled examples)."""
+
+    def __init__(self, function, name=None):
+        super().__init__(name=name, reduction=LOSS_REDUCTION)
+        self.function = function
+
+    def call(self, y_true, y_pred):
+        return self.function(y_true, y_pred)
 
 
 def _metric_factory(task: Task, metric: str):

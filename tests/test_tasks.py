@@ -61,3 +61,13 @@ def test_config_round_trip():
     task = T.multiclass("interest", num_classes=4, metrics=["accuracy"],
                         weight=0.5, missing_label=-1)
     assert T.deserialize(T.serialize(task)) == task
+
+
+def test_keras_loss_names_and_callables_can_override_a_task_loss():
+    task = T.regression("rating")
+    by_name = task.make_loss("mean_squared_logarithmic_error")
+    y_true, y_pred = np.array([[1.0], [3.0]]), np.array([[2.0], [3.0]])
+    expected = np.mean((np.log1p(y_pred) - np.log1p(y_true)) ** 2)
+    assert float(by_name(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="unknown loss 'nope'"):
+        task.make_loss("nope")

@@ -11,7 +11,6 @@ from keras.src.saving import serialization_lib
 
 from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
-from mtzoo.tasks import LOSS_REDUCTION
 from mtzoo.training import weighting as weighting_lib
 
 
@@ -302,8 +301,7 @@ def _make_loss(override, task):
     if isinstance(override, str):
         return task.make_loss(override)
     if callable(override):
-        return keras.losses.LossFunctionWrapper(
-            override, reduction=LOSS_REDUCTION, name=f"{task.name}_loss")
+        return tasks_lib.FunctionLoss(override, name=f"{task.name}_loss")
     raise ValueError(
         f"Task '{task.name}': `loss` must be a Keras loss, a loss name or a "
         f"callable. Received: {override!r}"

@@ -22,6 +22,7 @@ from mtzoo.atomic import atomic_path
 from mtzoo.models import registry
 from mtzoo.recipes import definitions
 from mtzoo.training import weighting as weighting_lib
+from mtzoo.training.callbacks import StopOnNonFiniteLoss
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
 _SKIPPED = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
@@ -218,7 +219,8 @@ def run(recipe, args) -> dict:
         restore_best_weights=True)
     history = model.fit(
         train, validation_data=validation, epochs=args.epochs,
-        callbacks=[stop, timer, keras.callbacks.TensorBoard(
+        callbacks=[stop, timer, StopOnNonFiniteLoss(),
+                   keras.callbacks.TensorBoard(
             str(output / "tensorboard"), write_graph=False)],
         shuffle=False, verbose=2 if args.verbose else 0)
     logs = {k: [float(v) for v in values]

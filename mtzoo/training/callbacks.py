@@ -1,0 +1,39 @@
+"""Training callbacks."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a task's training loss becomes NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, naming the task.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, which stops quietly, this raises
+    `NonFiniteLossError`, so a script never goes on to save or export a
+    broken model, and says which task's loss (`<task>_loss`) went bad first.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        bad = {}
+        for key, value in logs.items():
+            if key == "loss" or not key.endswith("_loss"):
+                continue
+            value = float(value)
+            if not math.isfinite(value):
+                bad[key[: -len("_loss")]] = value
+        total = logs.get("loss")
+        if bad or (total is not None and not math.isfinite(float(total))):
+            tasks = ", ".join(f"'{name}' ({value})"
+                              for name, value in bad.items())
+            raise NonFiniteLossError(
+                f"Training stopped at batch {batch}: the loss of task "
+                f"{tasks or '(total only)'} is not finite. Lower the "
+                f"learning rate, check that task's labels and weights, or "
+                f"clip gradients (optimizer `clipnorm`).")
