@@ -29,7 +29,6 @@ from mtzoo.atomic import atomic_path
 from mtzoo.data import frames
 from mtzoo.data import readers
 from mtzoo.data.readers import CsvFormat
-from mtzoo.features import DataError
 
 LABEL_PREFIX = "labels/"
 WEIGHT_PREFIX = "sample_weights/"
@@ -501,10 +500,3 @@ def from_tfrecord(
         deterministic=deterministic)
     return _finish(dataset, shuffle=False, seed=seed, shuffle_batches=0,
                    cache=cache, repeat=repeat)
-
-
-def check_not_empty(dataset: tf.data.Dataset, source: str) -> None:
-    """Raises a `DataError` naming `source` if `dataset` has no element."""
-    for _ in dataset.take(1):
-        return
-    raise DataError(f"No examples could be read from {source}.")
