@@ -149,16 +149,20 @@ class MultiTaskModel(keras.Model):
             strategy.variables)
         with tf.GradientTape(persistent=persistent) as tape:
             y_pred = self(x, training=True)
+            # Under a distribution strategy each replica's losses are
+            # divided by the replica count (see `replica_share`); logs show
+            # the undivided values.
+            share = weighting_lib.replica_share()
             task_losses = self.compute_task_losses(y, y_pred, sample_weight)
             extra = (tf.add_n([tf.cast(v, tf.float32) for v in self.losses])
-                     if self.losses else None)
+                     * share if self.losses else None)
             total = strategy.combine(task_losses)
             if extra is not None:
                 total = total + extra
         for name, value in task_losses.items():
-            self._training.loss_trackers[name].update_state(value)
+            self._training.loss_trackers[name].update_state(value / share)
         self._loss_tracker.update_state(
-            total, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
+            total / share, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
         if strategy.needs_task_gradients:
             gradients = strategy.gradients(tape, task_losses, extra, total,
                                            variables)
@@ -170,7 +174,44 @@ class MultiTaskModel(keras.Model):
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         logs.update({f"{name}_weight": value for name, value in
                      strategy.current_weights().items()})
-        return logs
+        return self._distributable_logs(logs)
+
+    def test_step(self, data):
+        return self._distributable_logs(super().test_step(data))
+
+    def _distributable_logs(self, logs: dict) -> dict:
+        """Gives scalar logs a leading axis under multi-worker training.
+
+        Keras reduces step logs across workers with `axis=0`, which fails on
+        scalars (tensorflow/tensorflow#72388); a shape-[1] log reduces to
+        the same scalar mean.
+        """
+        if not _is_multi_worker(self.distribute_strategy):
+            return logs
+        return {k: tf.reshape(v, [1]) if len(v.shape) == 0 else v
+                for k, v in logs.items()}
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds the model from one replica's first batch.
+
+        Keras averages the first batch across replicas to learn its shapes
+        before training under a distribution strategy, which cannot average
+        string features (keras-team/keras#21172); one replica's batch has
+        the same structure, shapes and dtypes.
+        """
+        strategy = self.distribute_strategy
+        if iterator is not None and isinstance(
+                strategy, _REPLICATED_STRATEGIES):
+            for _, _, steps in iterator:
+                batch = next(steps)
+                data_batch = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0]
+                    if isinstance(v, tf.distribute.DistributedValues)
+                    else v, batch)
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator,
+                                             data_batch=data_batch)
 
     def fit(self, *args, callbacks=None, **kwargs):
         callbacks = list(callbacks or [])
@@ -227,15 +268,16 @@ class MultiTaskModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
+        share = weighting_lib.replica_share()
         task_losses = self.compute_task_losses(y, y_pred, sample_weight)
         total = ops.zeros((), dtype="float32")
         for name, value in task_losses.items():
-            self._training.loss_trackers[name].update_state(value)
+            self._training.loss_trackers[name].update_state(value / share)
             weight = self._training.loss_weights[name]
             if weight:
                 total = total + weight * ops.cast(value, "float32")
         if self.losses:  # regularizers and add_loss terms
-            total = total + ops.sum(
+            total = total + share * ops.sum(
                 [ops.cast(v, "float32") for v in self.losses])
         return total
 
@@ -264,6 +306,15 @@ class MultiTaskModel(keras.Model):
         config = super().get_config()
         config["tasks"] = [tasks_lib.serialize(t) for t in self.tasks]
         return config
+
+
+_REPLICATED_STRATEGIES = (tf.distribute.MirroredStrategy,
+                          tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def _is_multi_worker(strategy) -> bool:
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
 
 
 class _EpochEndHook(keras.callbacks.Callback):

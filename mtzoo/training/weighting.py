@@ -25,6 +25,15 @@ import tensorflow as tf
 from mtzoo import tasks as tasks_lib
 
 
+def replica_share() -> float:
+    """1 / the number of replicas training in sync (1.0 without a strategy).
+
+    Keras losses return each replica's mean divided by the replica count,
+    so gradients summed across replicas are the global mean's gradient.
+    """
+    return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+
 class Weighting:
     """Base class. Subclasses set `name` and override `combine` or
     `gradients`."""
@@ -138,9 +147,12 @@ class Uncertainty(Weighting):
         terms = []
         for t in self.tasks:
             s = tf.convert_to_tensor(self.log_variances[t.name])
+            # Task losses arrive already divided by the replica count; the
+            # regularizer must be too, or replicas would sum it R times.
             terms.append(t.weight * (
                 self._factor(t) * tf.exp(-s)
-                * tf.cast(task_losses[t.name], tf.float32) + 0.5 * s))
+                * tf.cast(task_losses[t.name], tf.float32)
+                + 0.5 * s * replica_share()))
         return tf.add_n(terms)
 
     def get_config(self):
