@@ -22,7 +22,9 @@ from mtzoo.atomic import atomic_path
 from mtzoo.models import registry
 from mtzoo.recipes import definitions
 from mtzoo.training import weighting as weighting_lib
+from mtzoo.training import distribution
 from mtzoo.training.callbacks import StopOnNonFiniteLoss
+from mtzoo.training.checkpoint import TrainingCheckpoint
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
 _SKIPPED = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
@@ -108,6 +110,15 @@ def build_parser(recipe) -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", default=None,
                         help="where to write results (default: "
                              f"runs/{recipe.name}/<model>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run from the "
+                             "checkpoint in the output folder (saved after "
+                             "every epoch)")
+    parser.add_argument("--strategy", default="default",
+                        choices=distribution.STRATEGIES,
+                        help="tf.distribute strategy: one device, mirrored "
+                             "over the local devices, or multi_worker over "
+                             "the machines listed in TF_CONFIG")
     parser.add_argument("--no-export", action="store_true",
                         help="skip the SavedModel export")
     parser.add_argument("--verbose", action="store_true",
@@ -194,6 +205,9 @@ def run(recipe, args) -> dict:
     `tensorboard/`, `model.keras` and `export/<name>/<version>/`.
     """
     model_name = args.model
+    # A multi-worker strategy must exist before TensorFlow runs anything.
+    strategy = distribution.make_strategy(args.strategy)
+    chief = distribution.is_chief(strategy)
     output = pathlib.Path(args.output_dir or
                           f"runs/{recipe.name}/{model_name}")
     output.mkdir(parents=True, exist_ok=True)
@@ -202,29 +216,65 @@ def run(recipe, args) -> dict:
     splits = recipe.prepare(args, model_name)
     hparams = {**splits.build_kwargs,
                **hyperparameters(recipe, args, model_name)}
-    model = models.build(model_name, splits.features, splits.tasks,
-                         **hparams)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
-                  weighting=weighting_config(args))
 
+    def build_model():
+        built = models.build(model_name, splits.features, splits.tasks,
+                             **hparams)
+        built.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                      weighting=weighting_config(args))
+        return built
+
+    with distribution.scope(strategy):
+        model = build_model()
+
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=args.patience,
+        restore_best_weights=True)
+    checkpoint = TrainingCheckpoint(
+        output / "checkpoint", settings=_run_settings(recipe, args),
+        early_stopping=stop, write=chief)
+    if checkpoint.latest() is not None and not args.resume:
+        raise SystemExit(
+            f"'{checkpoint.directory}' holds the checkpoint of an "
+            f"interrupted run: pass --resume to continue it, or remove the "
+            f"folder to start over.")
+    initial_epoch = checkpoint.restore(model) if args.resume else 0
+    if checkpoint.finished:
+        initial_epoch = args.epochs
+
+    # A resumed run shuffles its remaining epochs from a different seed, so
+    # they do not replay the first epochs' order.
     train = data_lib.from_dataframe(
         splits.train, splits.features, splits.tasks,
-        batch_size=args.batch_size, shuffle=True, seed=args.seed)
+        batch_size=args.batch_size, shuffle=True,
+        seed=args.seed + initial_epoch)
     validation = data_lib.from_dataframe(
         splits.validation, splits.features, splits.tasks,
         batch_size=max(args.batch_size, 4096))
     timer = _Throughput(len(splits.train))
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=args.patience,
-        restore_best_weights=True)
-    history = model.fit(
-        train, validation_data=validation, epochs=args.epochs,
-        callbacks=[stop, timer, StopOnNonFiniteLoss(),
-                   keras.callbacks.TensorBoard(
-            str(output / "tensorboard"), write_graph=False)],
-        shuffle=False, verbose=2 if args.verbose else 0)
-    logs = {k: [float(v) for v in values]
-            for k, values in history.history.items()}
+    callbacks = [stop, timer, StopOnNonFiniteLoss()]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(
+            str(output / "tensorboard"), write_graph=False))
+    model.fit(train, validation_data=validation, epochs=args.epochs,
+              initial_epoch=initial_epoch,
+              callbacks=callbacks + [checkpoint],  # after early stopping
+              shuffle=False, verbose=2 if args.verbose else 0)
+    logs = checkpoint.history
+    optimizer_steps = int(model.optimizer.iterations.numpy())
+    if not chief:
+        return {"recipe": recipe.name, "model": model_name, "chief": False,
+                "epochs_run": len(logs.get("loss", [])),
+        "optimizer_steps": optimizer_steps,
+        "resumed_at_epoch": initial_epoch or None,
+        "strategy": args.strategy,
+                "optimizer_steps": optimizer_steps,
+                "output_dir": str(output)}
+    if distribution.replicated_across_workers(strategy):
+        # Evaluation, saving and export run on the chief alone, on a copy
+        # whose variables are local rather than synchronized with workers.
+        trained, model = model, build_model()
+        model.set_weights(trained.get_weights())
 
     labels, weights = data_lib.label_arrays(splits.test, splits.tasks)
     predictions = _predict(model, splits.test, splits.features,
@@ -271,6 +321,9 @@ def run(recipe, args) -> dict:
                  "validation": len(splits.validation),
                  "test": len(splits.test)},
         "epochs_run": len(logs.get("loss", [])),
+        "optimizer_steps": optimizer_steps,
+        "resumed_at_epoch": initial_epoch or None,
+        "strategy": args.strategy,
         "best_epoch": int(np.argmin(val_losses)) + 1 if val_losses else None,
         "train_seconds": round(sum(timer.seconds), 2),
         "train_examples_per_s": timer.examples_per_second,
@@ -285,8 +338,22 @@ def run(recipe, args) -> dict:
     (output / "report.md").write_text(
         reporting.markdown_report(result, splits.tasks))
     _write_json(output / "metrics.json", result)
+    checkpoint.remove()
     result["output_dir"] = str(output)
     return result
+
+
+# Flags that do not change what is trained, so a run may resume with them
+# changed.
+_RESUMABLE_CHANGES = {"resume", "verbose", "no_export", "output_dir",
+                      "data_dir", "strategy"}
+
+
+def _run_settings(recipe, args) -> dict:
+    """What a checkpoint must agree on to be resumed."""
+    return {"recipe": recipe.name, **{
+        k: v for k, v in sorted(vars(args).items())
+        if k not in _RESUMABLE_CHANGES}}
 
 
 def _reload_difference(model, path, inputs) -> float:
@@ -312,6 +379,10 @@ def _write_json(path: pathlib.Path, content: dict) -> None:
 
 def summary(result: dict) -> str:
     """A few lines for the terminal."""
+    if result.get("chief") is False:
+        return (f"{result['recipe']} / {result['model']}: worker finished "
+                f"{result['epochs_run']} epochs, {result['optimizer_steps']} "
+                f"optimizer steps; the chief writes the outputs")
     lines = [f"{result['recipe']} / {result['model']}: "
              f"{result['epochs_run']} epochs, "
              f"{result['train_examples_per_s']:,.0f} train examples/s"]

@@ -84,6 +84,21 @@ class Weighting:
     def end_epoch(self) -> None:
         """Called after each training epoch."""
 
+    def state_variables(self) -> list:
+        """Variables a training checkpoint must keep: learned weights and
+        their optimizer's state."""
+        own = list(self.variables)
+        if self.optimizer is not None:
+            own += list(self.optimizer.variables)
+        return own
+
+    def get_state(self) -> dict:
+        """JSON-serializable state beyond `state_variables`."""
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        """Restores what `get_state` returned."""
+
     def apply_own_gradients(self, tape, loss) -> None:
         """Updates learned strategy variables from `loss`."""
         if self.variables and self.optimizer is not None:
@@ -218,6 +233,14 @@ class DynamicWeightAverage(Weighting):
     def record_epoch(self, mean_losses) -> None:
         """Adds one epoch's mean losses and sets the next epoch's weights."""
         self.history.append([float(v) for v in mean_losses])
+        self.dynamic.assign(tf.constant(self.weights_after(self.history),
+                                        tf.float32))
+
+    def get_state(self):
+        return {"history": self.history}
+
+    def set_state(self, state):
+        self.history = [list(map(float, v)) for v in state["history"]]
         self.dynamic.assign(tf.constant(self.weights_after(self.history),
                                         tf.float32))
 
@@ -391,6 +414,9 @@ class GradNorm(Weighting):
         self.variables = [self.task_weights]
         self.optimizer = keras.optimizers.Adam(self.learning_rate)
         self.optimizer.build(self.variables)
+
+    def state_variables(self):
+        return super().state_variables() + [self.initial_losses]
 
     def _normalized(self, weights):
         clipped = tf.maximum(weights, 1e-3)

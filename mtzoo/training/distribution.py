@@ -1,0 +1,65 @@
+"""Choosing a `tf.distribute` strategy for training."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy | None:
+    """The strategy called `name`, or None for `"default"`.
+
+    - `"default"`: no strategy; one device.
+    - `"mirrored"`: `MirroredStrategy`, one replica per local GPU (or the
+      CPU), gradients all-reduced.
+    - `"multi_worker"`: `MultiWorkerMirroredStrategy`; every worker runs the
+      same command with `TF_CONFIG` describing the cluster and its own
+      index. Must be created before TensorFlow runs any operation.
+    """
+    if name == "default":
+        return None
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "Multi-worker training needs the TF_CONFIG environment "
+                "variable, e.g. {\"cluster\": {\"worker\": [\"host1:12345\", "
+                "\"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
+                "\"index\": 0}}, set on every worker with its own index.")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"Unknown strategy {name!r}; expected one of "
+                     f"{list(STRATEGIES)}.")
+
+
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
+    """Whether this process writes the run's outputs: always, except on the
+    workers other than worker 0 (or the `chief` task) of a cluster."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+    return kind == "chief" or (kind == "worker" and index == 0 and not
+                               _has_chief(os.environ["TF_CONFIG"]))
+
+
+def _has_chief(tf_config: str) -> bool:
+    return bool(json.loads(tf_config).get("cluster", {}).get("chief"))
+
+
+def scope(strategy: tf.distribute.Strategy | None):
+    """The strategy's scope, or a no-op context for the default."""
+    return strategy.scope() if strategy is not None else (
+        contextlib.nullcontext())
+
+
+def replicated_across_workers(strategy) -> bool:
+    """Whether variables live on several machines (multi-worker)."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.cluster_resolver.cluster_spec().num_tasks("worker")
+            > 1)

@@ -1,0 +1,61 @@
+"""A recipe killed mid-run continues with `--resume`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+FLAGS = ["--rows", "12000", "--epochs", "5", "--patience", "100",
+         "--no-export", "--seed", "0"]
+
+
+def _train(output, *extra, **popen):
+    command = [sys.executable, "-m", "mtzoo.cli", "train", "synthetic",
+               *FLAGS, "--output-dir", str(output), *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _finish(process):
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+@pytest.mark.large
+def test_killed_run_resumes_to_the_same_steps_and_close_metrics(tmp_path):
+    whole = _train(tmp_path / "whole")
+    killed = _train(tmp_path / "killed")
+    checkpoint = tmp_path / "killed" / "checkpoint" / "epoch-0002"
+    deadline = time.monotonic() + 300
+    while not checkpoint.is_dir():
+        assert killed.poll() is None, killed.communicate()[1][-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    _finish(whole)
+
+    again = _train(tmp_path / "killed")
+    again.communicate(timeout=600)
+    assert again.returncode != 0  # refuses to silently start over
+
+    _finish(_train(tmp_path / "killed", "--resume"))
+    a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert b["resumed_at_epoch"] >= 2
+    assert b["optimizer_steps"] == a["optimizer_steps"] > 0
+    assert b["epochs_run"] == a["epochs_run"] == 5
+    assert len(b["history"]["loss"]) == 5
+    assert b["history"]["loss"][:2] == pytest.approx(
+        a["history"]["loss"][:2], rel=1e-5)
+    for task, metrics in a["test"]["tasks"].items():
+        for name in ("auc", "rmse", "accuracy"):
+            if name in metrics:
+                assert b["test"]["tasks"][task][name] == pytest.approx(
+                    metrics[name], rel=0.05), (task, name)
+    assert not (tmp_path / "killed" / "checkpoint").exists()
