@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import mtzoo
 from mtzoo import features as F
@@ -91,3 +92,19 @@ def test_space_column_restricts_the_task_to_its_rows():
     _, weights = mtzoo.data.label_arrays(
         frame, [T.binary("cvr", label="buy", space_column="click")])
     np.testing.assert_array_equal(weights["cvr"], [1, 0, 1, 0])
+
+
+def test_a_task_without_any_label_is_refused_by_name():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "click": [1, 0, 1],
+                          "rating": [np.nan, np.nan, np.nan]})
+    tasks = [mtzoo.tasks.binary("click"), mtzoo.tasks.regression("rating")]
+    features = [mtzoo.features.NumericFeature("x")]
+    with pytest.raises(DataError, match="Task 'rating' has no label: "
+                                        "column 'rating' is missing on all "
+                                        "3 rows"):
+        mtzoo.data.from_dataframe(frame, features, tasks)
+    # Explicitly allowed (e.g. an evaluation split): the task weighs nothing.
+    batch = next(iter(mtzoo.data.from_dataframe(
+        frame, features, tasks, allow_unlabelled_tasks=True)))
+    assert float(tf.reduce_sum(batch[2]["rating"])) == 0.0
+    assert float(tf.reduce_sum(batch[2]["click"])) == 3.0

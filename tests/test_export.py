@@ -135,6 +135,61 @@ def test_rest_request_forms(impressions, impression_features):
         mtzoo.export.rest_request(rows, impression_features, form="rows")
 
 
+def _served(path, inputs):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return serve(**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def test_request_missing_a_feature_is_refused_naming_it(esmm_export):
+    _, path = esmm_export
+    inputs = mtzoo.export.read_warmup(
+        path / "assets.extra" / mtzoo.export.WARMUP_FILE)[0]
+    del inputs["age"]
+    with pytest.raises(TypeError, match="missing a required argument: "
+                                        "'age'"):
+        _served(path, inputs)
+
+
+def test_request_with_a_wrong_dtype_is_refused(esmm_export, impressions,
+                                               impression_features):
+    import tensorflow as tf
+
+    _, path = esmm_export
+    inputs = mtzoo.export.read_warmup(
+        path / "assets.extra" / mtzoo.export.WARMUP_FILE)[0]
+    inputs["age"] = np.array(["forty"] * len(inputs["age"]), dtype=object)
+    # Inputs are numbered in name order, as `mtzoo export verify` lists them.
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="input #0.* expected to be a float tensor but "
+                             "is a string tensor"):
+        _served(path, inputs)
+    # Requests built with `rest_request` are checked before they are sent.
+    rows = impressions[1].iloc[:3].copy()
+    rows["age"] = rows["age"].astype(object)
+    rows.iloc[1, rows.columns.get_loc("age")] = "forty"
+    with pytest.raises(mtzoo.features.DataError,
+                       match="Feature 'age'.*row 1.*'forty'"):
+        mtzoo.export.rest_request(rows, impression_features)
+
+
+def test_a_batch_of_one_gets_what_it_gets_in_a_batch_of_many(esmm_export):
+    _, path = esmm_export
+    many = mtzoo.export.read_warmup(
+        path / "assets.extra" / mtzoo.export.WARMUP_FILE)[0]
+    count = len(many["age"])
+    assert count > 1
+    together = _served(path, many)
+    for row in range(count):
+        alone = _served(path, {k: v[row:row + 1] for k, v in many.items()})
+        for name, value in alone.items():
+            assert value.shape[0] == 1
+            np.testing.assert_allclose(value.numpy()[0],
+                                       together[name].numpy()[row],
+                                       atol=1e-6)
+
+
 @pytest.mark.large
 @pytest.mark.parametrize("name", mtzoo.models.available())
 def test_every_architecture_exports_and_matches_keras(

@@ -109,6 +109,23 @@ def _task_labels(frame, task):
     return label, weight
 
 
+def _require_some_label(frame, tasks) -> None:
+    for task in tasks_lib.validate(tasks):
+        values = features_lib._numeric_column(
+            frame, task.label_column, f"Task '{task.name}'", "numeric labels")
+        present = np.isfinite(values)
+        if task.missing_label is not None:
+            present &= values != task.missing_label
+        if not present.any():
+            raise DataError(
+                f"Task '{task.name}' has no label: column "
+                f"'{task.label_column}' is missing on all {len(frame)} rows"
+                + (f" (missing_label={task.missing_label!r})"
+                   if task.missing_label is not None else "")
+                + ". Fix the column or the task, drop the task, or pass "
+                  "allow_unlabelled_tasks=True.")
+
+
 def from_dataframe(
     frame: pd.DataFrame,
     features,
@@ -118,6 +135,7 @@ def from_dataframe(
     shuffle: bool = False,
     seed: int | None = None,
     drop_remainder: bool = False,
+    allow_unlabelled_tasks: bool = False,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of dict batches from a DataFrame.
 
@@ -137,6 +155,10 @@ def from_dataframe(
         shuffle: bool. Reshuffle rows every epoch. Defaults to False.
         seed: int. Seed of the shuffling.
         drop_remainder: bool. Drop the last, smaller batch.
+        allow_unlabelled_tasks: bool. Accept a task whose label is missing
+            on every row (it would add nothing to training or validation).
+            By default that is refused as a likely mistake: a wrong column
+            or `missing_label`.
     """
     if len(frame) == 0:
         raise DataError("Cannot make a dataset from an empty DataFrame.")
@@ -149,6 +171,8 @@ def from_dataframe(
     tensors = [model_inputs(frame, features)]
     if tasks is not None:
         labels, weights = label_arrays(frame, tasks)
+        if not allow_unlabelled_tasks:
+            _require_some_label(frame, tasks)
         tensors.append({k: tf.constant(v) for k, v in labels.items()})
         tensors.append({k: tf.constant(v) for k, v in weights.items()})
     tensors = tuple(tensors) if tasks is not None else tensors[0]
