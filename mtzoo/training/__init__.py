@@ -1,10 +1,14 @@
-"""Training helpers: task weighting strategies and callbacks."""
+"""Training helpers: task weighting, callbacks, checkpoints, distribution."""
 
+from mtzoo.training import distribution
 from mtzoo.training import weighting
 from mtzoo.training.callbacks import NonFiniteLossError
 from mtzoo.training.callbacks import StopOnNonFiniteLoss
+from mtzoo.training.checkpoint import CheckpointMismatchError
+from mtzoo.training.checkpoint import TrainingCheckpoint
 from mtzoo.training.weighting import STRATEGIES
 from mtzoo.training.weighting import Weighting
 
-__all__ = ["NonFiniteLossError", "STRATEGIES", "StopOnNonFiniteLoss",
-           "Weighting", "weighting"]
+__all__ = ["CheckpointMismatchError", "NonFiniteLossError", "STRATEGIES",
+           "StopOnNonFiniteLoss", "TrainingCheckpoint", "Weighting",
+           "distribution", "weighting"]
