@@ -1,0 +1,133 @@
+"""Test quality of every architecture on Census-Income over several seeds.
+
+Runs the census recipe with its defaults (early stopping on a validation
+split taken from the training data; the test set only for the report) for
+each architecture and seed, each run in its own process, and writes
+`benchmarks/results/quality.json` (every run, then mean and standard
+deviation per architecture) and `benchmarks/results/quality.md` (the table
+the README shows). Runs already in the JSON are kept and skipped, so an
+interrupted benchmark continues where it stopped.
+
+    python benchmarks/quality.py --data-dir ../shared/data/census-income
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from mtzoo import environment
+from mtzoo import recipes
+from mtzoo.atomic import atomic_path
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+TASKS = ("income", "marital")
+
+
+def _run_once(model: str, seed: int, data_dir, extra: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "mtzoo.cli", "train",
+                   "census_income", "--model", model, "--seed", str(seed),
+                   "--no-export", "--output-dir", tmp, *extra]
+        if data_dir:
+            command += ["--data-dir", str(data_dir)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{model} seed {seed} failed:\n"
+                               f"{done.stderr[-3000:]}")
+        result = json.loads((pathlib.Path(tmp) / "metrics.json").read_text())
+    tasks = result["test"]["tasks"]
+    return {
+        "model": model, "seed": seed,
+        **{f"{t}_auc": tasks[t]["auc"] for t in TASKS},
+        "epochs_run": result["epochs_run"],
+        "best_epoch": result["best_epoch"],
+        "train_seconds": result["train_seconds"],
+        "train_examples_per_s": result["train_examples_per_s"],
+        "hyperparameters": result["hyperparameters"],
+    }
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Mean and standard deviation of each metric per architecture."""
+    summary = {}
+    for model in dict.fromkeys(r["model"] for r in runs):
+        mine = [r for r in runs if r["model"] == model]
+        entry = {"seeds": [r["seed"] for r in mine]}
+        for key in [f"{t}_auc" for t in TASKS] + ["epochs_run",
+                                                  "train_seconds"]:
+            values = [r[key] for r in mine]
+            entry[key] = {"mean": statistics.mean(values),
+                          "std": (statistics.stdev(values)
+                                  if len(values) > 1 else 0.0)}
+        summary[model] = entry
+    return summary
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's table: mean +- std over seeds."""
+    lines = ["| architecture | test AUC income | test AUC marital | epochs "
+             "| seeds |",
+             "|---|---|---|---|---|"]
+    for model, entry in summary.items():
+        cells = [f"{entry[f'{t}_auc']['mean']:.4f} +- "
+                 f"{entry[f'{t}_auc']['std']:.4f}" for t in TASKS]
+        lines.append(f"| `{model}` | {cells[0]} | {cells[1]} | "
+                     f"{entry['epochs_run']['mean']:.1f} | "
+                     f"{len(entry['seeds'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: pathlib.Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        pathlib.Path(temporary).write_text(text)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the census files (else "
+                             "$MTZOO_DATA_DIR or the cache)")
+    parser.add_argument("--models", nargs="+",
+                        default=list(recipes.get("census_income")
+                                     .architectures))
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="seeds 0 .. N-1")
+    parser.add_argument("--output", default=str(RESULTS / "quality.json"))
+    parser.add_argument("--recipe-flag", action="append", default=[],
+                        help="extra flag for every run, e.g. "
+                             "--recipe-flag=--max-rows=20000")
+    args = parser.parse_args(argv)
+    output = pathlib.Path(args.output)
+    previous = (json.loads(output.read_text())
+                if output.exists() else {"runs": []})
+    runs = [r for r in previous["runs"]
+            if previous.get("recipe_flags", []) == args.recipe_flag]
+    for model in args.models:
+        for seed in range(args.seeds):
+            if any(r["model"] == model and r["seed"] == seed for r in runs):
+                continue
+            runs.append(_run_once(model, seed, args.data_dir,
+                                  args.recipe_flag))
+            print(json.dumps({k: runs[-1][k] for k in (
+                "model", "seed", "income_auc", "marital_auc",
+                "epochs_run")}), flush=True)
+            content = {"benchmark": "census_income quality",
+                       "recipe_flags": args.recipe_flag,
+                       "runs": runs, "summary": summarize(runs),
+                       **environment.describe()}
+            _write(output, json.dumps(content, indent=2))
+            _write(output.with_suffix(".md"),
+                   markdown_table(content["summary"]))
+    summary = summarize(runs)
+    print(markdown_table(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
