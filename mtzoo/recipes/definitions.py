@@ -104,7 +104,7 @@ RECIPES = {
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",
-                help="MovieLens size (default: 100k)")), _ROWS)),
+                help="MovieLens size")), _ROWS)),
         Recipe(
             "ali_ccp",
             "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",
@@ -119,7 +119,7 @@ RECIPES = {
             batch_size=2048, learning_rate=1e-3,
             extra_args=((("--country",), dict(
                 default="NL", choices=["NL", "ES", "FR", "US", "RU"],
-                help="country of the dataset (default: NL)")),
+                help="country of the dataset")),
                 _ROWS, _MIN_FREQUENCY)),
         Recipe(
             "synthetic",
@@ -129,7 +129,7 @@ RECIPES = {
             learning_rate=2e-3, needs_data=False,
             extra_args=((("--rows",), dict(
                 type=int, default=50_000,
-                help="simulated impressions (default: 50000)")),)),
+                help="simulated impressions")),)),
     )
 }
 
