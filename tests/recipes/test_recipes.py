@@ -136,3 +136,18 @@ def test_recipe_weighting_is_logged_and_plotted(strategy, tmp_path):
         assert task in metrics["final_task_weights"]
     assert (tmp_path / "task_weights.png").stat().st_size > 1000
     assert "task weighting: " + strategy in (tmp_path / "report.md").read_text()
+
+
+def test_steps_per_execution_does_not_change_training(tmp_path):
+    results = [_run("synthetic", tmp_path / str(steps), "--model", "mmoe",
+                    "--no-export", "--epochs", "2", "--rows", "1500",
+                    "--steps-per-execution", str(steps))
+               for steps in (1, 4)]
+    # 1050 training rows in batches of 256: 5 steps per epoch, so 4 steps
+    # per execution also covers a partial last execution.
+    assert results[0]["optimizer_steps"] == results[1]["optimizer_steps"] == 10
+    for one, many in zip(results[0]["history"]["loss"],
+                         results[1]["history"]["loss"]):
+        assert many == pytest.approx(one, rel=1e-5)
+    assert results[1]["test"]["tasks"]["click"]["auc"] == pytest.approx(
+        results[0]["test"]["tasks"]["click"]["auc"], rel=1e-5)
