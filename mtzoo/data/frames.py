@@ -28,7 +28,9 @@ def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:
     Keras' array adapters take no strings, so string features must reach
     `predict` as tensors: use this rather than `feature_arrays` there.
     """
-    return {name: tf.constant(_for_tensor(array))
+    # Feature arrays of strings are object arrays of str, which tf.constant
+    # takes as they are (a fixed-width copy would cost rows x longest value).
+    return {name: tf.constant(array)
             for name, array in feature_arrays(frame, features).items()}
 
 
@@ -190,8 +192,3 @@ def from_dataframe(
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=True).prefetch(tf.data.AUTOTUNE)
 
-
-def _for_tensor(array: np.ndarray) -> np.ndarray:
-    if array.dtype == object:
-        return array.astype(str).astype(object)
-    return array
