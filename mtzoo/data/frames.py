@@ -30,8 +30,9 @@ def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:
     """
     # Feature arrays of strings are object arrays of str, which tf.constant
     # takes as they are (a fixed-width copy would cost rows x longest value).
-    return {name: tf.constant(array)
-            for name, array in feature_arrays(frame, features).items()}
+    # One feature at a time, so only one column's Python strings are alive.
+    return {spec.name: tf.constant(spec.to_array(frame))
+            for spec in features_lib.validate(features)}
 
 
 def label_arrays(
