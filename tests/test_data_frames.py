@@ -81,6 +81,18 @@ def test_shuffling_is_seeded_and_complete():
     assert not np.array_equal(first, np.arange(50.0))
 
 
+def test_every_epoch_draws_a_new_order_and_batches_keep_their_size():
+    frame = pd.DataFrame({"x": np.arange(50.0)})
+    ds = mtzoo.data.from_dataframe(frame, [F.NumericFeature("x")],
+                                   batch_size=8, shuffle=True, seed=1,
+                                   drop_remainder=True)
+    epochs = [[b["x"].numpy() for b in ds] for _ in range(2)]
+    assert [len(b) for b in epochs[0]] == [8] * 6
+    assert len(set(np.concatenate(epochs[0]))) == 48
+    assert not np.array_equal(np.concatenate(epochs[0]),
+                              np.concatenate(epochs[1]))
+
+
 def test_empty_frame_is_refused():
     with pytest.raises(DataError, match="empty"):
         mtzoo.data.from_dataframe(pd.DataFrame({"x": []}),
