@@ -1,0 +1,110 @@
+"""Benchmark scripts run, and the README shows what their JSON holds."""
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+CENSUS = ROOT.parent / "shared" / "data" / "census-income"
+
+
+SCRIPTS = {"quality": "quality.py",
+           "synthetic_correlation": "synthetic_correlation.py",
+           "speed": "speed.py", "peers": "peers/run.py"}
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(
+        f"benchmark_{name}", ROOT / "benchmarks" / SCRIPTS[name])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_readme_tables_match_the_json(name):
+    content = json.loads((RESULTS / f"{name}.json").read_text())
+    module = _script(name)
+    if name == "synthetic_correlation":
+        table = module.markdown_table(content["summary"],
+                                      content["settings"]["models"])
+    else:
+        table = module.markdown_table(content["summary"])
+    assert table.strip() in (ROOT / "README.md").read_text()
+    assert (RESULTS / f"{name}.md").read_text() == table
+
+
+@pytest.mark.large
+def test_quality_benchmark_runs_and_resumes(tmp_path):
+    if not CENSUS.is_dir():
+        pytest.skip(f"real data not available: {CENSUS}")
+    module = _script("quality")
+    output = tmp_path / "quality.json"
+    flags = ["--data-dir", str(CENSUS), "--models", "mmoe", "--seeds", "2",
+             "--output", str(output), "--recipe-flag=--max-rows=1500",
+             "--recipe-flag=--epochs=1"]
+    module.main(flags[:5] + ["1"] + flags[6:])
+    first = json.loads(output.read_text())
+    assert [r["seed"] for r in first["runs"]] == [0]
+    module.main(flags)  # seed 0 is kept, seed 1 added
+    content = json.loads(output.read_text())
+    assert content["runs"][0] == first["runs"][0]
+    assert [r["seed"] for r in content["runs"]] == [0, 1]
+    entry = content["summary"]["mmoe"]
+    assert 0.5 < entry["income_auc"]["mean"] <= 1.0
+    assert entry["seeds"] == [0, 1]
+    assert "| `mmoe` |" in output.with_suffix(".md").read_text()
+
+
+@pytest.mark.large
+def test_synthetic_correlation_benchmark_runs(tmp_path):
+    module = _script("synthetic_correlation")
+    output = tmp_path / "synthetic.json"
+    content = module.main(["--correlations", "1.0", "0.0", "--models",
+                           "shared_bottom", "mmoe", "--repeats", "2",
+                           "--epochs", "2", "--rows", "600",
+                           "--output", str(output)])
+    assert set(content["summary"]) == {"1.0", "0.0"}
+    assert content["summary"]["0.0"]["mmoe"]["repeats"] == 2
+    assert len(content["runs"]) == 8
+    assert all(len(r["train_loss"]) == 2 for r in content["runs"])
+    assert output.with_suffix(".png").stat().st_size > 0
+
+
+@pytest.mark.large
+def test_speed_benchmark_measures_one_architecture(tmp_path):
+    if not CENSUS.is_dir():
+        pytest.skip(f"real data not available: {CENSUS}")
+    module = _script("speed")
+    output = tmp_path / "speed.json"
+    content = module.main(["--data-dir", str(CENSUS), "--models",
+                           "shared_bottom", "--epochs", "2",
+                           "--output", str(output)])
+    entry = content["summary"]["shared_bottom"]
+    assert entry["train_examples_per_s"] > 0
+    assert entry["inference_examples_per_s"] > 0
+    assert 0 < entry["latency_ms_p50"] <= entry["latency_ms_p99"]
+    assert entry["peak_rss_mb"] > 100
+    assert entry["income_auc"] > 0.85
+    assert json.loads(output.read_text())["summary"] == content["summary"]
+    assert "| `shared_bottom` |" in output.with_suffix(".md").read_text()
+
+
+def test_peer_summary_puts_mtzoo_against_each_peer():
+    module = _script("peers")
+    runs = []
+    for name, rate in (("mtzoo", 30_000.0), ("deepctr", 60_000.0)):
+        for seed, auc in enumerate((0.94, 0.96)):
+            runs.append({"name": name, "library": name, "seed": seed,
+                         "latency_path": "f", "income_auc": auc,
+                         "marital_auc": auc, "train_examples_per_s": rate,
+                         "inference_examples_per_s": rate * 4,
+                         "latency_ms_p50": 1.0, "latency_ms_p99": 2.0,
+                         "peak_rss_mb": 1000.0})
+    summary = module.summarize(runs)
+    assert summary["mtzoo"]["income_auc"]["mean"] == pytest.approx(0.95)
+    assert summary["deepctr"]["mtzoo_ratio"]["train_examples_per_s"] == 0.5
+    assert "| mtzoo / deepctr | 0.50x |" in module.markdown_table(summary)
