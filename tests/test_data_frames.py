@@ -88,6 +88,7 @@ def test_every_epoch_draws_a_new_order_and_batches_keep_their_size():
                                    drop_remainder=True)
     epochs = [[b["x"].numpy() for b in ds] for _ in range(2)]
     assert [len(b) for b in epochs[0]] == [8] * 6
+    assert int(ds.cardinality()) == 6  # Keras sizes epochs from this
     assert len(set(np.concatenate(epochs[0]))) == 48
     assert not np.array_equal(np.concatenate(epochs[0]),
                               np.concatenate(epochs[1]))

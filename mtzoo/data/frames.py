@@ -215,4 +215,6 @@ def _index_batches(rows: int, batch_size: int, *, shuffle: bool, seed,
         return tf.data.Dataset.range(count).map(
             lambda j: order[j * batch_size:(j + 1) * batch_size])
 
-    return epoch_seeds.flat_map(epoch_batches)
+    # flat_map hides the batch count; Keras needs it to size epochs.
+    return epoch_seeds.flat_map(epoch_batches).apply(
+        tf.data.experimental.assert_cardinality(count))
