@@ -103,7 +103,8 @@ def measure_serving(version_dir, frame, features, *, batch_size: int,
 
 
 def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
-              batch_size: int, steps_per_execution: int) -> dict:
+              batch_size: int, steps_per_execution: int,
+              max_rows: int | None = None) -> dict:
     """Loads, trains, evaluates, exports and serves one architecture."""
     from mtzoo import data as data_lib
     from mtzoo import environment
@@ -113,7 +114,7 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    bundle = data_lib.census_income(data_dir)
+    bundle = data_lib.census_income(data_dir, max_rows=max_rows)
     load_seconds = time.perf_counter() - started
     model = models.build(model_name, bundle.features, bundle.tasks)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
@@ -139,6 +140,7 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
                                   latency_calls=500)
     return {
         "model": model_name, "seed": seed, "epochs": epochs,
+        "train_rows": len(bundle.train), "test_rows": len(bundle.test),
         "batch_size": batch_size,
         "steps_per_execution": steps_per_execution,
         "parameters": model.count_params(),
@@ -163,6 +165,8 @@ def run_in_subprocess(model_name: str, seed: int, args) -> dict:
                    "--output", str(output)]
         if args.data_dir:
             command += ["--data-dir", str(args.data_dir)]
+        if args.max_rows:
+            command += ["--max-rows", str(args.max_rows)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{model_name} seed {seed} failed:\n"
@@ -211,6 +215,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--steps-per-execution", type=int, default=16)
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="read at most this many rows per split (for "
+                             "quick checks; published figures use all)")
     parser.add_argument("--output", default=str(RESULTS / "speed.json"))
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -220,7 +227,8 @@ def main(argv=None) -> dict:
     if args.child:
         result = run_child(args.child, args.seed, args.data_dir,
                            epochs=args.epochs, batch_size=args.batch_size,
-                           steps_per_execution=args.steps_per_execution)
+                           steps_per_execution=args.steps_per_execution,
+                           max_rows=args.max_rows)
         pathlib.Path(args.output).write_text(json.dumps(result, indent=2))
         return result
 
