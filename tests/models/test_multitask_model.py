@@ -147,3 +147,26 @@ def test_save_model_is_atomic(small, tmp_path, monkeypatch):
         mtzoo.models.save_model(model, path)
     assert path.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_fit_traces_the_train_step_once(small, monkeypatch,
+                                        steps_per_execution):
+    frame, features, tasks = small
+    traces = []
+    train_step = mtzoo.models.MultiTaskModel.train_step
+
+    def counting_train_step(self, data):
+        traces.append(1)  # runs only while tracing
+        return train_step(self, data)
+
+    monkeypatch.setattr(mtzoo.models.MultiTaskModel, "train_step",
+                        counting_train_step)
+    model = _model(features, tasks)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  steps_per_execution=steps_per_execution)
+    data = mtzoo.data.from_dataframe(frame, features, tasks, batch_size=16,
+                                     shuffle=True, seed=0)
+    model.fit(data, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert model.optimizer.iterations.numpy() == 8
