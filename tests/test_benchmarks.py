@@ -45,7 +45,8 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
     output = tmp_path / "quality.json"
     flags = ["--data-dir", str(CENSUS), "--models", "mmoe", "--seeds", "2",
              "--output", str(output), "--recipe-flag=--max-rows=1500",
-             "--recipe-flag=--epochs=1"]
+             "--recipe-flag=--epochs=1",
+             "--recipe-flag=--steps-per-execution=1"]
     module.main(flags[:5] + ["1"] + flags[6:])
     first = json.loads(output.read_text())
     assert [r["seed"] for r in first["runs"]] == [0]
