@@ -1,8 +1,10 @@
 """Benchmark scripts run, and the README shows what their JSON holds."""
 
+import argparse
 import importlib.util
 import json
 import pathlib
+import subprocess
 
 import pytest
 
@@ -111,3 +113,25 @@ def test_peer_summary_puts_mtzoo_against_each_peer():
     assert summary["mtzoo"]["income_auc"]["mean"] == pytest.approx(0.95)
     assert summary["deepctr"]["mtzoo_ratio"]["train_examples_per_s"] == 0.5
     assert "| mtzoo / deepctr | 0.50x |" in module.markdown_table(summary)
+
+
+def test_peer_run_hands_mtzoo_a_full_speed_command(monkeypatch):
+    module = _script("peers")
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        output = pathlib.Path(command[command.index("--output") + 1])
+        output.write_text(json.dumps({"versions": {
+            "mtzoo": "0", "keras": "3", "tensorflow": "2"}}))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    args = argparse.Namespace(data_dir="census", epochs=3,
+                              steps_per_execution=16)
+    result = module.run_mtzoo(1, args)
+    assert result["latency_path"] == "SavedModel serving_default"
+    command = commands[0]
+    assert command[command.index("--child") + 1] == "mmoe"
+    assert command[command.index("--data-dir") + 1] == "census"
+    assert "--max-rows" not in command  # peers compare on the full data

@@ -125,7 +125,7 @@ def run_mtzoo(seed: int, args) -> dict:
     speed = _speed_module()
     settings = argparse.Namespace(
         data_dir=args.data_dir, epochs=args.epochs, batch_size=1024,
-        steps_per_execution=args.steps_per_execution)
+        steps_per_execution=args.steps_per_execution, max_rows=None)
     result = speed.run_in_subprocess("mmoe", seed, settings)
     versions = result["versions"]
     result["library"] = (f"mtzoo {versions['mtzoo']} (Keras "
