@@ -95,17 +95,17 @@ def aitm(
             z = AdaptiveInformationTransfer(
                 dim, kernel_regularizer=reg,
                 name=f"information_transfer_{task.name}")([transferred, z])
-        logit = keras.layers.Dense(1, kernel_regularizer=reg,
-                                   name=f"logit_{task.name}")(z)
+        logit = blocks.logit(z, 1, l2=l2, name=f"logit_{task.name}")
         if previous_probability is None:
-            probability = keras.layers.Activation(
-                "sigmoid", name=task.name)(logit)
+            probability = blocks.activation(logit, "sigmoid", name=task.name)
         else:
-            probability = keras.layers.Activation(
-                "sigmoid", name=f"probability_{task.name}")(logit)
+            probability = blocks.activation(
+                logit, "sigmoid", name=f"probability_{task.name}")
             probability = CalibrationConstraint(
-                calibration_weight, name=task.name)(
+                calibration_weight, dtype=blocks.OUTPUT_DTYPE,
+                name=task.name)(
                     [previous_probability, probability])
         outputs[task.name] = probability
         previous_z, previous_probability = z, probability
-    return blocks.build_model(inputs, outputs, tasks, name)
+    return blocks.build_model(inputs, outputs, tasks, name,
+                              shared_layer="feature_encoder")

@@ -105,16 +105,31 @@ def tower(x, task, *, units, activation, dropout, l2, name=None):
                name=name or f"tower_{task.name}")(x)
 
 
+# Output layers compute in float32 under a mixed-precision policy: logits
+# and probabilities in float16 lose the resolution losses and metrics need.
+OUTPUT_DTYPE = "float32"
+
+
+def logit(x, units, *, l2=0.0, name):
+    """A float32 `Dense` output layer (logits or a regression value)."""
+    return keras.layers.Dense(units, kernel_regularizer=regularizer(l2),
+                              dtype=OUTPUT_DTYPE, name=name)(x)
+
+
+def activation(x, function, *, name):
+    """A float32 output activation."""
+    return keras.layers.Activation(function, dtype=OUTPUT_DTYPE,
+                                   name=name)(x)
+
+
 def head(x, task, *, l2=0.0):
     """The task's output layer, named after the task.
 
     Returns probabilities for binary and multiclass tasks and the value for
-    regression tasks.
+    regression tasks, in float32.
     """
-    logits = keras.layers.Dense(
-        task.output_units, kernel_regularizer=regularizer(l2),
-        name=f"logit_{task.name}")(x)
-    return keras.layers.Activation(task.activation, name=task.name)(logits)
+    logits = logit(x, task.output_units, l2=l2, name=f"logit_{task.name}")
+    return activation(logits, task.activation, name=task.name)
 
 
 def tower_heads(per_task_inputs: Sequence, tasks, *, tower_units, activation,
@@ -128,9 +143,12 @@ def tower_heads(per_task_inputs: Sequence, tasks, *, tower_units, activation,
     return outputs
 
 
-def build_model(inputs, outputs, tasks, name) -> MultiTaskModel:
+def build_model(inputs, outputs, tasks, name, *,
+                shared_layer: str | None) -> MultiTaskModel:
+    """The model; `shared_layer` names the last layer every task shares
+    (GradNorm balances gradients there), None when nothing is shared."""
     return MultiTaskModel(inputs=inputs, outputs=outputs, tasks=tasks,
-                          name=name)
+                          shared_layer=shared_layer, name=name)
 
 
 def per_task(value, tasks, arg_name: str) -> list:

@@ -109,13 +109,14 @@ def esmm(
     for output in (ctr_task, cvr_output):
         h = blocks.tower(x, None, units=tower_units, activation=activation,
                          dropout=dropout, l2=l2, name=f"tower_{output}")
-        logit = keras.layers.Dense(1, kernel_regularizer=blocks.regularizer(
-            l2), name=f"logit_{output}")(h)
-        probabilities[output] = keras.layers.Activation(
-            "sigmoid", name=output)(logit)
-    ctcvr = keras.layers.Multiply(name=ctcvr_task)(
+        logit = blocks.logit(h, 1, l2=l2, name=f"logit_{output}")
+        probabilities[output] = blocks.activation(logit, "sigmoid",
+                                                  name=output)
+    ctcvr = keras.layers.Multiply(dtype=blocks.OUTPUT_DTYPE,
+                                  name=ctcvr_task)(
         [probabilities[ctr_task], probabilities[cvr_output]])
     outputs = {ctr_task: probabilities[ctr_task],
                cvr_output: probabilities[cvr_output],
                ctcvr_task: ctcvr}
-    return blocks.build_model(inputs, outputs, tasks, name)
+    return blocks.build_model(inputs, outputs, tasks, name,
+                              shared_layer="feature_encoder")

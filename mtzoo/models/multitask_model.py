@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import keras
 import tensorflow as tf
 from keras import ops
-from keras.src.saving import serialization_lib
 
 from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
+from mtzoo.training import distribution
 from mtzoo.training import weighting as weighting_lib
 
 
@@ -34,17 +35,27 @@ class MultiTaskModel(keras.Model):
     loss nor the metrics of that task. Outputs without a task (such as
     ESMM's `cvr`) are predicted but not trained directly.
 
-    Logs hold `loss`, one `<task>_loss` per task and the task metrics
-    (`<task>_auc`, `<task>_rmse`, ...).
+    Training goes through Keras's own `train_step` (so loss scaling under
+    mixed precision, distribution and metrics work as for any Keras model),
+    except for the weighting strategies that need one gradient per task
+    (`gradnorm`, `pcgrad`).
+
+    Logs hold `loss`, one `<task>_loss` per task, the task metrics
+    (`<task>_auc`, `<task>_rmse`, ...) and, in training, each task's current
+    loss multiplier `<task>_weight`.
 
     Args:
         inputs, outputs: as for `keras.Model`; `outputs` must be a dict
             with one entry per task name.
         tasks: list of `mtzoo.tasks.Task`.
+        shared_layer: str. Name of the last layer whose weights every task
+            shares (the bottom MLP, the expert bank...), declared by the
+            architecture; GradNorm balances gradient norms there. None when
+            the tasks share nothing.
         **kwargs: other `keras.Model` arguments (`name`, ...).
     """
 
-    def __init__(self, *args, tasks=None, **kwargs):
+    def __init__(self, *args, tasks=None, shared_layer=None, **kwargs):
         super().__init__(*args, **kwargs)
         if tasks is None:
             raise ValueError("MultiTaskModel needs `tasks`.")
@@ -56,6 +67,9 @@ class MultiTaskModel(keras.Model):
                 f"Tasks {absent} have no model output of the same name. "
                 f"Outputs: {sorted(output_names)}"
             )
+        if shared_layer is not None:
+            self.get_layer(shared_layer)  # fails early on a wrong name
+        self.shared_layer = shared_layer
         self._training = None
 
     @property
@@ -75,33 +89,33 @@ class MultiTaskModel(keras.Model):
 
         Args:
             optimizer: a Keras optimizer or its name. Defaults to `"adam"`.
-            loss: dict mapping task names to a loss (a Keras loss object, a
-                loss name or a callable) that replaces the task's default.
-            loss_weights: dict mapping task names to a float that replaces
-                the task's `weight`.
-            metrics: dict mapping task names to a list of Keras metrics (or
-                metric names) that replaces the task's metrics.
+            loss: replaces tasks' default losses: a dict keyed by task name
+                (a Keras loss, a loss name or a callable each), a list with
+                one entry per task in task order, or a single loss for a
+                single-task model.
+            loss_weights: replaces tasks' `weight`: a dict keyed by task
+                name, a list in task order, or a number for a single-task
+                model.
+            metrics: replaces tasks' metrics: a dict keyed by task name (a
+                list of Keras metrics or metric names each), a list of such
+                lists in task order, or a flat list for a single-task model.
             weighting: how task losses combine during training: `"fixed"`
                 (default), `"uncertainty"`, `"gradnorm"`, `"dwa"`,
                 `"pcgrad"`, a config dict such as
                 `{"name": "gradnorm", "alpha": 1.0}`, or a
-                `mtzoo.training.Weighting`. Training only: validation loss
-                always uses the tasks' fixed weights, and saved models do
-                not change.
+                `mtzoo.training.Weighting`. Validation loss always uses the
+                tasks' fixed weights.
             **kwargs: other `keras.Model.compile` arguments (`jit_compile`,
                 `steps_per_execution`, `run_eagerly`, ...).
         """
-        for arg_name in ("weighted_metrics",):
-            if kwargs.get(arg_name) is not None:
-                raise ValueError(
-                    f"MultiTaskModel.compile does not take `{arg_name}`: "
-                    f"task metrics are always weighted by the per-task "
-                    f"sample weights."
-                )
-        kwargs.pop("weighted_metrics", None)
-        loss = self._check_task_dict(loss, "loss")
-        loss_weights = self._check_task_dict(loss_weights, "loss_weights")
-        metrics = self._check_task_dict(metrics, "metrics")
+        if kwargs.pop("weighted_metrics", None) is not None:
+            raise ValueError(
+                "MultiTaskModel.compile does not take `weighted_metrics`: "
+                "task metrics are always weighted by the per-task sample "
+                "weights.")
+        loss = self._per_task_argument(loss, "loss")
+        loss_weights = self._per_task_argument(loss_weights, "loss_weights")
+        metrics = self._per_task_argument(metrics, "metrics")
         super().compile(optimizer=optimizer, **kwargs)
 
         training = _TaskTraining()
@@ -115,66 +129,99 @@ class MultiTaskModel(keras.Model):
                 _make_metrics(metrics[task.name], task)
                 if task.name in metrics else task.make_metrics())
         strategy = weighting_lib.get(weighting)
-        strategy.build(self._weighted_tasks(training), model=self)
+        strategy.setup([dataclasses.replace(
+            t, weight=training.loss_weights[t.name]) for t in self.tasks],
+            model=self)
         training.weighting = strategy
-        self._training = training
-
-        self._compile_config = serialization_lib.SerializableDict(
-            optimizer=self.optimizer,
-            loss=loss or None,
-            loss_weights=loss_weights or None,
-            metrics=metrics or None,
-            weighting=strategy.get_config(),
+        training.config = {
+            "optimizer": keras.optimizers.serialize(self.optimizer),
+            "loss": _serialize_values(loss),
+            "loss_weights": loss_weights or None,
+            "metrics": _serialize_values(metrics),
+            "weighting": strategy.describe(),
             **kwargs,
-        )
+        }
+        self._training = training
+        # Building the optimizer now keeps variable creation out of the
+        # first traced step (a tf.function that creates variables is traced
+        # twice).
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
-    def _weighted_tasks(self, training):
-        """Tasks with the compiled loss weights as their `weight`."""
-        import dataclasses
+    def get_compile_config(self):
+        if self._training is None:
+            return None
+        return dict(self._training.config)
 
-        return [dataclasses.replace(t, weight=training.loss_weights[t.name])
-                for t in self.tasks]
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["optimizer"] = keras.optimizers.deserialize(
+            config["optimizer"])
+        for key in ("loss", "metrics"):
+            config[key] = _deserialize_values(config.get(key))
+        self.compile(**config)
 
     @property
     def weighting(self) -> weighting_lib.Weighting:
-        """The task weighting strategy (after compile)."""
+        """The task weighting strategy (after compile). Keras saves its
+        state with the model's weights."""
         self._assert_compiled()
         return self._training.weighting
 
+    @property
+    def trainable_weights(self):
+        weights = super().trainable_weights
+        if self._training is not None and self.trainable:
+            weights = weights + self._training.weighting.trainable_weights
+        return weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
     def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         strategy = self._training.weighting
-        variables = self.trainable_weights
-        persistent = strategy.needs_task_gradients or bool(
-            strategy.variables)
-        with tf.GradientTape(persistent=persistent) as tape:
-            y_pred = self(x, training=True)
-            # Under a distribution strategy each replica's losses are
-            # divided by the replica count (see `replica_share`); logs show
-            # the undivided values.
-            share = weighting_lib.replica_share()
-            task_losses = self.compute_task_losses(y, y_pred, sample_weight)
-            extra = (tf.add_n([tf.cast(v, tf.float32) for v in self.losses])
-                     * share if self.losses else None)
-            total = strategy.combine(task_losses)
-            if extra is not None:
-                total = total + extra
-        for name, value in task_losses.items():
-            self._training.loss_trackers[name].update_state(value / share)
-        self._loss_tracker.update_state(
-            total / share, sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
         if strategy.needs_task_gradients:
-            gradients = strategy.gradients(tape, task_losses, extra, total,
-                                           variables)
+            logs = self._task_gradient_step(data)
         else:
-            gradients = tape.gradient(total, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        strategy.apply_own_gradients(tape, total)
-        del tape
-        logs = self.compute_metrics(x, y, y_pred, sample_weight)
+            logs = super().train_step(data)
         logs.update({f"{name}_weight": value for name, value in
                      strategy.current_weights().items()})
         return self._distributable_logs(logs)
+
+    def _task_gradient_step(self, data):
+        """A step with one gradient per task (GradNorm, PCGrad)."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        strategy = self._training.weighting
+        variables = self.trainable_weights
+        loss_scale = tf.cast(self.optimizer.scale_loss(
+            tf.constant(1.0)), tf.float32)
+        with tf.GradientTape(persistent=True) as tape:
+            y_pred = self(x, training=True)
+            task_losses = self._tracked_task_losses(y, y_pred, sample_weight)
+            extra = self._additional_loss()
+            total = strategy.combine(task_losses)
+            if extra is not None:
+                total = total + extra
+            scaled = {name: tf.cast(value, tf.float32) * loss_scale
+                      for name, value in task_losses.items()}
+            scaled_extra = None if extra is None else extra * loss_scale
+            scaled_total = total * loss_scale
+        self._total_loss_tracker().update_state(
+            total / weighting_lib.replica_share(),
+            sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
+        shared = (self.get_layer(self.shared_layer).trainable_weights
+                  if self.shared_layer else [])
+        gradients = strategy.gradients(
+            tape, scaled, scaled_extra, scaled_total, variables=variables,
+            shared_variables=shared, loss_scale=loss_scale)
+        del tape
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _total_loss_tracker(self):
+        # Keras's own `loss` tracker leads the metrics of a compiled model.
+        return next(m for m in super().metrics if m.name == "loss")
 
     def test_step(self, data):
         return self._distributable_logs(super().test_step(data))
@@ -186,7 +233,8 @@ class MultiTaskModel(keras.Model):
         scalars (tensorflow/tensorflow#72388); a shape-[1] log reduces to
         the same scalar mean.
         """
-        if not _is_multi_worker(self.distribute_strategy):
+        if not distribution.replicated_across_workers(
+                self.distribute_strategy):
             return logs
         return {k: tf.reshape(v, [1]) if len(v.shape) == 0 else v
                 for k, v in logs.items()}
@@ -213,43 +261,39 @@ class MultiTaskModel(keras.Model):
         return super()._maybe_symbolic_build(iterator=iterator,
                                              data_batch=data_batch)
 
-    def fit(self, *args, callbacks=None, **kwargs):
-        callbacks = list(callbacks or [])
-        if self._training is not None:
-            callbacks.insert(0, _EpochEndHook(self._training.weighting))
-        self._build_optimizer_before_tracing()
-        return super().fit(*args, callbacks=callbacks, **kwargs)
+    def _per_task_argument(self, value, arg_name: str) -> dict:
+        """A `loss`, `loss_weights` or `metrics` argument as a task dict.
 
-    def _build_optimizer_before_tracing(self):
-        # Without a distribution strategy Keras creates the optimizer's
-        # variables inside the first traced train step, and a tf.function
-        # that creates variables is traced twice: building them here halves
-        # the time to the first step.
-        if (self._distribute_strategy is None and self.built
-                and self.optimizer is not None and not self.optimizer.built):
-            self.optimizer.build(self.trainable_variables)
-
-    def _check_task_dict(self, value, arg_name: str) -> dict:
+        Keras's non-dict forms are taken where they are unambiguous: a list
+        in task order, or a single value for a single-task model.
+        """
+        names = self.task_names
         if value is None:
             return {}
-        if not isinstance(value, dict):
-            raise ValueError(
-                f"`{arg_name}` must be a dict keyed by task name "
-                f"({self.task_names}). Received: {value!r}"
-            )
-        unknown = sorted(set(value) - set(self.task_names))
-        if unknown:
-            raise ValueError(
-                f"`{arg_name}` names unknown tasks {unknown}. "
-                f"Tasks: {self.task_names}"
-            )
-        return dict(value)
-
-    def compile_from_config(self, config):
-        config = serialization_lib.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"`{arg_name}` names unknown tasks {unknown}. "
+                    f"Tasks: {names}")
+            return dict(value)
+        nested = arg_name == "metrics"
+        is_list = isinstance(value, (list, tuple))
+        if len(names) == 1 and not (is_list and nested and value
+                                    and isinstance(value[0], (list, tuple))):
+            if is_list and not nested:
+                value = _single(value, arg_name, names)
+            return {names[0]: value}
+        if is_list and len(value) == len(names) and (
+                not nested or all(isinstance(v, (list, tuple))
+                                  for v in value)):
+            return dict(zip(names, value))
+        shape = ("a list with one list of metrics per task"
+                 if nested else "a list with one entry per task")
+        raise ValueError(
+            f"`{arg_name}` is ambiguous for a model with tasks {names}: "
+            f"pass a dict keyed by task name, or {shape} in that order. "
+            f"Received: {value!r}")
 
     @property
     def task_loss_weights(self) -> dict[str, float]:
@@ -263,7 +307,11 @@ class MultiTaskModel(keras.Model):
                 "Call `model.compile()` before training or evaluating.")
 
     def compute_task_losses(self, y, y_pred, sample_weight=None):
-        """Unweighted loss of each task on a batch, as a dict."""
+        """Unweighted loss of each task on a batch, as a dict.
+
+        Under a distribution strategy each value is the replica's share
+        (divided by the replica count), as Keras losses return it.
+        """
         self._assert_compiled()
         y = _as_task_dict(y, self.task_names, "labels")
         sample_weight = _as_task_dict(
@@ -276,20 +324,33 @@ class MultiTaskModel(keras.Model):
             )
         return losses
 
+    def _tracked_task_losses(self, y, y_pred, sample_weight):
+        losses = self.compute_task_losses(y, y_pred, sample_weight)
+        share = weighting_lib.replica_share()
+        for name, value in losses.items():
+            self._training.loss_trackers[name].update_state(value / share)
+        return losses
+
+    def _additional_loss(self):
+        """Regularization and `add_loss` terms, as a replica's share."""
+        if not self.losses:
+            return None
+        return weighting_lib.replica_share() * ops.sum(
+            [ops.cast(v, "float32") for v in self.losses])
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
-        share = weighting_lib.replica_share()
-        task_losses = self.compute_task_losses(y, y_pred, sample_weight)
-        total = ops.zeros((), dtype="float32")
-        for name, value in task_losses.items():
-            self._training.loss_trackers[name].update_state(value / share)
-            weight = self._training.loss_weights[name]
-            if weight:
-                total = total + weight * ops.cast(value, "float32")
-        if self.losses:  # regularizers and add_loss terms
-            total = total + share * ops.sum(
-                [ops.cast(v, "float32") for v in self.losses])
-        return total
+        task_losses = self._tracked_task_losses(y, y_pred, sample_weight)
+        if training:
+            total = self._training.weighting.combine(task_losses)
+        else:  # validation compares like with like: fixed weights
+            total = ops.zeros((), dtype="float32")
+            for name, value in task_losses.items():
+                weight = self._training.loss_weights[name]
+                if weight:
+                    total = total + weight * ops.cast(value, "float32")
+        extra = self._additional_loss()
+        return total if extra is None else total + extra
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         y = _as_task_dict(y, self.task_names, "labels")
@@ -310,11 +371,13 @@ class MultiTaskModel(keras.Model):
             metrics.extend(self._training.loss_trackers.values())
             for task_metrics in self._training.metrics.values():
                 metrics.extend(task_metrics)
+            metrics.extend(self._training.weighting.own_metrics())
         return metrics
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["tasks"] = [tasks_lib.serialize(t) for t in self.tasks]
+        config["shared_layer"] = self.shared_layer
         return config
 
 
@@ -322,28 +385,12 @@ _REPLICATED_STRATEGIES = (tf.distribute.MirroredStrategy,
                           tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def _is_multi_worker(strategy) -> bool:
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
-
-
-class _EpochEndHook(keras.callbacks.Callback):
-    """Tells the weighting strategy that an epoch ended (DWA needs it)."""
-
-    def __init__(self, strategy):
-        super().__init__()
-        self.strategy = strategy
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.strategy.end_epoch()
-
-
 class _TaskTraining:
-    """Per-task losses, weights and metrics set by `compile`.
+    """Per-task losses, weights, metrics and weighting set by `compile`.
 
     A plain holder, deliberately not a list or dict attribute of the model:
-    Keras tracks metrics assigned to a model and never forgets them, so a
-    second `compile` would keep reporting the first one's metrics.
+    Keras tracks metrics and layers assigned to a model and never forgets
+    them, so a second `compile` would keep the first one's state.
     """
 
     def __init__(self):
@@ -352,6 +399,30 @@ class _TaskTraining:
         self.loss_trackers = {}
         self.metrics = {}
         self.weighting = None
+        self.config = {}
+
+
+def _single(value, arg_name, names):
+    if len(value) != 1:
+        raise ValueError(
+            f"`{arg_name}` has {len(value)} entries for the single task "
+            f"{names}. Received: {value!r}")
+    return value[0]
+
+
+def _serialize_values(values: dict):
+    """Task dict of losses or metric lists, as JSON-ready configs."""
+    if not values:
+        return None
+    return {name: keras.saving.serialize_keras_object(value)
+            for name, value in values.items()}
+
+
+def _deserialize_values(values):
+    if not values:
+        return None
+    return {name: keras.saving.deserialize_keras_object(value)
+            for name, value in values.items()}
 
 
 def _make_loss(override, task):

@@ -74,4 +74,6 @@ def single_task(
     outputs = blocks.tower_heads(
         per_task, tasks, tower_units=tower_units, activation=activation,
         dropout=dropout, l2=l2)
-    return blocks.build_model(inputs, outputs, tasks, name)
+    return blocks.build_model(
+        inputs, outputs, tasks, name,
+        shared_layer="feature_encoder" if share_embeddings else None)

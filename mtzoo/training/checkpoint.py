@@ -25,13 +25,20 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     renamed into place, so a kill at any moment leaves the previous complete
     checkpoint; older folders are removed after the rename. A folder holds:
 
-    - `model.weights.h5`: the model's weights and the optimizer's state
-      (Adam moments, step count);
+    - `model.weights.h5`: the model's weights, the optimizer's state
+      (Adam moments, step count) and the task weighting strategy's state,
+      as `model.save_weights` writes them;
+    - `random.npz`: the state of the model's random generators (dropout),
+      so a resumed run draws what the uninterrupted one would have;
     - `best.npz`: early stopping's best weights, when it has some;
-    - `weighting.npz`: the task weighting strategy's learned variables;
-    - `state.json`: the finished epochs' logs, early stopping's counters,
-      the weighting strategy's other state, and `settings` (what the run
-      was started with; resuming with different settings is refused).
+    - `state.json`: the finished epochs' logs, early stopping's counters
+      and `settings` (what the run was started with; resuming with
+      different settings is refused).
+
+    Together with a data pipeline whose order depends only on the seed and
+    the epoch (`from_dataframe(..., repeat=True, first_epoch=k)`), a run
+    resumed from a checkpoint ends with the weights of an uninterrupted
+    run.
 
     Resume by calling `restore()` before `fit` and passing its result as
     `initial_epoch` (or the final epoch when `finished`: the run had stopped
@@ -102,12 +109,15 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(folder / "model.weights.h5")
-        weighting = getattr(model, "weighting", None)
-        if weighting is not None:
-            with np.load(folder / "weighting.npz", allow_pickle=False) as f:
-                for i, variable in enumerate(weighting.state_variables()):
-                    variable.assign(f[f"v{i}"])
-            weighting.set_state(state["weighting"])
+        generators = _random_state(model)
+        with np.load(folder / "random.npz", allow_pickle=False) as f:
+            if len(f.files) != len(generators):
+                raise CheckpointMismatchError(
+                    f"The checkpoint in '{folder}' holds {len(f.files)} "
+                    f"random generator states; the model has "
+                    f"{len(generators)}.")
+            for i, variable in enumerate(generators):
+                variable.assign(f[f"s{i}"])
         best = None
         if (folder / "best.npz").exists():
             with np.load(folder / "best.npz", allow_pickle=False) as f:
@@ -144,11 +154,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             dir=self.directory, prefix=".writing-"))
         try:
             self.model.save_weights(staging / "model.weights.h5")
-            weighting = getattr(self.model, "weighting", None)
-            variables = weighting.state_variables() if weighting else []
-            np.savez(staging / "weighting.npz",
-                     **{f"v{i}": np.asarray(v) for i, v in
-                        enumerate(variables)})
+            np.savez(staging / "random.npz",
+                     **{f"s{i}": np.asarray(v) for i, v in
+                        enumerate(_random_state(self.model))})
             stop = self.early_stopping
             if stop is not None and stop.best_weights is not None:
                 np.savez(staging / "best.npz",
@@ -159,7 +167,6 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 "stopped": bool(self.model.stop_training),
                 "settings": self.settings,
                 "history": self.history,
-                "weighting": weighting.get_state() if weighting else {},
                 "early_stopping": None if stop is None else {
                     "wait": int(stop.wait),
                     "best": (None if stop.best is None
@@ -185,3 +192,12 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         """Deletes the checkpoints (after a run finished and was saved)."""
         if self.write:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _random_state(model) -> list:
+    """The model's random generator states (dropout masks and the like):
+    variables that are neither weights nor metric state."""
+    weights = {id(v) for v in model.weights}
+    metric_state = {id(v) for m in model.metrics for v in m.variables}
+    return [v for v in model.non_trainable_variables
+            if id(v) not in weights and id(v) not in metric_state]

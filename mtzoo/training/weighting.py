@@ -11,18 +11,24 @@ recipe's `--weighting` flag:
 | `dwa` | weights from how fast each loss fell over the last two epochs | Liu et al., CVPR 2019 |
 | `pcgrad` | projects away the conflicting part of each task's gradient on shared parameters | Yu et al., NeurIPS 2020 |
 
-All are training-only: their state lives outside the model, so saved and
-exported models are the same whatever the strategy.
+`fixed`, `uncertainty` and `dwa` only change the loss, so they train through
+Keras's own step (loss scaling, distribution and metrics as for any Keras
+model). `gradnorm` and `pcgrad` need one gradient per task and use a step of
+their own.
+
+A strategy is a Keras layer owned by the compiled model: its variables (and
+its optimizer's, for GradNorm) are written by `model.save_weights`,
+`model.save` and Keras checkpoints, and restored with them. It never takes
+part in prediction, so serving graphs are the same whatever the strategy.
 """
 
 from __future__ import annotations
-
-import math
 
 import keras
 import tensorflow as tf
 
 from mtzoo import tasks as tasks_lib
+from mtzoo.api_export import mtzoo_export
 
 
 def replica_share() -> float:
@@ -34,87 +40,87 @@ def replica_share() -> float:
     return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
 
 
-class Weighting:
-    """Base class. Subclasses set `name` and override `combine` or
-    `gradients`."""
+@mtzoo_export
+class Weighting(keras.layers.Layer):
+    """Base class of task weighting strategies.
 
-    name = ""
+    Subclasses set `strategy` (the name used in `compile`) and override
+    `combine`, or set `needs_task_gradients` and override `gradients`.
+
+    Args:
+        **kwargs: Args to pass to the base class.
+    """
+
+    strategy = ""
     #: Whether the strategy needs one gradient per task (GradNorm, PCGrad).
     needs_task_gradients = False
 
-    def __init__(self):
-        self.tasks = None
-        self.variables = []
-        self.optimizer = None
+    def __init__(self, **kwargs):
+        kwargs.setdefault("name", f"weighting_{self.strategy}")
+        kwargs["dtype"] = "float32"  # state stays float32 under any policy
+        super().__init__(**kwargs)
+        self.tasks = []
 
-    def build(self, tasks, model=None) -> None:
-        """Creates the strategy's state for `tasks` (called by compile)."""
+    def setup(self, tasks, model=None) -> None:
+        """Creates the state for `tasks` (compile calls it once)."""
         self.tasks = list(tasks)
+        self.built = True
 
     @property
     def task_names(self) -> list[str]:
         return [t.name for t in self.tasks]
 
-    def base_weights(self) -> dict:
-        return {t.name: float(t.weight) for t in self.tasks}
-
     def current_weights(self) -> dict:
-        """The multiplier of each task's loss now (for logging)."""
-        return {k: tf.constant(v, tf.float32)
-                for k, v in self.base_weights().items()}
+        """The multiplier of each task's loss now (logged as
+        `<task>_weight`)."""
+        return {t.name: tf.constant(float(t.weight)) for t in self.tasks}
 
-    def combine(self, task_losses: dict):
-        """The loss to minimize, from each task's (unweighted) loss."""
+    def combine(self, task_losses: dict, training: bool = True):
+        """The loss to minimize, from each task's unweighted loss."""
         weights = self.current_weights()
         return tf.add_n([weights[n] * tf.cast(task_losses[n], tf.float32)
                          for n in self.task_names])
 
-    def gradients(self, tape, task_losses, extra_loss, total, variables):
-        """Gradients of every variable (for `needs_task_gradients`).
+    def gradients(self, tape, scaled_task_losses: dict, scaled_extra,
+                  scaled_total, *, variables, shared_variables, loss_scale):
+        """Gradients of every variable, for `needs_task_gradients`.
+
+        Everything scaled is recorded on `tape`: a loss formed after the
+        tape closed has no gradient.
 
         Args:
             tape: the persistent tape that recorded the forward pass.
-            task_losses: dict task -> unweighted loss (recorded).
-            extra_loss: regularization and `add_loss` terms, or None.
-            total: `combine(task_losses) + extra_loss` (recorded).
-            variables: the model's trainable variables.
+            scaled_task_losses: dict task -> unweighted loss times
+                `loss_scale`.
+            scaled_extra: regularization and `add_loss` terms times
+                `loss_scale`, or None.
+            scaled_total: `(combine(task_losses) + extra) * loss_scale`.
+            variables: the variables to differentiate.
+            shared_variables: the variables of the model's declared last
+                shared layer (empty when it declares none).
+            loss_scale: the optimizer's loss scale (1 without mixed
+                precision); gradients are returned scaled by it, as the
+                optimizer expects.
         """
         raise NotImplementedError
 
-    def end_epoch(self) -> None:
-        """Called after each training epoch."""
+    def own_metrics(self) -> list:
+        """Metrics the model must reset with its own (state per epoch)."""
+        return []
 
-    def state_variables(self) -> list:
-        """Variables a training checkpoint must keep: learned weights and
-        their optimizer's state."""
-        own = list(self.variables)
-        if self.optimizer is not None:
-            own += list(self.optimizer.variables)
-        return own
-
-    def get_state(self) -> dict:
-        """JSON-serializable state beyond `state_variables`."""
-        return {}
-
-    def set_state(self, state: dict) -> None:
-        """Restores what `get_state` returned."""
-
-    def apply_own_gradients(self, tape, loss) -> None:
-        """Updates learned strategy variables from `loss`."""
-        if self.variables and self.optimizer is not None:
-            grads = tape.gradient(loss, self.variables)
-            self.optimizer.apply_gradients(zip(grads, self.variables))
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
+    def describe(self) -> dict:
+        """`{"name": ..., **options}`: what `get` rebuilds it from."""
+        return {"name": self.strategy}
 
 
+@mtzoo_export
 class Fixed(Weighting):
     """`sum_t w_t L_t` with each task's `weight` (the default)."""
 
-    name = "fixed"
+    strategy = "fixed"
 
 
+@mtzoo_export
 class Uncertainty(Weighting):
     """Homoscedastic uncertainty weighting (Kendall, Gal and Cipolla, 2018).
 
@@ -122,11 +128,9 @@ class Uncertainty(Weighting):
     `sum_t w_t (c_t exp(-s_t) L_t + s_t / 2)`, with `c_t = 1/2` for
     regression (Gaussian likelihood) and `c_t = 1` for classification
     (softmax/sigmoid likelihood). At the optimum `exp(s_t)` is the task's
-    loss level, so noisy tasks are down-weighted. Logged weights are
+    loss level, so noisy tasks are down-weighted. The `s_t` are trained by
+    the model's optimizer, as in the paper. Logged weights are
     `w_t c_t exp(-s_t)`.
-
-    Args:
-        learning_rate: float. Adam learning rate of the `s_t`.
 
     References:
         - [Kendall et al., 2018](https://arxiv.org/abs/1705.07115): Multi-Task
@@ -134,21 +138,14 @@ class Uncertainty(Weighting):
           Semantics (CVPR 2018).
     """
 
-    name = "uncertainty"
+    strategy = "uncertainty"
 
-    def __init__(self, learning_rate: float = 0.01):
-        super().__init__()
-        self.learning_rate = learning_rate
-
-    def build(self, tasks, model=None):
-        super().build(tasks, model)
+    def setup(self, tasks, model=None):
+        super().setup(tasks, model)
         self.log_variances = {
-            t.name: keras.Variable(0.0, name=f"log_variance_{t.name}",
-                                   dtype="float32")
+            t.name: self.add_weight(shape=(), initializer="zeros",
+                                    name=f"log_variance_{t.name}")
             for t in self.tasks}
-        self.variables = list(self.log_variances.values())
-        self.optimizer = keras.optimizers.Adam(self.learning_rate)
-        self.optimizer.build(self.variables)
 
     def _factor(self, task):
         return 0.5 if task.kind == tasks_lib.REGRESSION else 1.0
@@ -158,7 +155,7 @@ class Uncertainty(Weighting):
             -tf.convert_to_tensor(self.log_variances[t.name]))
             for t in self.tasks}
 
-    def combine(self, task_losses):
+    def combine(self, task_losses, training=True):
         terms = []
         for t in self.tasks:
             s = tf.convert_to_tensor(self.log_variances[t.name])
@@ -170,10 +167,42 @@ class Uncertainty(Weighting):
                 + 0.5 * s * replica_share()))
         return tf.add_n(terms)
 
-    def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate}
+
+class _EpochLosses(keras.metrics.Metric):
+    """Sums each task's training loss over a period; reports nothing.
+
+    Keras resets a model's metrics when an epoch begins (and `evaluate`
+    when validation begins), as does a custom loop calling
+    `model.reset_metrics()`; the reset closes the period and hands its mean
+    losses to `on_period_end` first.
+    """
+
+    def __init__(self, count, on_period_end, name="dwa_epoch_losses"):
+        super().__init__(name=name, dtype="float32")
+        self.on_period_end = on_period_end
+        self.sums = self.add_variable(shape=(count,), initializer="zeros",
+                                      name="sums")
+        self.steps = self.add_variable(shape=(), initializer="zeros",
+                                       name="steps")
+
+    def update_state(self, losses):
+        self.sums.assign_add(tf.stop_gradient(losses))
+        self.steps.assign_add(1.0)
+
+    def result(self):
+        return {}
+
+    def reset_state(self):
+        steps = tf.convert_to_tensor(self.steps)
+        if float(steps) > 0:
+            # Under a distribution strategy both sums add over replicas;
+            # DWA uses ratios of means, so that common factor cancels.
+            self.on_period_end(tf.convert_to_tensor(self.sums) / steps)
+        for variable in self.variables:
+            variable.assign(tf.zeros_like(variable))
 
 
+@mtzoo_export
 class DynamicWeightAverage(Weighting):
     """Dynamic weight average (Liu, Johns and Davison, 2019).
 
@@ -182,6 +211,10 @@ class DynamicWeightAverage(Weighting):
     loss over the last two epochs: a task whose loss falls slowly gets more
     weight. The first two epochs use weight 1. Weights multiply the tasks'
     own `weight`.
+
+    An epoch ends where Keras resets the model's metrics: at each epoch of
+    `fit`, or where a custom loop calls `model.reset_metrics()` (with
+    `train_on_batch(..., reset_metrics=False)` in between).
 
     Args:
         temperature: float. The paper's tau; higher is smoother. Defaults
@@ -192,91 +225,64 @@ class DynamicWeightAverage(Weighting):
           Multi-Task Learning with Attention (CVPR 2019).
     """
 
-    name = "dwa"
+    strategy = "dwa"
 
-    def __init__(self, temperature: float = 2.0):
-        super().__init__()
+    def __init__(self, temperature: float = 2.0, **kwargs):
         if temperature <= 0:
             raise ValueError(f"`temperature` must be positive. Received: "
                              f"temperature={temperature!r}")
+        super().__init__(**kwargs)
         self.temperature = temperature
 
-    def build(self, tasks, model=None):
-        super().build(tasks, model)
+    def setup(self, tasks, model=None):
+        super().setup(tasks, model)
         count = len(self.tasks)
-        self.dynamic = keras.Variable(tf.ones(count), trainable=False,
-                                      name="dwa_weights")
-        self.sums = keras.Variable(tf.zeros(count), trainable=False,
-                                   name="dwa_loss_sums")
-        self.steps = keras.Variable(0.0, trainable=False, name="dwa_steps")
-        self.history = []  # mean loss per task of each finished epoch
+
+        def state(name, shape, initializer="zeros"):
+            return self.add_weight(shape=shape, initializer=initializer,
+                                   trainable=False, name=name)
+
+        self.dynamic = state("dynamic_weights", (count,), "ones")
+        self.last_losses = state("last_epoch_losses", (count,))
+        self.previous_losses = state("previous_epoch_losses", (count,))
+        self.epochs_seen = state("epochs_seen", ())
+        self.epoch_losses = _EpochLosses(count, self.record_epoch)
+
+    def own_metrics(self):
+        return [self.epoch_losses]
 
     def current_weights(self):
         dynamic = tf.convert_to_tensor(self.dynamic)
         return {t.name: t.weight * dynamic[i]
                 for i, t in enumerate(self.tasks)}
 
-    def combine(self, task_losses):
-        losses = tf.stack([tf.cast(task_losses[n], tf.float32)
-                           for n in self.task_names])
-        self.sums.assign_add(tf.stop_gradient(losses))
-        self.steps.assign_add(1.0)
-        return super().combine(task_losses)
-
-    def end_epoch(self):
-        steps = float(self.steps.numpy())
-        if steps:
-            self.record_epoch(self.sums.numpy() / steps)
-        self.sums.assign(tf.zeros(len(self.tasks)))
-        self.steps.assign(0.0)
+    def combine(self, task_losses, training=True):
+        if training:
+            self.epoch_losses.update_state(tf.stack(
+                [tf.cast(task_losses[n], tf.float32)
+                 for n in self.task_names]))
+        return super().combine(task_losses, training)
 
     def record_epoch(self, mean_losses) -> None:
         """Adds one epoch's mean losses and sets the next epoch's weights."""
-        self.history.append([float(v) for v in mean_losses])
-        self.dynamic.assign(tf.constant(self.weights_after(self.history),
-                                        tf.float32))
+        mean_losses = tf.cast(mean_losses, tf.float32)
+        self.previous_losses.assign(self.last_losses)
+        self.last_losses.assign(mean_losses)
+        self.epochs_seen.assign_add(1.0)
+        ratios = tf.math.divide_no_nan(mean_losses, tf.convert_to_tensor(
+            self.previous_losses))
+        ratios = tf.where(tf.convert_to_tensor(self.previous_losses) > 0,
+                          ratios, tf.ones_like(ratios))
+        weights = len(self.tasks) * tf.nn.softmax(ratios / self.temperature)
+        self.dynamic.assign(tf.where(
+            tf.convert_to_tensor(self.epochs_seen) >= 2, weights,
+            tf.ones_like(weights)))
 
-    def get_state(self):
-        return {"history": self.history}
-
-    def set_state(self, state):
-        self.history = [list(map(float, v)) for v in state["history"]]
-        self.dynamic.assign(tf.constant(self.weights_after(self.history),
-                                        tf.float32))
-
-    def weights_after(self, history) -> list[float]:
-        """DWA weights for the epoch following `history`."""
-        count = len(self.tasks)
-        if len(history) < 2:
-            return [1.0] * count
-        previous, before = history[-1], history[-2]
-        ratios = tf.constant([p / b if b > 0 else 1.0
-                              for p, b in zip(previous, before)])
-        weights = count * tf.nn.softmax(ratios / self.temperature)
-        return [float(w) for w in weights.numpy()]
+    def describe(self):
+        return {"name": self.strategy, "temperature": self.temperature}
 
     def get_config(self):
-        return {"name": self.name, "temperature": self.temperature}
-
-
-def _flat(gradients, variables):
-    parts = []
-    for grad, var in zip(gradients, variables):
-        if grad is None:
-            grad = tf.zeros_like(var)
-        elif isinstance(grad, tf.IndexedSlices):
-            grad = tf.convert_to_tensor(grad)
-        parts.append(tf.reshape(tf.cast(grad, tf.float32), [-1]))
-    return tf.concat(parts, axis=0)
-
-
-def _unflat(vector, variables):
-    out, start = [], 0
-    for var in variables:
-        size = int(math.prod(var.shape))
-        out.append(tf.reshape(vector[start:start + size], var.shape))
-        start += size
-    return out
+        return {**super().get_config(), "temperature": self.temperature}
 
 
 def project_conflicts(gradients, order=None):
@@ -308,6 +314,66 @@ def project_conflicts(gradients, order=None):
     return tf.stack(projected)
 
 
+def _is_sparse(gradient) -> bool:
+    return isinstance(gradient, tf.IndexedSlices)
+
+
+def _sum_sparse(gradients):
+    """Sums `IndexedSlices` without densifying them."""
+    return tf.IndexedSlices(
+        values=tf.concat([g.values for g in gradients], axis=0),
+        indices=tf.concat([g.indices for g in gradients], axis=0),
+        dense_shape=gradients[0].dense_shape)
+
+
+def _scaled(gradient, factor):
+    if gradient is None:
+        return None
+    if _is_sparse(gradient):
+        return tf.IndexedSlices(gradient.values * factor, gradient.indices,
+                                gradient.dense_shape)
+    return gradient * factor
+
+
+def _sum_gradients(gradients):
+    gradients = [g for g in gradients if g is not None]
+    if not gradients:
+        return None
+    if all(_is_sparse(g) for g in gradients):
+        return gradients[0] if len(gradients) == 1 else _sum_sparse(gradients)
+    return tf.add_n([tf.convert_to_tensor(g) for g in gradients])
+
+
+def squared_norm(gradient):
+    """`|g|^2` of a dense gradient or of `IndexedSlices` (repeated rows are
+    summed first, as the dense gradient would hold them)."""
+    if not _is_sparse(gradient):
+        return tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)))
+    unique, position = tf.unique(gradient.indices)
+    rows = tf.math.unsorted_segment_sum(
+        tf.cast(gradient.values, tf.float32), position, tf.size(unique))
+    return tf.reduce_sum(tf.square(rows))
+
+
+def _flat(gradients, variables):
+    return tf.concat([
+        tf.reshape(tf.cast(tf.convert_to_tensor(g) if g is not None
+                           else tf.zeros_like(v), tf.float32), [-1])
+        for g, v in zip(gradients, variables)], axis=0)
+
+
+def _unflat(vector, variables):
+    out, start = [], 0
+    for var in variables:
+        size = 1
+        for dim in var.shape:
+            size *= int(dim)
+        out.append(tf.reshape(vector[start:start + size], var.shape))
+        start += size
+    return out
+
+
+@mtzoo_export
 class PCGrad(Weighting):
     """Gradient surgery (Yu et al., 2020).
 
@@ -317,60 +383,71 @@ class PCGrad(Weighting):
     the projected gradients are summed. Parameters of a single task get its
     gradient unchanged. Task weights scale each task's loss first.
 
+    Embedding tables receive sparse gradients (`IndexedSlices`, the rows a
+    batch looked up). By default they are summed as they are, outside the
+    projection: densifying them would cost a vocabulary-by-dimension tensor
+    per task and step.
+
+    Args:
+        include_embeddings: bool. Project sparse (embedding) gradients too,
+            densified. Defaults to False.
+        seed: int. Seed of the random projection order.
+
     References:
         - [Yu et al., 2020](https://arxiv.org/abs/2001.06782): Gradient
           Surgery for Multi-Task Learning (NeurIPS 2020).
     """
 
-    name = "pcgrad"
+    strategy = "pcgrad"
     needs_task_gradients = True
 
-    def gradients(self, tape, task_losses, extra_loss, total, variables):
+    def __init__(self, include_embeddings: bool = False, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.include_embeddings = bool(include_embeddings)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def gradients(self, tape, scaled_task_losses, scaled_extra, scaled_total,
+                  *, variables, shared_variables, loss_scale):
         weights = self.current_weights()
-        # Weights are constants here: scale each gradient, not the loss
-        # (a product formed outside the tape has no gradient).
-        per_task = [[None if g is None else weights[n] * g
-                     for g in tape.gradient(task_losses[n], variables)]
-                    for n in self.task_names]
-        shared = [i for i in range(len(variables))
-                  if sum(g[i] is not None for g in per_task) > 1]
+        per_task = [[_scaled(g, weights[n]) for g in tape.gradient(
+            scaled_task_losses[n], variables)] for n in self.task_names]
         result = [None] * len(variables)
+        projected = []
         for i in range(len(variables)):
-            if i not in shared:
-                grads = [g[i] for g in per_task if g[i] is not None]
-                result[i] = grads[0] if grads else None
-        if shared:
-            shared_vars = [variables[i] for i in shared]
-            matrix = tf.stack([_flat([g[i] for i in shared], shared_vars)
+            grads = [g[i] for g in per_task]
+            present = [g for g in grads if g is not None]
+            sparse = present and all(_is_sparse(g) for g in present)
+            if len(present) > 1 and (self.include_embeddings or not sparse):
+                projected.append(i)
+            else:
+                result[i] = _sum_gradients(grads)
+        if projected:
+            shared = [variables[i] for i in projected]
+            matrix = tf.stack([_flat([g[i] for i in projected], shared)
                                for g in per_task])
-            order = tf.random.shuffle(tf.range(len(per_task)))
+            order = keras.random.shuffle(tf.range(len(per_task)),
+                                         seed=self.seed_generator)
             summed = tf.reduce_sum(project_conflicts(matrix, order), axis=0)
-            for i, grad in zip(shared, _unflat(summed, shared_vars)):
+            for i, grad in zip(projected, _unflat(summed, shared)):
                 result[i] = grad
-        if extra_loss is not None:
-            extra = tape.gradient(extra_loss, variables)
-            result = [r if e is None else (e if r is None else r + e)
-                      for r, e in zip(result, extra)]
+        if scaled_extra is not None:
+            extra = tape.gradient(scaled_extra, variables)
+            result = [_sum_gradients([r, e]) for r, e in zip(result, extra)]
         return result
 
+    def describe(self):
+        return {"name": self.strategy,
+                "include_embeddings": self.include_embeddings}
 
-def shared_layer(model):
-    """The last layer whose weights all tasks share, for GradNorm."""
-    names = [layer.name for layer in model.layers]
-    for name in ("bottom", "experts"):
-        if name in names and model.get_layer(name).trainable_weights:
-            return model.get_layer(name)
-    levels = [n for n in names if n.startswith("level_")
-              and n.endswith("_experts_shared")]
-    if levels:
-        return model.get_layer(sorted(levels)[-1])
-    if "feature_encoder" in names:
-        return model.get_layer("feature_encoder")
-    raise ValueError(
-        f"GradNorm needs parameters shared by all tasks; model "
-        f"'{model.name}' has none (single_task without share_embeddings?).")
+    def get_config(self):
+        return {**super().get_config(),
+                "include_embeddings": self.include_embeddings,
+                "seed": self.seed}
 
 
+@mtzoo_export
 class GradNorm(Weighting):
     """Gradient normalization (Chen et al., 2018).
 
@@ -381,6 +458,10 @@ class GradNorm(Weighting):
     larger gradients. The weights follow the gradient of
     `sum_t |G_t - target_t|` (targets held constant) and are renormalized
     to sum to the number of tasks after every step.
+
+    The last shared layer is the one the architecture declares
+    (`MultiTaskModel.shared_layer`). Its embedding tables, if any, count
+    through their sparse gradients (only the rows a batch used).
 
     Args:
         alpha: float. Strength of the pull toward equal training rates.
@@ -393,30 +474,30 @@ class GradNorm(Weighting):
           Multitask Networks (ICML 2018).
     """
 
-    name = "gradnorm"
+    strategy = "gradnorm"
     needs_task_gradients = True
 
-    def __init__(self, alpha: float = 1.5, learning_rate: float = 0.025):
-        super().__init__()
+    def __init__(self, alpha: float = 1.5, learning_rate: float = 0.025,
+                 **kwargs):
+        super().__init__(**kwargs)
         self.alpha = alpha
         self.learning_rate = learning_rate
 
-    def build(self, tasks, model=None):
-        super().build(tasks, model)
+    def setup(self, tasks, model=None):
+        super().setup(tasks, model)
         count = len(self.tasks)
-        self.shared_variables = (shared_layer(model).trainable_weights
-                                 if model is not None else [])
-        self.task_weights = keras.Variable(tf.ones(count),
-                                           name="gradnorm_weights")
-        self.initial_losses = keras.Variable(tf.zeros(count),
-                                             trainable=False,
-                                             name="gradnorm_initial_losses")
-        self.variables = [self.task_weights]
+        if model is not None:
+            shared_layer(model)  # fails now, not at the first step
+        # Not trainable: only GradNorm's own rule moves them, never the
+        # model's optimizer on the task losses.
+        self.task_weights = self.add_weight(
+            shape=(count,), initializer="ones", trainable=False,
+            name="gradnorm_weights")
+        self.initial_losses = self.add_weight(
+            shape=(count,), initializer="zeros", trainable=False,
+            name="gradnorm_initial_losses")
         self.optimizer = keras.optimizers.Adam(self.learning_rate)
-        self.optimizer.build(self.variables)
-
-    def state_variables(self):
-        return super().state_variables() + [self.initial_losses]
+        self.optimizer.build([self.task_weights])
 
     def _normalized(self, weights):
         clipped = tf.maximum(weights, 1e-3)
@@ -448,22 +529,56 @@ class GradNorm(Weighting):
         self.task_weights.assign(
             self._normalized(tf.convert_to_tensor(self.task_weights)))
 
-    def gradients(self, tape, task_losses, extra_loss, total, variables):
-        norms = [tf.norm(_flat(tape.gradient(task_losses[n],
-                                             self.shared_variables),
-                               self.shared_variables))
-                 for n in self.task_names]
-        gradients = tape.gradient(total, variables)
-        self.step_weights(tf.stack(norms), tf.stack(
-            [tf.cast(task_losses[n], tf.float32) for n in self.task_names]))
+    def gradients(self, tape, scaled_task_losses, scaled_extra, scaled_total,
+                  *, variables, shared_variables, loss_scale):
+        norms = tf.stack([
+            tf.sqrt(tf.add_n([
+                squared_norm(g) for g in tape.gradient(
+                    scaled_task_losses[n], shared_variables)
+                if g is not None] or [tf.constant(0.0)])) / loss_scale
+            for n in self.task_names])
+        gradients = tape.gradient(scaled_total, variables)
+        losses = tf.stack([tf.cast(scaled_task_losses[n], tf.float32)
+                           for n in self.task_names]) / loss_scale
+        # A mixed-precision step whose gradients overflowed is skipped by
+        # the optimizer; the weights skip it too.
+        finite = tf.reduce_all(tf.math.is_finite(norms))
+        tf.cond(finite, lambda: self._step_and_flag(norms, losses),
+                lambda: tf.constant(False))
         return gradients
 
+    def _step_and_flag(self, norms, losses):
+        self.step_weights(norms, losses)
+        return tf.constant(True)
+
+    def describe(self):
+        return {"name": self.strategy, "alpha": self.alpha,
+                "learning_rate": self.learning_rate}
+
     def get_config(self):
-        return {"name": self.name, "alpha": self.alpha,
+        return {**super().get_config(), "alpha": self.alpha,
                 "learning_rate": self.learning_rate}
 
 
-STRATEGIES = {cls.name: cls for cls in (
+def shared_layer(model):
+    """The last layer whose weights all tasks share, for GradNorm: the one
+    the architecture's builder declared as `shared_layer`."""
+    name = getattr(model, "shared_layer", None)
+    if not name:
+        raise ValueError(
+            f"GradNorm needs the last layer shared by all tasks, and model "
+            f"'{model.name}' declares none (`single_task` shares nothing "
+            f"unless built with share_embeddings=True). Pass "
+            f"`shared_layer=<layer name>` to `MultiTaskModel`.")
+    layer = model.get_layer(name)
+    if not layer.trainable_weights:
+        raise ValueError(
+            f"GradNorm: the shared layer '{name}' of model '{model.name}' "
+            f"has no trainable weights.")
+    return layer
+
+
+STRATEGIES = {cls.strategy: cls for cls in (
     Fixed, Uncertainty, GradNorm, DynamicWeightAverage, PCGrad)}
 
 
