@@ -4,6 +4,8 @@ Every pipeline yields batches of `(features, labels, sample_weights)` dicts
 keyed by feature and task names, ready for `MultiTaskModel.fit`.
 """
 
+import warnings
+
 from mtzoo.data import datasets
 from mtzoo.data import synthetic
 from mtzoo.data.datasets.ali_ccp import ali_ccp
@@ -11,6 +13,7 @@ from mtzoo.data.datasets.aliexpress import aliexpress
 from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.data.datasets.census_income import census_income
 from mtzoo.data.datasets.movielens import movielens
+from mtzoo.data.frames import batches_per_epoch
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
 from mtzoo.data.frames import label_arrays
@@ -32,6 +35,7 @@ __all__ = [
     "DatasetBundle",
     "ali_ccp",
     "aliexpress",
+    "batches_per_epoch",
     "census_income",
     "datasets",
     "movielens",
@@ -47,3 +51,10 @@ __all__ = [
     "synthetic",
     "write_tfrecord",
 ]
+
+# `fit(shuffle=True)` is Keras's default, and Keras warns on every `fit` with
+# a tf.data.Dataset that it cannot shuffle one. The pipelines above shuffle
+# (by seed and epoch) themselves, so that advice does not apply to them.
+warnings.filterwarnings(
+    "ignore", message="`shuffle=True` was passed, but will be ignored since "
+    "the data `x` was provided as a tf.data.Dataset", category=UserWarning)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -139,6 +141,7 @@ def from_dataframe(
     seed: int | None = None,
     drop_remainder: bool = False,
     allow_unlabelled_tasks: bool = False,
+    first_epoch: int = 0,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of dict batches from a DataFrame.
 
@@ -149,6 +152,11 @@ def from_dataframe(
 
     Shuffling permutes row indices each epoch and gathers whole batches,
     which is fast and needs no shuffle buffer of examples.
+
+    The n-th pass over the dataset (epoch `first_epoch + n`) is shuffled
+    by a permutation that depends on `(seed, epoch)` only, so a run resumed
+    at epoch `k` (`first_epoch=k` and `fit(..., initial_epoch=k)`) sees
+    exactly the batches the uninterrupted run saw.
 
     Args:
         frame: the data.
@@ -162,6 +170,7 @@ def from_dataframe(
             on every row (it would add nothing to training or validation).
             By default that is refused as a likely mistake: a wrong column
             or `missing_label`.
+        first_epoch: int. The epoch of the first pass. Defaults to 0.
     """
     if len(frame) == 0:
         raise DataError("Cannot make a dataset from an empty DataFrame.")
@@ -181,7 +190,8 @@ def from_dataframe(
     tensors = tuple(tensors) if tasks is not None else tensors[0]
 
     batches = _index_batches(len(frame), batch_size, shuffle=shuffle,
-                             seed=seed, drop_remainder=drop_remainder)
+                             seed=seed, drop_remainder=drop_remainder,
+                             first_epoch=first_epoch)
 
     def gather(batch_indices):
         return tf.nest.map_structure(
@@ -192,29 +202,46 @@ def from_dataframe(
 
 
 
+def batches_per_epoch(rows: int, batch_size: int,
+                      drop_remainder: bool = False) -> int:
+    """How many batches one epoch over `rows` rows makes."""
+    return rows // batch_size if drop_remainder else -(-rows // batch_size)
+
+
 def _index_batches(rows: int, batch_size: int, *, shuffle: bool, seed,
-                   drop_remainder: bool) -> tf.data.Dataset:
+                   drop_remainder: bool,
+                   first_epoch: int = 0) -> tf.data.Dataset:
     """Batches of row indices: one permutation per epoch when shuffling.
 
     Slicing one permutation tensor costs a few microseconds per batch,
     where shuffling and batching a dataset of indices costs that per row.
     """
-    count = rows // batch_size if drop_remainder else -(-rows // batch_size)
-    if not shuffle:
-        return tf.data.Dataset.range(count).map(
-            lambda j: tf.range(j * batch_size,
-                               tf.minimum((j + 1) * batch_size, rows)))
-    # A new draw on every iteration (epoch), repeatable given `seed`.
-    epoch_seeds = tf.data.Dataset.random(
-        seed=seed, rerandomize_each_iteration=True).take(1)
+    count = batches_per_epoch(rows, batch_size, drop_remainder)
 
-    def epoch_batches(epoch_seed):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(rows, dtype=tf.int64),
-            seed=tf.stack([epoch_seed, tf.constant(0, tf.int64)]))
+    def epoch_batches(order):
         return tf.data.Dataset.range(count).map(
             lambda j: order[j * batch_size:(j + 1) * batch_size])
 
+    if not shuffle:
+        return epoch_batches(tf.range(rows, dtype=tf.int64))
+    base = int(np.random.SeedSequence(seed).generate_state(1)[0])
+    passes = itertools.count(first_epoch)
+    lock = threading.Lock()
+
+    def epoch_number():
+        # Called once per pass (each new iterator) over the dataset. Keras
+        # restarts a finite dataset every epoch, so pass n is epoch
+        # first_epoch + n.
+        with lock:
+            yield next(passes)
+
+    def permutation(epoch):
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(rows, dtype=tf.int64),
+            seed=tf.stack([tf.constant(base, tf.int64), epoch]))
+
+    epochs = tf.data.Dataset.from_generator(
+        epoch_number, output_signature=tf.TensorSpec((), tf.int64))
     # flat_map hides the batch count; Keras needs it to size epochs.
-    return epoch_seeds.flat_map(epoch_batches).apply(
+    return epochs.map(permutation).flat_map(epoch_batches).apply(
         tf.data.experimental.assert_cardinality(count))

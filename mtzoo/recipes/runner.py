@@ -254,12 +254,12 @@ def run(recipe, args) -> dict:
     if checkpoint.finished:
         initial_epoch = args.epochs
 
-    # A resumed run shuffles its remaining epochs from a different seed, so
-    # they do not replay the first epochs' order.
+    # Epoch k's order depends on (seed, k) only, so a resumed run sees the
+    # batches the uninterrupted run would have.
     train = data_lib.from_dataframe(
         splits.train, splits.features, splits.tasks,
-        batch_size=args.batch_size, shuffle=True,
-        seed=args.seed + initial_epoch)
+        batch_size=args.batch_size, shuffle=True, seed=args.seed,
+        first_epoch=initial_epoch)
     validation = data_lib.from_dataframe(
         splits.validation, splits.features, splits.tasks,
         batch_size=max(args.batch_size, 4096))
@@ -271,7 +271,7 @@ def run(recipe, args) -> dict:
     model.fit(train, validation_data=validation, epochs=args.epochs,
               initial_epoch=initial_epoch,
               callbacks=callbacks + [checkpoint],  # after early stopping
-              shuffle=False, verbose=2 if args.verbose else 0)
+              verbose=2 if args.verbose else 0)
     logs = checkpoint.history
     optimizer_steps = int(model.optimizer.iterations.numpy())
     if not chief:
@@ -323,7 +323,7 @@ def run(recipe, args) -> dict:
         "seed": args.seed,
         "hyperparameters": _jsonable(hparams),
         "learning_rate": args.learning_rate,
-        "weighting": model.weighting.get_config(),
+        "weighting": model.weighting.describe(),
         "final_task_weights": {
             t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks
             if f"{t.name}_weight" in logs},

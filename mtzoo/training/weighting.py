@@ -168,38 +168,26 @@ class Uncertainty(Weighting):
         return tf.add_n(terms)
 
 
-class _EpochLosses(keras.metrics.Metric):
-    """Sums each task's training loss over a period; reports nothing.
+class _PeriodEnd(keras.metrics.Metric):
+    """A metric that only listens for resets; it reports nothing.
 
     Keras resets a model's metrics when an epoch begins (and `evaluate`
     when validation begins), as does a custom loop calling
-    `model.reset_metrics()`; the reset closes the period and hands its mean
-    losses to `on_period_end` first.
+    `model.reset_metrics()`; DWA closes its period there.
     """
 
-    def __init__(self, count, on_period_end, name="dwa_epoch_losses"):
-        super().__init__(name=name, dtype="float32")
-        self.on_period_end = on_period_end
-        self.sums = self.add_variable(shape=(count,), initializer="zeros",
-                                      name="sums")
-        self.steps = self.add_variable(shape=(), initializer="zeros",
-                                       name="steps")
+    def __init__(self, on_reset, name="dwa_period"):
+        super().__init__(name=name)
+        self.on_reset = on_reset
 
-    def update_state(self, losses):
-        self.sums.assign_add(tf.stop_gradient(losses))
-        self.steps.assign_add(1.0)
+    def update_state(self, *args, **kwargs):
+        pass
 
     def result(self):
         return {}
 
     def reset_state(self):
-        steps = tf.convert_to_tensor(self.steps)
-        if float(steps) > 0:
-            # Under a distribution strategy both sums add over replicas;
-            # DWA uses ratios of means, so that common factor cancels.
-            self.on_period_end(tf.convert_to_tensor(self.sums) / steps)
-        for variable in self.variables:
-            variable.assign(tf.zeros_like(variable))
+        self.on_reset()
 
 
 @mtzoo_export
@@ -238,18 +226,24 @@ class DynamicWeightAverage(Weighting):
         super().setup(tasks, model)
         count = len(self.tasks)
 
-        def state(name, shape, initializer="zeros"):
+        def state(name, shape, initializer="zeros", aggregation="none"):
             return self.add_weight(shape=shape, initializer=initializer,
-                                   trainable=False, name=name)
+                                   trainable=False, aggregation=aggregation,
+                                   name=name)
 
         self.dynamic = state("dynamic_weights", (count,), "ones")
         self.last_losses = state("last_epoch_losses", (count,))
         self.previous_losses = state("previous_epoch_losses", (count,))
         self.epochs_seen = state("epochs_seen", ())
-        self.epoch_losses = _EpochLosses(count, self.record_epoch)
+        # The running period: summed over replicas (both sums gain the
+        # same factor, which cancels in the ratio of means).
+        self.loss_sums = state("period_loss_sums", (count,),
+                               aggregation="sum")
+        self.steps = state("period_steps", (), aggregation="sum")
+        self.period_end = _PeriodEnd(self.end_period)
 
     def own_metrics(self):
-        return [self.epoch_losses]
+        return [self.period_end]
 
     def current_weights(self):
         dynamic = tf.convert_to_tensor(self.dynamic)
@@ -258,10 +252,19 @@ class DynamicWeightAverage(Weighting):
 
     def combine(self, task_losses, training=True):
         if training:
-            self.epoch_losses.update_state(tf.stack(
+            self.loss_sums.assign_add(tf.stop_gradient(tf.stack(
                 [tf.cast(task_losses[n], tf.float32)
-                 for n in self.task_names]))
+                 for n in self.task_names])))
+            self.steps.assign_add(1.0)
         return super().combine(task_losses, training)
+
+    def end_period(self) -> None:
+        """Closes the running period (an epoch) if it saw any step."""
+        steps = float(tf.convert_to_tensor(self.steps))
+        if steps > 0:
+            self.record_epoch(tf.convert_to_tensor(self.loss_sums) / steps)
+        self.loss_sums.assign(tf.zeros_like(self.loss_sums))
+        self.steps.assign(0.0)
 
     def record_epoch(self, mean_losses) -> None:
         """Adds one epoch's mean losses and sets the next epoch's weights."""
@@ -269,10 +272,10 @@ class DynamicWeightAverage(Weighting):
         self.previous_losses.assign(self.last_losses)
         self.last_losses.assign(mean_losses)
         self.epochs_seen.assign_add(1.0)
-        ratios = tf.math.divide_no_nan(mean_losses, tf.convert_to_tensor(
-            self.previous_losses))
-        ratios = tf.where(tf.convert_to_tensor(self.previous_losses) > 0,
-                          ratios, tf.ones_like(ratios))
+        previous = tf.convert_to_tensor(self.previous_losses)
+        ratios = tf.where(previous > 0,
+                          tf.math.divide_no_nan(mean_losses, previous),
+                          tf.ones_like(mean_losses))
         weights = len(self.tasks) * tf.nn.softmax(ratios / self.temperature)
         self.dynamic.assign(tf.where(
             tf.convert_to_tensor(self.epochs_seen) >= 2, weights,

@@ -7,7 +7,11 @@ import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
+
+import mtzoo  # noqa: F401  (registers the model classes)
 
 FLAGS = ["--rows", "12000", "--epochs", "5", "--patience", "100",
          "--no-export", "--seed", "0"]
@@ -27,7 +31,7 @@ def _finish(process):
 
 
 @pytest.mark.large
-def test_killed_run_resumes_to_the_same_steps_and_close_metrics(tmp_path):
+def test_killed_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
     whole = _train(tmp_path / "whole")
     killed = _train(tmp_path / "killed")
     checkpoint = tmp_path / "killed" / "checkpoint" / "epoch-0002"
@@ -50,12 +54,18 @@ def test_killed_run_resumes_to_the_same_steps_and_close_metrics(tmp_path):
     assert b["resumed_at_epoch"] >= 2
     assert b["optimizer_steps"] == a["optimizer_steps"] > 0
     assert b["epochs_run"] == a["epochs_run"] == 5
-    assert len(b["history"]["loss"]) == 5
-    assert b["history"]["loss"][:2] == pytest.approx(
-        a["history"]["loss"][:2], rel=1e-5)
-    for task, metrics in a["test"]["tasks"].items():
-        for name in ("auc", "rmse", "accuracy"):
-            if name in metrics:
-                assert b["test"]["tasks"][task][name] == pytest.approx(
-                    metrics[name], rel=0.05), (task, name)
+    # Every epoch after the resume trained on the same batches from the
+    # same state: losses and final weights match the uninterrupted run.
+    assert b["history"]["loss"] == pytest.approx(a["history"]["loss"],
+                                                 rel=1e-5)
+    whole_weights = _weights(tmp_path / "whole" / "model.keras")
+    resumed_weights = _weights(tmp_path / "killed" / "model.keras")
+    assert len(whole_weights) == len(resumed_weights) > 10
+    for x, y in zip(whole_weights, resumed_weights):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
     assert not (tmp_path / "killed" / "checkpoint").exists()
+
+
+def _weights(path):
+    model = keras.saving.load_model(path, safe_mode=True)
+    return [np.asarray(w) for w in model.get_weights()]
