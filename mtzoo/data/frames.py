@@ -197,8 +197,14 @@ def from_dataframe(
         return tf.nest.map_structure(
             lambda t: tf.gather(t, batch_indices), tensors)
 
+    # Across workers, each takes every n-th batch: the rows are in memory,
+    # there are no files to divide.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+                       deterministic=True).prefetch(
+                           tf.data.AUTOTUNE).with_options(options)
 
 
 

@@ -181,12 +181,14 @@ class MultiTaskModel(keras.Model):
 
     def train_step(self, data):
         strategy = self._training.weighting
+        # The weights this step trains with (read before it may move them).
+        weights = {f"{name}_weight": value for name, value in
+                   strategy.current_weights().items()}
         if strategy.needs_task_gradients:
             logs = self._task_gradient_step(data)
         else:
             logs = super().train_step(data)
-        logs.update({f"{name}_weight": value for name, value in
-                     strategy.current_weights().items()})
+        logs.update(weights)
         return self._distributable_logs(logs)
 
     def _task_gradient_step(self, data):
@@ -207,7 +209,7 @@ class MultiTaskModel(keras.Model):
                       for name, value in task_losses.items()}
             scaled_extra = None if extra is None else extra * loss_scale
             scaled_total = total * loss_scale
-        self._total_loss_tracker().update_state(
+        self._keras_loss_metric().update_state(
             total / weighting_lib.replica_share(),
             sample_weight=tf.shape(tf.nest.flatten(x)[0])[0])
         shared = (self.get_layer(self.shared_layer).trainable_weights
@@ -219,7 +221,7 @@ class MultiTaskModel(keras.Model):
         self.optimizer.apply_gradients(zip(gradients, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def _total_loss_tracker(self):
+    def _keras_loss_metric(self):
         # Keras's own `loss` tracker leads the metrics of a compiled model.
         return next(m for m in super().metrics if m.name == "loss")
 
@@ -468,11 +470,13 @@ def _metric_from_name(name, task):
         return task.make_metric(name)
     except ValueError:
         pass
-    function = keras.metrics.get(name)
-    if isinstance(function, keras.metrics.Metric):
-        return function
+    found = keras.metrics.get(name)
+    if isinstance(found, keras.metrics.Metric):
+        # Named after the task, as every task metric is (`click_mae`).
+        return found.__class__.from_config(
+            {**found.get_config(), "name": f"{task.name}_{name}"})
     return keras.metrics.MeanMetricWrapper(
-        function, name=f"{task.name}_{name}")
+        found, name=f"{task.name}_{name}")
 
 
 def _as_task_dict(values, names, what, optional=False):

@@ -200,13 +200,16 @@ class DynamicWeightAverage(Weighting):
     weight. The first two epochs use weight 1. Weights multiply the tasks'
     own `weight`.
 
-    An epoch ends where Keras resets the model's metrics: at each epoch of
-    `fit`, or where a custom loop calls `model.reset_metrics()` (with
-    `train_on_batch(..., reset_metrics=False)` in between).
+    Under `fit`, an epoch ends where Keras resets the model's metrics (at
+    each epoch's start). `train_on_batch` resets them on every call, so a
+    loop built on it passes `steps_per_period` (its batches per epoch), or
+    calls `model.weighting.end_period()` after each epoch.
 
     Args:
         temperature: float. The paper's tau; higher is smoother. Defaults
             to 2, as in the paper.
+        steps_per_period: int. Close the period every this many training
+            steps instead of at metric resets. Defaults to None.
 
     References:
         - [Liu et al., 2019](https://arxiv.org/abs/1803.10704): End-to-End
@@ -215,12 +218,20 @@ class DynamicWeightAverage(Weighting):
 
     strategy = "dwa"
 
-    def __init__(self, temperature: float = 2.0, **kwargs):
+    def __init__(self, temperature: float = 2.0,
+                 steps_per_period: int | None = None, **kwargs):
         if temperature <= 0:
             raise ValueError(f"`temperature` must be positive. Received: "
                              f"temperature={temperature!r}")
+        if steps_per_period is not None and (
+                not isinstance(steps_per_period, int)
+                or steps_per_period <= 0):
+            raise ValueError(
+                f"`steps_per_period` must be a positive integer. "
+                f"Received: steps_per_period={steps_per_period!r}")
         super().__init__(**kwargs)
         self.temperature = temperature
+        self.steps_per_period = steps_per_period
 
     def setup(self, tasks, model=None):
         super().setup(tasks, model)
@@ -240,7 +251,7 @@ class DynamicWeightAverage(Weighting):
         self.loss_sums = state("period_loss_sums", (count,),
                                aggregation="sum")
         self.steps = state("period_steps", (), aggregation="sum")
-        self.period_end = _PeriodEnd(self.end_period)
+        self.period_end = _PeriodEnd(self._on_metric_reset)
 
     def own_metrics(self):
         return [self.period_end]
@@ -256,15 +267,27 @@ class DynamicWeightAverage(Weighting):
                 [tf.cast(task_losses[n], tf.float32)
                  for n in self.task_names])))
             self.steps.assign_add(1.0)
+            if self.steps_per_period:
+                tf.cond(tf.convert_to_tensor(self.steps)
+                        >= self.steps_per_period,
+                        self._close, lambda: tf.constant(False))
         return super().combine(task_losses, training)
+
+    def _on_metric_reset(self):
+        if not self.steps_per_period:
+            self.end_period()
 
     def end_period(self) -> None:
         """Closes the running period (an epoch) if it saw any step."""
-        steps = float(tf.convert_to_tensor(self.steps))
-        if steps > 0:
-            self.record_epoch(tf.convert_to_tensor(self.loss_sums) / steps)
+        tf.cond(tf.convert_to_tensor(self.steps) > 0, self._close,
+                lambda: tf.constant(False))
+
+    def _close(self):
+        self.record_epoch(tf.convert_to_tensor(self.loss_sums)
+                          / tf.convert_to_tensor(self.steps))
         self.loss_sums.assign(tf.zeros_like(self.loss_sums))
         self.steps.assign(0.0)
+        return tf.constant(True)
 
     def record_epoch(self, mean_losses) -> None:
         """Adds one epoch's mean losses and sets the next epoch's weights."""
@@ -282,10 +305,14 @@ class DynamicWeightAverage(Weighting):
             tf.ones_like(weights)))
 
     def describe(self):
-        return {"name": self.strategy, "temperature": self.temperature}
+        described = {"name": self.strategy, "temperature": self.temperature}
+        if self.steps_per_period:
+            described["steps_per_period"] = self.steps_per_period
+        return described
 
     def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+        return {**super().get_config(), "temperature": self.temperature,
+                "steps_per_period": self.steps_per_period}
 
 
 def project_conflicts(gradients, order=None):
@@ -544,15 +571,12 @@ class GradNorm(Weighting):
         losses = tf.stack([tf.cast(scaled_task_losses[n], tf.float32)
                            for n in self.task_names]) / loss_scale
         # A mixed-precision step whose gradients overflowed is skipped by
-        # the optimizer; the weights skip it too.
+        # the optimizer; the weights get no gradient from it either (a
+        # conditional update would not run under a distribution strategy).
         finite = tf.reduce_all(tf.math.is_finite(norms))
-        tf.cond(finite, lambda: self._step_and_flag(norms, losses),
-                lambda: tf.constant(False))
+        self.step_weights(tf.where(finite, norms, tf.zeros_like(norms)),
+                          losses)
         return gradients
-
-    def _step_and_flag(self, norms, losses):
-        self.step_weights(norms, losses)
-        return tf.constant(True)
 
     def describe(self):
         return {"name": self.strategy, "alpha": self.alpha,
