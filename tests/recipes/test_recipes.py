@@ -92,10 +92,13 @@ def test_recipe_runs_with_architecture(recipe, model, tmp_path):
 
 @pytest.mark.large
 def test_census_recipe_writes_everything(tmp_path):
-    _run("census_income", tmp_path, "--model", "mmoe")
+    # 3 epochs on 3,000 rows reach test AUC 0.91-0.93 (income) and 0.988
+    # (marital) over seeds 0-3; chance is 0.5.
+    _run("census_income", tmp_path, "--model", "mmoe", "--max-rows", "3000",
+         "--epochs", "3", "--batch-size", "128")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    for task in ("income", "marital"):  # one epoch on 1,500 rows: no
-        assert 0.0 <= metrics["test"]["tasks"][task]["auc"] <= 1.0  # quality
+    assert metrics["test"]["tasks"]["income"]["auc"] > 0.85
+    assert metrics["test"]["tasks"]["marital"]["auc"] > 0.95
     for key in ("seed", "versions", "hardware", "epochs_run",
                 "train_examples_per_s", "hyperparameters"):
         assert key in metrics
