@@ -33,6 +33,7 @@ import keras  # noqa: E402
 
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
+from mtzoo.atomic import atomic_path  # noqa: E402
 from mtzoo.data.datasets import census_income as census  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -74,6 +75,21 @@ def training_rate(bundle, dataset, epochs: int, seed: int) -> float:
               shuffle=False)
     rows = len(bundle.train)
     return statistics.median(rows / t for t in timings[1:])
+
+
+def markdown_table(results: dict) -> str:
+    """The README's table: each source's rate and its ratio to training."""
+    train = results["mmoe_train_examples_per_s"]
+    lines = ["| source | examples/s | vs. MMoE training "
+             f"({train:,.0f} ex/s) |", "|---|---|---|"]
+    for label, source in (("CSV.gz, first pass", "csv_gz"),
+                          ("Parquet, first pass", "parquet"),
+                          ("TFRecord (converted, GZIP)", "tfrecord"),
+                          ("CSV.gz, cached", "csv_gz_cached"),
+                          ("Parquet, cached", "parquet_cached")):
+        rate = results[f"{source}_examples_per_s"]
+        lines.append(f"| {label} | {rate:,.0f} | {rate / train:.1f}x |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
@@ -133,8 +149,12 @@ def main(argv=None) -> dict:
         results[f"ratio_{source}_to_training"] = (
             results[f"{source}_examples_per_s"] / train)
     results.update(environment.describe())
-    pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.output).write_text(json.dumps(results, indent=2))
+    path = pathlib.Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, text in ((path, json.dumps(results, indent=2)),
+                         (path.with_suffix(".md"), markdown_table(results))):
+        with atomic_path(target) as temporary:
+            pathlib.Path(temporary).write_text(text)
     for key, value in results.items():
         if isinstance(value, float):
             print(f"{key:40s} {value:12,.1f}")

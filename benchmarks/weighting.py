@@ -3,7 +3,8 @@
 Runs the census recipe (its defaults: early stopping on a validation split)
 once per strategy and seed, and writes test AUCs, epochs, training
 throughput and the final task weights to
-`benchmarks/results/weighting.json`.
+`benchmarks/results/weighting.json`, and the README's table to
+`benchmarks/results/weighting.md`.
 
     python benchmarks/weighting.py --data-dir ../shared/data/census-income
 """
@@ -18,9 +19,40 @@ import tempfile
 
 from mtzoo import environment
 from mtzoo import recipes
+from mtzoo.atomic import atomic_path
 from mtzoo.training import weighting
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+TASKS = ("income", "marital")
+
+
+def summarize(runs: dict) -> dict:
+    """Means over seeds per strategy, final task weights included."""
+    return {
+        strategy: {
+            **{key: statistics.mean(r[key] for r in results)
+               for key in ("income_auc", "marital_auc", "epochs_run",
+                           "train_examples_per_s")},
+            "final_task_weights": {
+                task: statistics.mean(r["final_task_weights"][task]
+                                      for r in results) for task in TASKS},
+            "seeds": [r["seed"] for r in results]}
+        for strategy, results in runs.items()}
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's table."""
+    lines = ["| weighting | test AUC income | test AUC marital | epochs "
+             "| final weights (income / marital) | seeds |",
+             "|---|---|---|---|---|---|"]
+    for strategy, entry in summary.items():
+        weights = entry["final_task_weights"]
+        lines.append(
+            f"| `{strategy}` | {entry['income_auc']:.4f} | "
+            f"{entry['marital_auc']:.4f} | {entry['epochs_run']:.0f} | "
+            f"{weights['income']:.2f} / {weights['marital']:.2f} | "
+            f"{len(entry['seeds'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
@@ -54,16 +86,15 @@ def main(argv=None) -> dict:
                 "final_task_weights": result["final_task_weights"],
             })
             print(strategy, runs[strategy][-1], flush=True)
-    summary = {
-        strategy: {
-            key: statistics.mean(r[key] for r in results)
-            for key in ("income_auc", "marital_auc", "epochs_run",
-                        "train_examples_per_s")}
-        for strategy, results in runs.items()}
+    summary = summarize(runs)
     output = {"model": args.model, "seeds": args.seeds, "runs": runs,
-              "mean": summary, **environment.describe()}
-    pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.output).write_text(json.dumps(output, indent=2))
+              "summary": summary, **environment.describe()}
+    path = pathlib.Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target, text in ((path, json.dumps(output, indent=2)),
+                         (path.with_suffix(".md"), markdown_table(summary))):
+        with atomic_path(target) as temporary:
+            pathlib.Path(temporary).write_text(text)
     print(f"written: {args.output}")
     return output
 

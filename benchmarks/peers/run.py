@@ -209,6 +209,47 @@ def markdown_table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def targets_table(summary: dict) -> str:
+    """The README's table of mtzoo's targets against DeepCTR."""
+    ours, peer = summary["mtzoo"], summary["deepctr"]
+    ratio = peer["mtzoo_ratio"]
+
+    def verdict(met):
+        return "met" if met else "missed"
+
+    rows = [
+        ("training examples/s >= 2x DeepCTR",
+         f"{ratio['train_examples_per_s']:.2f}x "
+         f"({ours['train_examples_per_s']:,.0f} vs "
+         f"{peer['train_examples_per_s']:,.0f})",
+         verdict(ratio["train_examples_per_s"] >= 2)),
+        ("inference examples/s @4096 >= 2x DeepCTR",
+         f"{ratio['inference_examples_per_s']:.2f}x "
+         f"({ours['inference_examples_per_s']:,.0f} vs "
+         f"{peer['inference_examples_per_s']:,.0f})",
+         verdict(ratio["inference_examples_per_s"] >= 2)),
+        ("SavedModel 1-row latency p50 <= 1 ms",
+         f"{ours['latency_ms_p50']:.2f} ms (DeepCTR "
+         f"{peer['latency_ms_p50']:.2f} ms)",
+         verdict(ours["latency_ms_p50"] <= 1.0)),
+        ("peak RSS <= 1 GB",
+         f"{ours['peak_rss_mb']:,.0f} MB (DeepCTR "
+         f"{peer['peak_rss_mb']:,.0f} MB)",
+         verdict(ours["peak_rss_mb"] <= 1024)),
+        ("test AUC at least DeepCTR's",
+         f"income {ours['income_auc']['mean']:.4f} vs "
+         f"{peer['income_auc']['mean']:.4f}, marital "
+         f"{ours['marital_auc']['mean']:.4f} vs "
+         f"{peer['marital_auc']['mean']:.4f}",
+         verdict(ours["income_auc"]["mean"] >= peer["income_auc"]["mean"]
+                 and ours["marital_auc"]["mean"]
+                 >= peer["marital_auc"]["mean"])),
+    ]
+    lines = ["| target | this run | |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None,
@@ -260,9 +301,12 @@ def main(argv=None) -> dict:
     output = pathlib.Path(args.output)
     with atomic_path(output) as temporary:
         pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
+    tables = markdown_table(summary)
+    if "mtzoo" in summary and "deepctr" in summary:
+        tables += "\n" + targets_table(summary)
     with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(markdown_table(summary))
-    print(markdown_table(summary))
+        pathlib.Path(temporary).write_text(tables)
+    print(tables)
     return content
 
 
