@@ -48,6 +48,16 @@ def serving_signature(model: keras.Model) -> dict[str, tf.TensorSpec]:
     }
 
 
+def as_serving_model(model: keras.Model) -> keras.Model:
+    """The model that takes raw values: an mtzoo model (trained on encoded
+    features) behind its preprocessing stage; any other model as it is."""
+    if getattr(model, "features", None):
+        from mtzoo.models import serving_model
+
+        return serving_model(model)
+    return model
+
+
 def versions(model_dir) -> list[int]:
     """Existing numeric version folders of a model, ascending."""
     model_dir = pathlib.Path(model_dir)
@@ -72,7 +82,9 @@ def export_saved_model(
     folders) and renamed at the end.
 
     Args:
-        model: a model taking a dict of named raw features.
+        model: an mtzoo model (exported behind its features'
+            preprocessing, so the signature takes raw values), or any
+            Keras model taking a dict of named inputs.
         export_dir: the TF Serving model base folder's parent.
         model_name: folder name of the model. Defaults to `model.name`.
         version: int. Defaults to one more than the newest existing one.
@@ -101,19 +113,21 @@ def export_saved_model(
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(dir=model_dir,
                                             prefix=f".{version}-"))
+    serving = as_serving_model(model)
     try:
         archive = keras.export.ExportArchive()
-        archive.track(model)
+        archive.track(serving)
         archive.add_endpoint(
-            SIGNATURE, lambda features: model(features, training=False),
-            input_signature=[serving_signature(model)])
+            SIGNATURE, lambda features: serving(features, training=False),
+            input_signature=[serving_signature(serving)])
         archive.write_out(str(staging / "model"), verbose=False)
         written = staging / "model"
         if warmup_inputs is not None:
             extra = written / "assets.extra"
             extra.mkdir(exist_ok=True)
             _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs)
-            expected = model.predict(_as_tensors(warmup_inputs), verbose=0)
+            expected = serving.predict(_as_tensors(warmup_inputs),
+                                       verbose=0)
             (extra / EXPECTED_FILE).write_text(json.dumps(
                 {k: np.asarray(v).tolist() for k, v in expected.items()}))
         os.replace(written, target)

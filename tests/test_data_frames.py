@@ -55,25 +55,26 @@ def test_binary_label_outside_zero_one():
 
 def test_dataset_batches_are_dicts_keyed_by_feature_and_task():
     frame = _frame()
-    features = [F.NumericFeature("x")]
+    features = [F.NumericFeature("x", normalize=False)]
     dataset = mtzoo.data.from_dataframe(frame, features, [T.binary("click")],
                                         batch_size=2)
     batches = list(dataset)
     assert len(batches) == 3
     x, y, w = batches[0]
     assert set(x) == {"x"} and set(y) == {"click"} and set(w) == {"click"}
+    # A numeric feature is encoded as a [batch, 1] column.
     np.testing.assert_allclose(np.concatenate([b[0]["x"] for b in batches]),
-                               frame["x"])
+                               frame[["x"]])
 
 
 def test_shuffling_is_seeded_and_complete():
     frame = pd.DataFrame({"x": np.arange(50.0)})
-    features = [F.NumericFeature("x")]
+    features = [F.NumericFeature("x", normalize=False)]
 
     def order(seed):
         ds = mtzoo.data.from_dataframe(frame, features, batch_size=8,
                                        shuffle=True, seed=seed)
-        return np.concatenate([b["x"].numpy() for b in ds])
+        return np.concatenate([b["x"].numpy()[:, 0] for b in ds])
 
     first = order(3)
     assert sorted(first) == list(range(50))
@@ -83,10 +84,11 @@ def test_shuffling_is_seeded_and_complete():
 
 def test_every_epoch_draws_a_new_order_and_batches_keep_their_size():
     frame = pd.DataFrame({"x": np.arange(50.0)})
-    ds = mtzoo.data.from_dataframe(frame, [F.NumericFeature("x")],
+    ds = mtzoo.data.from_dataframe(frame,
+                                   [F.NumericFeature("x", normalize=False)],
                                    batch_size=8, shuffle=True, seed=1,
                                    drop_remainder=True)
-    epochs = [[b["x"].numpy() for b in ds] for _ in range(2)]
+    epochs = [[b["x"].numpy()[:, 0] for b in ds] for _ in range(2)]
     assert [len(b) for b in epochs[0]] == [8] * 6
     assert int(ds.cardinality()) == 6  # Keras sizes epochs from this
     assert len(set(np.concatenate(epochs[0]))) == 48
@@ -97,7 +99,7 @@ def test_every_epoch_draws_a_new_order_and_batches_keep_their_size():
 def test_empty_frame_is_refused():
     with pytest.raises(DataError, match="empty"):
         mtzoo.data.from_dataframe(pd.DataFrame({"x": []}),
-                                  [F.NumericFeature("x")])
+                                  [F.NumericFeature("x", normalize=False)])
 
 
 def test_space_column_restricts_the_task_to_its_rows():
@@ -111,7 +113,7 @@ def test_a_task_without_any_label_is_refused_by_name():
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "click": [1, 0, 1],
                           "rating": [np.nan, np.nan, np.nan]})
     tasks = [mtzoo.tasks.binary("click"), mtzoo.tasks.regression("rating")]
-    features = [mtzoo.features.NumericFeature("x")]
+    features = [mtzoo.features.NumericFeature("x", normalize=False)]
     with pytest.raises(DataError, match="Task 'rating' has no label: "
                                         "column 'rating' is missing on all "
                                         "3 rows"):

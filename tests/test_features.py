@@ -2,6 +2,8 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+
+import mtzoo
 import pytest
 
 from mtzoo import features as F
@@ -47,8 +49,15 @@ def test_multi_valued_lists_and_separated_strings():
     assert array.shape == (4, 4)
     assert list(array[0]) == ["a", "b", "", ""]
     assert list(array[2]) == ["", "", "", ""]
+    # The encoded lists keep the first `max_length` values; padding is -1.
     short = dataclasses.replace(spec, max_length=2)
-    assert list(short.to_array(frame)[3]) == ["a", "b"]
+    ids = mtzoo.data.encoded_arrays(frame, [short])["genres"]
+    vocabulary = list(spec.vocabulary)
+    assert ids.shape == (4, 2) and ids.dtype == np.int32
+    assert list(ids[3]) == [1 + vocabulary.index("a"),
+                            1 + vocabulary.index("b")]
+    assert list(ids[2]) == [-1, -1]
+    assert list(ids[1]) == [1 + vocabulary.index("c"), -1]
 
 
 def test_shared_table_learns_one_vocabulary_from_both_columns():

@@ -14,6 +14,7 @@ from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.data.datasets.census_income import census_income
 from mtzoo.data.datasets.movielens import movielens
 from mtzoo.data.frames import batches_per_epoch
+from mtzoo.data.frames import encoded_arrays
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
 from mtzoo.data.frames import label_arrays
@@ -40,6 +41,7 @@ __all__ = [
     "datasets",
     "movielens",
     "csv_chunks",
+    "encoded_arrays",
     "feature_arrays",
     "from_csv",
     "from_dataframe",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from typing import Sequence
@@ -13,10 +14,11 @@ import tensorflow as tf
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.features import DataError
+from mtzoo.features import base as columns
 
 
 def feature_arrays(frame: pd.DataFrame, features) -> dict[str, np.ndarray]:
-    """Raw feature values as the model inputs take them, keyed by feature.
+    """Raw feature values as the serving model takes them, keyed by feature.
 
     Raises `DataError` naming the feature, column and row of bad values.
     """
@@ -24,17 +26,42 @@ def feature_arrays(frame: pd.DataFrame, features) -> dict[str, np.ndarray]:
     return {spec.name: spec.to_array(frame) for spec in features}
 
 
-def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:
-    """Feature values as tensors, ready for `model.predict` or `model(x)`.
+@functools.lru_cache(maxsize=8)
+def _preprocessor(features: tuple):
+    from mtzoo.layers import FeaturePreprocessor
 
-    Keras' array adapters take no strings, so string features must reach
-    `predict` as tensors: use this rather than `feature_arrays` there.
+    return FeaturePreprocessor(list(features))
+
+
+def encoded_arrays(frame: pd.DataFrame, features, *,
+                   chunk_rows: int = 65_536) -> dict[str, np.ndarray]:
+    """Feature values encoded for the model: int32 ids, float32 values.
+
+    Runs each feature's preprocessing stage (lookups, hashing, log
+    transform, standardization, imputation, padding) over `chunk_rows` rows
+    at a time, so only one chunk's raw values are converted to Python
+    strings at once. Raises `DataError` naming the feature, column and row
+    of bad values.
     """
-    # Feature arrays of strings are object arrays of str, which tf.constant
-    # takes as they are (a fixed-width copy would cost rows x longest value).
-    # One feature at a time, so only one column's Python strings are alive.
-    return {spec.name: tf.constant(spec.to_array(frame))
-            for spec in features_lib.validate(features)}
+    features = tuple(features_lib.validate(features))
+    features_lib.check_adapted(features)
+    preprocessor = _preprocessor(features)
+    parts = {spec.name: [] for spec in features}
+    for start in range(0, max(len(frame), 1), chunk_rows):
+        chunk = frame.iloc[start:start + chunk_rows]
+        encoded = preprocessor({spec.name: tf.constant(spec.to_array(chunk))
+                                for spec in features})
+        for name, values in encoded.items():
+            parts[name].append(values.numpy())
+    return {name: np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+            for name, arrays in parts.items()}
+
+
+def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:
+    """Encoded feature values as tensors, ready for `model.predict` or
+    `model(x)` (the raw values go to `mtzoo.models.serving_model`)."""
+    return {name: tf.constant(values)
+            for name, values in encoded_arrays(frame, features).items()}
 
 
 def label_arrays(
@@ -61,8 +88,8 @@ def label_arrays(
 
 def _task_labels(frame, task):
     owner = f"Task '{task.name}'"
-    features_lib._require_column(frame, task.label_column, owner)
-    values = features_lib._numeric_column(
+    columns.require_column(frame, task.label_column, owner)
+    values = columns.numeric_column(
         frame, task.label_column, owner, "numeric labels")
     missing = ~np.isfinite(values)
     if task.missing_label is not None:
@@ -82,13 +109,13 @@ def _task_labels(frame, task):
         position = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{owner} expects {expected} in column '{task.label_column}', "
-            f"but {features_lib._describe_row(frame, position)} has "
+            f"but {columns.describe_row(frame, position)} has "
             f"{frame[task.label_column].iloc[position]!r} "
             f"({int(bad.sum())} such rows)"
         )
     weight = present.astype(np.float32)
     if task.weight_column:
-        column_weights = features_lib._numeric_column(
+        column_weights = columns.numeric_column(
             frame, task.weight_column, f"{owner} (weight column)",
             "non-negative numbers")
         invalid = ~np.isfinite(column_weights) | (column_weights < 0)
@@ -97,12 +124,12 @@ def _task_labels(frame, task):
             raise DataError(
                 f"{owner} expects non-negative weights in column "
                 f"'{task.weight_column}', but "
-                f"{features_lib._describe_row(frame, position)} has "
+                f"{columns.describe_row(frame, position)} has "
                 f"{frame[task.weight_column].iloc[position]!r}"
             )
         weight = weight * column_weights.astype(np.float32)
     if task.space_column:
-        space = features_lib._numeric_column(
+        space = columns.numeric_column(
             frame, task.space_column, f"{owner} (space column)",
             "numbers (non-zero: in the task's space)")
         weight = weight * (np.nan_to_num(space) != 0)
@@ -116,7 +143,7 @@ def _task_labels(frame, task):
 
 def _require_some_label(frame, tasks) -> None:
     for task in tasks_lib.validate(tasks):
-        values = features_lib._numeric_column(
+        values = columns.numeric_column(
             frame, task.label_column, f"Task '{task.name}'", "numeric labels")
         present = np.isfinite(values)
         if task.missing_label is not None:

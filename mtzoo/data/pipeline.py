@@ -50,18 +50,7 @@ def _paths(paths) -> list[str]:
 
 def column_types(features, tasks=None) -> dict[str, str]:
     """The data columns specs read, each `"string"` or `"float"`."""
-    types = {}
-    for spec in features:
-        if isinstance(spec, features_lib.MultiCategoricalFeature):
-            kind = readers.STRING
-        elif isinstance(spec, features_lib.CategoricalFeature):
-            kind = (readers.FLOAT if spec.dtype == features_lib.INT64
-                    else readers.STRING)
-        elif isinstance(spec, features_lib.NumericFeature):
-            kind = readers.FLOAT
-        else:
-            kind = readers.STRING  # vectors: "0.1 0.2 ..." strings
-        types[spec.source] = kind
+    types = {spec.source: spec.file_column_type() for spec in features}
     for task in tasks or ():
         for column in task.columns:
             types.setdefault(column, readers.FLOAT)
@@ -69,15 +58,10 @@ def column_types(features, tasks=None) -> dict[str, str]:
 
 
 def _element_spec(features, tasks):
-    feature_spec = {}
-    for spec in features:
-        if isinstance(spec, features_lib.MultiCategoricalFeature):
-            shape = (None, spec.max_length)
-        else:
-            shape = (None,) + spec.input_shape()
-        dtype = tf.string if spec.input_dtype() == "string" else tf.as_dtype(
-            spec.input_dtype())
-        feature_spec[spec.name] = tf.TensorSpec(shape, dtype)
+    feature_spec = {
+        spec.name: tf.TensorSpec((None,) + tuple(spec.encoded_shape()),
+                                 tf.as_dtype(spec.encoded_dtype()))
+        for spec in features}
     if tasks is None:
         return feature_spec
     labels = {t.name: tf.TensorSpec(
@@ -89,23 +73,13 @@ def _element_spec(features, tasks):
 
 def _check_specs(features, tasks):
     features = features_lib.validate(features)
-    for spec in features:
-        if isinstance(spec, features_lib.CategoricalFeature) and (
-                spec.dtype is None):
-            raise ValueError(
-                f"Feature '{spec.name}' needs a `dtype` ('string' or "
-                f"'int64') to be read from files; `adapt` sets it.")
-        if isinstance(spec, features_lib.MultiCategoricalFeature) and (
-                not spec.max_length):
-            raise ValueError(
-                f"Feature '{spec.name}' needs `max_length` to be read from "
-                f"files; `adapt` sets it.")
+    features_lib.check_adapted(features)  # files are encoded as they stream
     tasks = None if tasks is None else tasks_lib.validate(tasks)
     return features, tasks
 
 
 def _convert(chunk, features, tasks):
-    x = frames.feature_arrays(chunk, features)
+    x = frames.encoded_arrays(chunk, features)
     if tasks is None:
         return (x,)
     labels, weights = frames.label_arrays(chunk, tasks)
@@ -362,10 +336,10 @@ def write_tfrecord(
     compression: str | None = "auto",
     transform: Transform | None = None,
 ) -> int:
-    """Writes converted examples to a TFRecord file, atomically.
+    """Writes encoded examples to a TFRecord file, atomically.
 
-    Each `tf.train.Example` holds every feature under its name (as the
-    model input takes it), and for each task `labels/<task>` and
+    Each `tf.train.Example` holds every feature under its name, encoded as
+    the model input takes it (ids and floats, for these adapted specs), and for each task `labels/<task>` and
     `sample_weights/<task>`, so reading needs no further conversion. The
     file appears whole or not at all.
 
@@ -430,13 +404,9 @@ def _examples(batch, tasks):
 def _parse_spec(features, tasks):
     spec = {}
     for f in features:
-        if isinstance(f, features_lib.MultiCategoricalFeature):
-            shape = [f.max_length]
-        else:
-            shape = list(f.input_shape())
-        dtype = {"string": tf.string, "int64": tf.int64}.get(
-            f.input_dtype(), tf.float32)
-        spec[f.name] = tf.io.FixedLenFeature(shape, dtype)
+        # tf.Example stores integers as int64; ids are cast back to int32.
+        dtype = tf.int64 if f.encoded_dtype() == "int32" else tf.float32
+        spec[f.name] = tf.io.FixedLenFeature(list(f.encoded_shape()), dtype)
     for t in tasks or ():
         spec[LABEL_PREFIX + t.name] = tf.io.FixedLenFeature(
             [1], tf.int64 if t.kind == tasks_lib.MULTICLASS else tf.float32)
@@ -485,7 +455,8 @@ def from_tfrecord(
 
     def parse(serialized):
         parsed = tf.io.parse_example(serialized, parse_spec)
-        x = {f.name: parsed[f.name] for f in features}
+        x = {f.name: tf.cast(parsed[f.name], f.encoded_dtype())
+             for f in features}
         if tasks is None:
             return x
         labels = {t.name: (tf.cast(parsed[LABEL_PREFIX + t.name], tf.int32)

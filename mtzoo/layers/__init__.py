@@ -4,6 +4,7 @@ from mtzoo.layers.expert_attention_gate import ExpertAttentionGate
 from mtzoo.layers.expert_bank import ExpertBank
 from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
+from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.mlp import MLP
@@ -19,6 +20,7 @@ __all__ = [
     "ExpertBank",
     "ExpertMixture",
     "FeatureEncoder",
+    "FeaturePreprocessor",
     "GATE_LAYERS",
     "MLP",
     "SoftmaxGate",

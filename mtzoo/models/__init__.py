@@ -26,6 +26,7 @@ from mtzoo.models.inspection import gate_model  # noqa: E402
 from mtzoo.models.inspection import gate_weights  # noqa: E402
 from mtzoo.models.saving import load_model  # noqa: E402
 from mtzoo.models.saving import save_model  # noqa: E402
+from mtzoo.models.serving import serving_model  # noqa: E402
 
 __all__ = [
     "MultiTaskModel",
@@ -44,6 +45,7 @@ __all__ = [
     "omoe",
     "ple",
     "save_model",
+    "serving_model",
     "shared_bottom",
     "single_task",
 ]

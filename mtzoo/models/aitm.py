@@ -107,5 +107,5 @@ def aitm(
                     [previous_probability, probability])
         outputs[task.name] = probability
         previous_z, previous_probability = z, probability
-    return blocks.build_model(inputs, outputs, tasks, name,
+    return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="feature_encoder")

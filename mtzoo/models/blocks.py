@@ -60,10 +60,11 @@ def check_common(*, tower_units, dropout, l2, embedding_l2):
 
 
 def feature_inputs(features) -> dict[str, keras.KerasTensor]:
-    """One named `keras.Input` per feature, taking its raw values."""
+    """One named `keras.Input` per feature, taking its encoded values (what
+    `mtzoo.data` pipelines and `mtzoo.layers.FeaturePreprocessor` give)."""
     return {
         spec.name: keras.Input(
-            shape=spec.input_shape(), dtype=spec.input_dtype(),
+            shape=spec.encoded_shape(), dtype=spec.encoded_dtype(),
             name=spec.name)
         for spec in features
     }
@@ -74,7 +75,8 @@ def regularizer(l2: float):
 
 
 def encode(inputs, features, *, embedding_l2=0.0, name="feature_encoder"):
-    """Encodes raw inputs into one dense vector with a `FeatureEncoder`."""
+    """Encodes the encoded inputs into one dense vector with a
+    `FeatureEncoder`."""
     encoder = FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2), name=name)
     return encoder(inputs)
@@ -143,12 +145,13 @@ def tower_heads(per_task_inputs: Sequence, tasks, *, tower_units, activation,
     return outputs
 
 
-def build_model(inputs, outputs, tasks, name, *,
+def build_model(features, inputs, outputs, tasks, name, *,
                 shared_layer: str | None) -> MultiTaskModel:
     """The model; `shared_layer` names the last layer every task shares
     (GradNorm balances gradients there), None when nothing is shared."""
     return MultiTaskModel(inputs=inputs, outputs=outputs, tasks=tasks,
-                          shared_layer=shared_layer, name=name)
+                          features=features, shared_layer=shared_layer,
+                          name=name)
 
 
 def per_task(value, tasks, arg_name: str) -> list:

@@ -118,5 +118,5 @@ def esmm(
     outputs = {ctr_task: probabilities[ctr_task],
                cvr_output: probabilities[cvr_output],
                ctcvr_task: ctcvr}
-    return blocks.build_model(inputs, outputs, tasks, name,
+    return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="feature_encoder")

@@ -79,5 +79,5 @@ def mmoe(
     outputs = blocks.tower_heads(
         mixed, tasks, tower_units=tower_units, activation=activation,
         dropout=dropout, l2=l2)
-    return blocks.build_model(inputs, outputs, tasks, name,
+    return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="experts")

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
 from mtzoo.training import distribution
@@ -48,6 +49,10 @@ class MultiTaskModel(keras.Model):
         inputs, outputs: as for `keras.Model`; `outputs` must be a dict
             with one entry per task name.
         tasks: list of `mtzoo.tasks.Task`.
+        features: list of the adapted feature specs whose encoded values
+            the inputs take; `mtzoo.models.serving_model` puts their
+            preprocessing in front of the model so that it takes raw
+            values. Defaults to None (a model over other inputs).
         shared_layer: str. Name of the last layer whose weights every task
             shares (the bottom MLP, the expert bank...), declared by the
             architecture; GradNorm balances gradient norms there. None when
@@ -55,11 +60,14 @@ class MultiTaskModel(keras.Model):
         **kwargs: other `keras.Model` arguments (`name`, ...).
     """
 
-    def __init__(self, *args, tasks=None, shared_layer=None, **kwargs):
+    def __init__(self, *args, tasks=None, features=None, shared_layer=None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         if tasks is None:
             raise ValueError("MultiTaskModel needs `tasks`.")
         self.tasks = tasks_lib.validate(tasks)
+        self.features = (None if features is None
+                         else features_lib.validate(features))
         output_names = set(self.output_names)
         absent = [t.name for t in self.tasks if t.name not in output_names]
         if absent:
@@ -241,28 +249,6 @@ class MultiTaskModel(keras.Model):
         return {k: tf.reshape(v, [1]) if len(v.shape) == 0 else v
                 for k, v in logs.items()}
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Builds the model from one replica's first batch.
-
-        Keras averages the first batch across replicas to learn its shapes
-        before training under a distribution strategy, which cannot average
-        string features (keras-team/keras#21172); one replica's batch has
-        the same structure, shapes and dtypes.
-        """
-        strategy = self.distribute_strategy
-        if iterator is not None and isinstance(
-                strategy, _REPLICATED_STRATEGIES):
-            for _, _, steps in iterator:
-                batch = next(steps)
-                data_batch = tf.nest.map_structure(
-                    lambda v: strategy.experimental_local_results(v)[0]
-                    if isinstance(v, tf.distribute.DistributedValues)
-                    else v, batch)
-                break
-            iterator = None
-        return super()._maybe_symbolic_build(iterator=iterator,
-                                             data_batch=data_batch)
-
     def _per_task_argument(self, value, arg_name: str) -> dict:
         """A `loss`, `loss_weights` or `metrics` argument as a task dict.
 
@@ -379,12 +365,11 @@ class MultiTaskModel(keras.Model):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["tasks"] = [tasks_lib.serialize(t) for t in self.tasks]
+        config["features"] = (None if self.features is None else
+                              [features_lib.serialize(f)
+                               for f in self.features])
         config["shared_layer"] = self.shared_layer
         return config
-
-
-_REPLICATED_STRATEGIES = (tf.distribute.MirroredStrategy,
-                          tf.distribute.MultiWorkerMirroredStrategy)
 
 
 class _TaskTraining:

@@ -74,5 +74,5 @@ def omoe(
     outputs = blocks.tower_heads(
         [mixed] * len(tasks), tasks, tower_units=tower_units,
         activation=activation, dropout=dropout, l2=l2)
-    return blocks.build_model(inputs, outputs, tasks, name,
+    return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="experts")

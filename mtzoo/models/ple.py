@@ -123,5 +123,5 @@ def ple(
         task_inputs, tasks, tower_units=tower_units, activation=activation,
         dropout=dropout, l2=l2)
     return blocks.build_model(
-        inputs, outputs, tasks, name,
+        features, inputs, outputs, tasks, name,
         shared_layer=f"level_{num_levels}_experts_shared")

@@ -65,5 +65,5 @@ def shared_bottom(
     outputs = blocks.tower_heads(
         [x] * len(tasks), tasks, tower_units=tower_units,
         activation=activation, dropout=dropout, l2=l2)
-    return blocks.build_model(inputs, outputs, tasks, name,
+    return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="bottom")

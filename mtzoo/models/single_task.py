@@ -75,5 +75,5 @@ def single_task(
         per_task, tasks, tower_units=tower_units, activation=activation,
         dropout=dropout, l2=l2)
     return blocks.build_model(
-        inputs, outputs, tasks, name,
+        features, inputs, outputs, tasks, name,
         shared_layer="feature_encoder" if share_embeddings else None)

@@ -4,19 +4,39 @@ import tensorflow as tf
 
 from mtzoo import features as F
 from mtzoo.layers import FeatureEncoder
+from mtzoo.layers import FeaturePreprocessor
 from mtzoo.testing import saved_model_outputs
 
 
-def _embedding(encoder, table):
+class _RawEncoder:
+    """Both stages of a feature: preprocessing, then the model stage."""
+
+    def __init__(self, specs):
+        self.preprocessor = FeaturePreprocessor(specs)
+        self.encoder = FeatureEncoder(specs)
+
+    def __call__(self, raw):
+        return self.encoder(self.preprocessor(raw))
+
+    @property
+    def trainable_weights(self):
+        return self.encoder.trainable_weights
+
+
+def _embedding(raw_encoder, table):
+    encoder = raw_encoder.encoder
     if not encoder.built:
         encoder.build()
-    return np.asarray(encoder._embeddings[table].embeddings)
+    found = [w for w in encoder.weights
+             if w.path.endswith(f"embedding_{table}/embeddings")]
+    assert len(found) == 1, [w.path for w in encoder.weights]
+    return found[0].numpy()
 
 
 def test_string_lookup_uses_its_row_and_oov_uses_bucket_zero():
     spec = F.CategoricalFeature("city", dtype="string", embedding_dim=3,
                                 vocabulary=["paris", "rome"])
-    encoder = FeatureEncoder([spec])
+    encoder = _RawEncoder([spec])
     out = np.asarray(encoder({"city": tf.constant(["rome", "oslo", ""])}))
     table = _embedding(encoder, "city")
     assert table.shape == (3, 3)  # 1 OOV bucket + 2 values
@@ -28,7 +48,7 @@ def test_string_lookup_uses_its_row_and_oov_uses_bucket_zero():
 def test_integer_lookup_and_missing_id():
     spec = F.CategoricalFeature("item", dtype="int64", embedding_dim=2,
                                 vocabulary=[10, 20])
-    encoder = FeatureEncoder([spec])
+    encoder = _RawEncoder([spec])
     out = np.asarray(encoder({"item": tf.constant([20, -1, 99],
                                                   dtype=tf.int64)}))
     table = _embedding(encoder, "item")
@@ -38,8 +58,9 @@ def test_integer_lookup_and_missing_id():
 def test_hashing_is_stable_and_in_range():
     spec = F.CategoricalFeature("query", dtype="string", hash_bins=16,
                                 embedding_dim=2)
-    encoder = FeatureEncoder([spec])
-    ids = np.asarray(encoder._lookups["query"](tf.constant(["a", "b", "a"])))
+    encoder = _RawEncoder([spec])
+    ids = np.asarray(encoder.preprocessor(
+        {"query": tf.constant(["a", "b", "a"])})["query"])
     assert ids[0] == ids[2] and 0 <= ids.min() and ids.max() < 16
     assert _embedding(encoder, "query").shape == (16, 2)
 
@@ -47,7 +68,7 @@ def test_hashing_is_stable_and_in_range():
 def test_numeric_normalization_log_and_missing_indicator():
     spec = F.NumericFeature("price", log_transform=True, mean=1.0,
                             variance=4.0, missing_indicator=True)
-    out = np.asarray(FeatureEncoder([spec])(
+    out = np.asarray(_RawEncoder([spec])(
         {"price": tf.constant([np.e - 1, np.nan, -(np.e - 1), np.inf])}))
     np.testing.assert_allclose(out[:, 0], [0.0, 0.0, -1.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(out[:, 1], [0, 1, 0, 1])
@@ -58,7 +79,7 @@ def test_multi_valued_pooling_ignores_padding(pooling):
     spec = F.MultiCategoricalFeature(
         "genres", dtype="string", vocabulary=["a", "b"], embedding_dim=2,
         max_length=3, pooling=pooling)
-    encoder = FeatureEncoder([spec])
+    encoder = _RawEncoder([spec])
     table = _embedding(encoder, "genres")
     out = np.asarray(encoder({"genres": tf.constant(
         [["a", "b", ""], ["b", "", ""], ["", "", ""]])}))
@@ -73,7 +94,7 @@ def test_multi_valued_input_longer_than_max_length_is_truncated():
     spec = F.MultiCategoricalFeature(
         "ids", dtype="int64", vocabulary=[1, 2, 3], embedding_dim=2,
         max_length=2, pooling="sum")
-    encoder = FeatureEncoder([spec])
+    encoder = _RawEncoder([spec])
     out = encoder({"ids": tf.constant([[1, 2, 3]], dtype=tf.int64)})
     table = _embedding(encoder, "ids")
     np.testing.assert_allclose(out[0], table[1] + table[2], rtol=1e-6)
@@ -87,7 +108,7 @@ def test_shared_table_is_one_variable():
                                   embedding_table="items", embedding_dim=3,
                                   max_length=2),
     ]
-    encoder = FeatureEncoder(specs)
+    encoder = _RawEncoder(specs)
     out = np.asarray(encoder({
         "item": tf.constant([6], dtype=tf.int64),
         "history": tf.constant([[6, -1]], dtype=tf.int64)}))
@@ -98,24 +119,23 @@ def test_shared_table_is_one_variable():
 def test_equal_sized_tables_start_different():
     specs = [F.CategoricalFeature(n, dtype="string", vocabulary=["x", "y"])
              for n in ("a", "b")]
-    encoder = FeatureEncoder(specs)
-    encoder.build()
+    encoder = _RawEncoder(specs)
     assert not np.allclose(_embedding(encoder, "a"), _embedding(encoder, "b"))
 
 
 def test_vector_projection_and_non_finite_values():
     spec = F.VectorFeature("text", dim=3, projection_dim=2)
-    encoder = FeatureEncoder([spec])
+    encoder = _RawEncoder([spec])
     out = encoder({"text": tf.constant([[1.0, np.nan, 2.0]])})
     assert out.shape == (1, 2)
     assert np.isfinite(np.asarray(out)).all()
 
 
 def test_wrong_input_dtypes_name_the_feature():
-    numeric = FeatureEncoder([F.NumericFeature("age", mean=0.0, variance=1.0)])
+    numeric = _RawEncoder([F.NumericFeature("age", mean=0.0, variance=1.0)])
     with pytest.raises(TypeError, match="'age' is numeric"):
         numeric({"age": tf.constant(["31"])})
-    strings = FeatureEncoder([F.CategoricalFeature(
+    strings = _RawEncoder([F.CategoricalFeature(
         "city", dtype="string", vocabulary=["a"])])
     with pytest.raises(TypeError, match="'city'.*strings"):
         strings({"city": tf.constant([1, 2])})
@@ -141,8 +161,8 @@ def test_config_and_keras_file_round_trip(impression_features, impressions):
     encoder = FeatureEncoder(impression_features)
     assert FeatureEncoder.from_config(encoder.get_config()).get_config() \
         == encoder.get_config()
-    inputs = {s.name: keras.Input(shape=s.input_shape(),
-                                  dtype=s.input_dtype(), name=s.name)
+    inputs = {s.name: keras.Input(shape=s.encoded_shape(),
+                                  dtype=s.encoded_dtype(), name=s.name)
               for s in impression_features}
     model = keras.Model(inputs, FeatureEncoder(impression_features)(inputs))
     x = mtzoo.data.model_inputs(impressions[1].iloc[:50], impression_features)

@@ -1,7 +1,8 @@
 """Weighting strategies under MirroredStrategy with two CPU replicas.
 
-The schema includes string features, which stock Keras cannot distribute
-(keras-team/keras#21172); `MultiTaskModel` builds from one replica's batch.
+The schema includes string features: they reach the replicas as the ids
+`mtzoo.data` encoded them into (stock Keras cannot distribute string
+tensors, keras-team/keras#21172).
 """
 
 import json

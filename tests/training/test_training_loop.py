@@ -152,10 +152,6 @@ def test_compile_config_round_trips_through_a_file(
     assert float(reloaded.optimizer.learning_rate) == pytest.approx(0.004)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MultiTaskModel still overrides Keras's _maybe_symbolic_build so that "
-    "string features train under MirroredStrategy; it goes when features "
-    "reach the model as ids encoded in the input pipeline."))
 def test_the_package_uses_no_private_keras_or_tensorflow_api():
     # `get_compile_config` is Keras's public hook; its private attribute is
     # `._compile_config`.

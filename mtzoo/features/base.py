@@ -1,0 +1,274 @@
+"""What every feature kind shares: naming, config, column conversion and
+the two stages a feature goes through.
+
+A feature kind is a frozen dataclass (the spec) that owns, in one module:
+
+- its raw input (`input_shape`, `input_dtype`) and the conversion of a
+  DataFrame column into it (`to_array`, with errors naming the feature,
+  column and row);
+- the statistics `adapt` learns (`statistics_key`, `new_statistics`,
+  `observe`, `adapted`);
+- the *preprocessing* stage, raw values to int32 ids or float32 values
+  (`encoded_shape`, `encoded_dtype`, `make_preprocessing`, `preprocess`),
+  run once per row when data is encoded and again inside exported models;
+- the *model* stage, encoded values to a dense vector (`output_dim`,
+  `make_model_layer`, `encode`), the part that trains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+STRING = "string"
+INT64 = "int64"
+MISSING_STRING = ""
+MISSING_INT = -1
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class DataError(ValueError):
+    """Raised when data does not match the specs that describe it."""
+
+
+def check_name(name: Any, what: str) -> None:
+    """Checks that `name` can be a Keras input/output and signature key."""
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+        raise ValueError(
+            f"{what} name must be a Python-identifier-like string "
+            f"(letters, digits, underscores, not starting with a digit), "
+            f"because it becomes a model input or output name. "
+            f"Received: {name!r}"
+        )
+
+
+def check_positive_int(spec, attr: str) -> None:
+    value = getattr(spec, attr)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value <= 0:
+        raise ValueError(
+            f"Feature '{spec.name}': `{attr}` must be a positive integer. "
+            f"Received: {attr}={value!r}"
+        )
+
+
+# === Columns ===
+
+
+def describe_row(frame: pd.DataFrame, position: int) -> str:
+    """Where a row is: file and line for streamed chunks, else the row."""
+    first = frame.attrs.get("mtzoo_first_line")
+    if first is not None:
+        word = frame.attrs.get("mtzoo_line_word", "line")
+        return (f"{word} {first + position} of "
+                f"'{frame.attrs.get('mtzoo_source')}'")
+    label = frame.index[position]
+    if isinstance(label, (int, np.integer)) and label == position:
+        return f"row {position}"
+    return f"row {position} (index {label!r})"
+
+
+def require_column(frame: pd.DataFrame, column: str, owner: str) -> None:
+    if column not in frame.columns:
+        shown = ", ".join(map(str, list(frame.columns)[:20]))
+        more = "" if len(frame.columns) <= 20 else ", ..."
+        raise DataError(
+            f"{owner} reads column '{column}', which is not in the data. "
+            f"Available columns: {shown}{more}"
+        )
+
+
+def numeric_column(
+    frame: pd.DataFrame, column: str, owner: str, expected: str
+) -> np.ndarray:
+    """Column as float64, NaN for missing; names the first bad value."""
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{owner} expects {expected} in column '{column}', but "
+            f"{describe_row(frame, position)} has "
+            f"{series.iloc[position]!r}"
+        )
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def string_values(series: pd.Series) -> np.ndarray:
+    """A column as an object array of str, `""` for missing values.
+
+    Vectorized for string, integer and boolean columns; other columns go
+    value by value.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types \
+            .is_object_dtype(dtype):
+        return series.fillna(MISSING_STRING).to_numpy(dtype=object)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(
+            dtype):
+        return series.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(
+            series, skipna=True) in ("string", "empty"):
+        return series.fillna(MISSING_STRING).to_numpy(dtype=object)
+    values = series.astype(object).to_numpy()
+    missing = pd.isna(values)
+    out = np.empty(len(values), dtype=object)
+    out[missing] = MISSING_STRING
+    present = ~missing
+    out[present] = [to_token(v) for v in values[present]]
+    return out
+
+
+def as_int_ids(values: np.ndarray, frame, spec) -> np.ndarray:
+    """Float column values as int64 ids, `-1` for missing."""
+    finite = np.isfinite(values)
+    bad = finite & (values != np.round(values))
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"Feature '{spec.name}' expects integer ids in column "
+            f"'{spec.source}', but {describe_row(frame, position)} has "
+            f"{frame[spec.source].iloc[position]!r}"
+        )
+    out = np.full(values.shape, MISSING_INT, dtype=np.int64)
+    out[finite] = values[finite].astype(np.int64)
+    return out
+
+
+def to_token(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# === The spec base class ===
+
+
+class FeatureSpec:
+    """Base class of feature specs (see the module docstring)."""
+
+    kind: ClassVar[str] = ""
+    name: str
+    column: str | None
+
+    @property
+    def source(self) -> str:
+        """The data column the feature reads (its name unless set)."""
+        return self.column or self.name
+
+    @property
+    def is_adapted(self) -> bool:
+        return True
+
+    def missing_state(self) -> str:
+        """What `adapt` still has to learn, for error messages."""
+        return "state"
+
+    def get_config(self) -> dict[str, Any]:
+        config = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            config[field.name] = value
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "FeatureSpec":
+        return cls(**config)
+
+    # Raw input.
+
+    def to_array(self, frame: pd.DataFrame) -> np.ndarray:
+        """Converts the raw column into the array the raw input takes."""
+        raise NotImplementedError
+
+    def input_shape(self) -> tuple:
+        """Per-example shape of the raw input (without batch)."""
+        return ()
+
+    def input_dtype(self) -> str:
+        raise NotImplementedError
+
+    def file_column_type(self) -> str:
+        """How files hold the column: `"string"` or `"float"`."""
+        raise NotImplementedError
+
+    # Adapt.
+
+    def statistics_key(self) -> str:
+        """Specs with the same key share one statistics accumulator."""
+        return self.name
+
+    def new_statistics(self):
+        """A fresh accumulator for `observe`, or None if nothing is
+        learned."""
+        return None
+
+    def observe(self, chunk: pd.DataFrame, statistics) -> "FeatureSpec":
+        """Adds a chunk of training data to `statistics`; returns the spec
+        with what the chunk settled (such as an inferred dtype)."""
+        self.to_array(chunk)  # validates the values
+        return self
+
+    def adapted(self, statistics, features) -> "FeatureSpec":
+        """The spec with what `statistics` learned filled in."""
+        return self
+
+    # Preprocessing stage.
+
+    def encoded_shape(self) -> tuple:
+        """Per-example shape of the encoded input the model trains on."""
+        return self.input_shape()
+
+    def encoded_dtype(self) -> str:
+        return "float32"
+
+    def preprocessing_key(self) -> str | None:
+        """Specs with the same key share one preprocessing layer."""
+        return None
+
+    def make_preprocessing(self):
+        """The Keras layer `preprocess` uses (a lookup table...), or
+        None."""
+        return None
+
+    def preprocess(self, raw, layer):
+        """Raw values (a tensor) to the encoded tensor."""
+        raise NotImplementedError
+
+    # Model stage.
+
+    @property
+    def output_dim(self) -> int:
+        raise NotImplementedError
+
+    def model_key(self) -> str | None:
+        """Specs with the same key share one model-stage layer."""
+        return None
+
+    def make_model_layer(self, *, embeddings_initializer,
+                         embeddings_regularizer, dtype):
+        """The trainable layer `encode` uses, or None."""
+        return None
+
+    def encode(self, encoded, layer, compute_dtype):
+        """Encoded values to a `[batch, output_dim]` tensor."""
+        raise NotImplementedError

@@ -1,0 +1,206 @@
+"""A variable-length list of categorical values, embedded and pooled."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mtzoo.features import base
+from mtzoo.features.base import INT64
+from mtzoo.features.base import MISSING_INT
+from mtzoo.features.base import MISSING_STRING
+from mtzoo.features.base import STRING
+from mtzoo.features.categorical import CategoricalFeature
+
+POOLINGS = ("mean", "sum", "max")
+#: The encoded id of a padding position (masked out by pooling).
+PADDING_ID = -1
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiCategoricalFeature(CategoricalFeature):
+    """A variable-length list of categorical values, embedded and pooled.
+
+    For genres, tags or a history of item ids. In a DataFrame a cell is a
+    list (or array) of values, or a string joined by `separator`. The raw
+    input is a padded `[batch, length]` tensor of any length (padding: `""`
+    for strings, `-1` for integers); the first `max_length` values are
+    kept.
+
+    Args:
+        name: str. Feature name; also the model input name.
+        max_length: int. Values kept per example. Learned by `adapt` (the
+            longest list seen) when None.
+        pooling: str. How the value embeddings are combined: `"mean"`,
+            `"sum"` or `"max"`. Defaults to `"mean"`.
+        separator: str. Splits string cells such as `"Action|Comedy"`.
+            Defaults to None (cells are lists).
+        **categorical_args: see `CategoricalFeature`.
+    """
+
+    kind: ClassVar[str] = "multi_categorical"
+    max_length: int | None = None
+    pooling: str = "mean"
+    separator: str | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"Feature '{self.name}': `pooling` must be one of "
+                f"{POOLINGS}. Received: pooling={self.pooling!r}"
+            )
+        if self.max_length is not None:
+            base.check_positive_int(self, "max_length")
+
+    @property
+    def is_adapted(self) -> bool:
+        return super().is_adapted and self.max_length is not None
+
+    def missing_state(self) -> str:
+        missing = [super().missing_state()] if not super().is_adapted else []
+        if not self.max_length:
+            missing.append("max_length")
+        return ", ".join(m for m in missing if m)
+
+    # === Raw input ===
+
+    def input_shape(self) -> tuple:
+        return (None,)
+
+    def file_column_type(self) -> str:
+        return "string"  # lists are separated strings in files
+
+    def _lists(self, frame: pd.DataFrame) -> list[list]:
+        base.require_column(frame, self.source, f"Feature '{self.name}'")
+        lists = []
+        for position, cell in enumerate(frame[self.source].to_numpy()):
+            if isinstance(cell, str):
+                if self.separator is None:
+                    raise base.DataError(
+                        f"Feature '{self.name}' is multi-valued but column "
+                        f"'{self.source}' holds a string at "
+                        f"{base.describe_row(frame, position)}: {cell!r}. "
+                        f"Set `separator` to split such strings, or store "
+                        f"lists.")
+                items = [t for t in cell.split(self.separator) if t != ""]
+            elif cell is None or (np.isscalar(cell) and pd.isna(cell)):
+                items = []
+            elif isinstance(cell, (list, tuple, np.ndarray)):
+                items = list(cell)
+            else:
+                raise base.DataError(
+                    f"Feature '{self.name}' is multi-valued but column "
+                    f"'{self.source}' holds {type(cell).__name__} "
+                    f"{cell!r} at {base.describe_row(frame, position)}; "
+                    f"expected a list or a separated string.")
+            lists.append(items)
+        return lists
+
+    def _convert_items(self, items, frame, position):
+        if self.dtype == INT64:
+            out = []
+            for item in items:
+                try:
+                    value = float(item)
+                except (TypeError, ValueError):
+                    value = math.nan
+                if not math.isfinite(value) or value != int(value):
+                    if base.is_missing(item):
+                        continue
+                    raise base.DataError(
+                        f"Feature '{self.name}' expects integer ids in "
+                        f"column '{self.source}', but "
+                        f"{base.describe_row(frame, position)} has {item!r}")
+                out.append(int(value))
+            return out
+        return [base.to_token(item) for item in items
+                if not base.is_missing(item)]
+
+    def _converted(self, frame) -> list[list]:
+        return [self._convert_items(items, frame, position)
+                for position, items in enumerate(self._lists(frame))]
+
+    def to_array(self, frame: pd.DataFrame) -> np.ndarray:
+        """Lists padded to the longest in `frame` (at least 1); the
+        preprocessing stage keeps the first `max_length`."""
+        lists = self._converted(frame)
+        length = max(max((len(x) for x in lists), default=1), 1)
+        if self.dtype == INT64:
+            out = np.full((len(lists), length), MISSING_INT, dtype=np.int64)
+        else:
+            out = np.full((len(lists), length), MISSING_STRING, dtype=object)
+        for position, values in enumerate(lists):
+            out[position, : len(values)] = values
+        return out
+
+    def tokens(self, frame: pd.DataFrame) -> np.ndarray:
+        values = [v for items in self._converted(frame) for v in items]
+        return np.asarray(values, dtype=np.int64 if self.dtype == INT64
+                          else object)
+
+    # === Adapt ===
+
+    def observe(self, chunk, statistics):
+        spec = self if self.dtype else dataclasses.replace(
+            self, dtype=infer_list_dtype(chunk, self))
+        spec = CategoricalFeature.observe(spec, chunk, statistics)
+        statistics.longest[self.name] = max(
+            statistics.longest[self.name],
+            max((len(x) for x in spec._lists(chunk)), default=1))
+        return spec
+
+    def adapted(self, statistics, features):
+        spec = super().adapted(statistics, features)
+        if spec.max_length:
+            return spec
+        return dataclasses.replace(
+            spec, max_length=max(statistics.longest[self.name], 1))
+
+    # === Preprocessing stage ===
+
+    def encoded_shape(self) -> tuple:
+        return (self.max_length,)
+
+    def preprocess(self, raw, layer):
+        raw = self.checked_raw(tf.convert_to_tensor(raw))
+        if raw.shape.rank == 1:
+            raw = tf.expand_dims(raw, -1)
+        pad = MISSING_INT if self.dtype == INT64 else MISSING_STRING
+        raw = raw[:, : self.max_length]
+        raw = tf.pad(raw, [[0, 0], [0, self.max_length - tf.shape(raw)[1]]],
+                     constant_values=tf.constant(pad, raw.dtype))
+        ids = tf.cast(layer(raw), tf.int32)
+        ids = tf.where(tf.equal(raw, pad), PADDING_ID, ids)
+        return tf.ensure_shape(ids, (None, self.max_length))
+
+    # === Model stage ===
+
+    def encode(self, encoded, layer, compute_dtype):
+        present = encoded >= 0
+        vectors = tf.cast(layer(tf.maximum(encoded, 0)), compute_dtype)
+        mask = tf.cast(tf.expand_dims(present, -1), compute_dtype)
+        if self.pooling == "max":
+            very_negative = tf.cast(-1e9, compute_dtype)
+            pooled = tf.reduce_max(
+                tf.where(mask > 0, vectors, very_negative), axis=1)
+            has_value = tf.reduce_any(present, axis=1, keepdims=True)
+            return tf.where(has_value, pooled, tf.zeros_like(pooled))
+        total = tf.reduce_sum(vectors * mask, axis=1)
+        if self.pooling == "sum":
+            return total
+        return tf.math.divide_no_nan(total, tf.reduce_sum(mask, axis=1))
+
+
+def infer_list_dtype(frame: pd.DataFrame, spec) -> str:
+    base.require_column(frame, spec.source, f"Feature '{spec.name}'")
+    for cell in frame[spec.source].to_numpy():
+        if isinstance(cell, (list, tuple, np.ndarray)) and len(cell):
+            return INT64 if all(
+                isinstance(v, (int, np.integer)) for v in cell) else STRING
+    return STRING

@@ -1,0 +1,78 @@
+"""The layer that turns raw feature values into the ids and floats a model
+trains on."""
+
+from __future__ import annotations
+
+import keras
+
+from mtzoo import features as features_lib
+from mtzoo.api_export import mtzoo_export
+
+
+@mtzoo_export
+class FeaturePreprocessor(keras.layers.Layer):
+    """Raw feature values in, encoded model inputs out (no weights).
+
+    Each feature's preprocessing stage: vocabulary lookups or hashing to
+    int32 ids (unseen values to out-of-vocabulary ids, list padding to
+    `-1`), log transform, standardization and imputation to float32.
+    `mtzoo.data` runs it once over the training rows; exported models run it
+    in front of the trained model, so they take raw values.
+
+    Args:
+        features: list of adapted feature specs (`mtzoo.features`), or their
+            serialized configs.
+        **kwargs: Args to pass to the base class.
+
+    Input: dict mapping each feature name to a raw tensor (`[batch]` for
+        categorical and numeric features, `[batch, length]` for multi-valued
+        ones, `[batch, dim]` for vectors).
+
+    Output: dict mapping each feature name to its encoded tensor, of shape
+        `(batch,) + spec.encoded_shape()` and dtype `spec.encoded_dtype()`.
+
+    Example:
+
+    ```python
+    specs = mtzoo.features.adapt(
+        [CategoricalFeature("city"), NumericFeature("age")], frame)
+    FeaturePreprocessor(specs)(
+        {"city": tf.constant(["paris"]), "age": tf.constant([31.0])})
+    # {"city": <int32 [1]>, "age": <float32 [1, 1]>}
+    ```
+    """
+
+    def __init__(self, features, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        specs = features_lib.validate(features)
+        features_lib.check_adapted(specs)
+        self.features = specs
+        # === Layers ===
+        self._stages = {}
+        for spec in specs:
+            key = spec.preprocessing_key()
+            if key is not None and key not in self._stages:
+                self._stages[key] = spec.make_preprocessing()
+        self.built = True
+
+    def call(self, inputs):
+        missing = [s.name for s in self.features if s.name not in inputs]
+        if missing:
+            raise ValueError(
+                f"FeaturePreprocessor is missing inputs for features "
+                f"{missing}. Received inputs: {sorted(inputs)}")
+        return {spec.name: spec.preprocess(
+            inputs[spec.name], self._stages.get(spec.preprocessing_key()))
+            for spec in self.features}
+
+    def compute_output_spec(self, inputs):
+        return {spec.name: keras.KerasTensor(
+            (None,) + tuple(spec.encoded_shape()), dtype=spec.encoded_dtype())
+            for spec in self.features}
+
+    def get_config(self):
+        config = super().get_config()
+        config["features"] = [features_lib.serialize(f)
+                              for f in self.features]
+        return config
