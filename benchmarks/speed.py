@@ -1,14 +1,17 @@
 """Training and serving speed of every census architecture, from raw features.
 
 For each architecture, a fresh process loads Census-Income from its raw
-files, trains for a few epochs exactly as the recipes do (raw strings in,
-lookups inside the model), evaluates test AUC, exports the SavedModel and
-serves from it. It records:
+files, trains for a few epochs exactly as the recipes do (rows encoded once
+into ids and floats, then training on those), evaluates test AUC, exports
+the SavedModel (raw values in) and serves from it. It records:
 
 - training examples/s over epochs 2 and later (the first traces the graph),
 - inference examples/s through the SavedModel's `serving_default` at batch
   4096,
 - SavedModel latency of one-row requests: p50 and p99 over repeated calls,
+  through `serving_default` (one tensor per feature) and p50 through
+  `serve_examples` (one serialized `tf.train.Example`), and the number of
+  ops each signature's graph runs,
 - the process's peak resident memory (loading, training, export, serving).
 
 Writes `benchmarks/results/speed.json` and `speed.md`.
@@ -29,6 +32,8 @@ import tempfile
 import time
 
 import keras
+
+from mtzoo import export as export_lib
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 CENSUS_MODELS = ["single_task", "shared_bottom", "omoe", "mmoe", "ple",
@@ -67,14 +72,15 @@ def serving_inputs(signature, frame, features) -> dict:
     from mtzoo import data as data_lib
 
     specs = signature.structured_input_signature[1]
-    arrays = data_lib.model_inputs(frame, features)
+    arrays = data_lib.feature_arrays(frame, features)
     return {name: tf.cast(tf.convert_to_tensor(arrays[name]), spec.dtype)
             for name, spec in specs.items()}
 
 
 def measure_serving(version_dir, frame, features, *, batch_size: int,
                     repeats: int, latency_calls: int) -> dict:
-    """Throughput at `batch_size` and one-row latency of a SavedModel."""
+    """Throughput at `batch_size`, one-row latency through both signatures
+    and their op counts, of a SavedModel."""
     import tensorflow as tf
 
     serve = tf.saved_model.load(str(version_dir)).signatures[
@@ -97,9 +103,38 @@ def measure_serving(version_dir, frame, features, *, batch_size: int,
         start = time.perf_counter()
         serve(**rows[i % len(rows)])
         seconds.append(time.perf_counter() - start)
-    return {"inference_examples_per_s": statistics.median(rates),
-            "latency_ms_p50": percentile_ms(seconds, 50),
-            "latency_ms_p99": percentile_ms(seconds, 99)}
+    result = {"inference_examples_per_s": statistics.median(rates),
+              "latency_ms_p50": percentile_ms(seconds, 50),
+              "latency_ms_p99": percentile_ms(seconds, 99),
+              "serving_ops": export_lib.op_count(version_dir)}
+    result.update(_example_latency(version_dir, frame, features,
+                                   latency_calls))
+    return result
+
+
+def _example_latency(version_dir, frame, features, calls: int) -> dict:
+    """One-row latency through `serve_examples` (one serialized
+    `tf.train.Example` per request, TF Serving's usual input)."""
+    import tensorflow as tf
+
+    from mtzoo import data as data_lib
+
+    serve = tf.saved_model.load(str(version_dir)).signatures[
+        export_lib.EXAMPLES_SIGNATURE]
+    rows = [{export_lib.EXAMPLES_INPUT: tf.constant(export_lib.tf_examples(
+        data_lib.feature_arrays(frame.iloc[i:i + 1], features), features))}
+        for i in range(min(calls, len(frame)))]
+    for row in rows[:20]:
+        serve(**row)
+    seconds = []
+    for i in range(calls):
+        start = time.perf_counter()
+        serve(**rows[i % len(rows)])
+        seconds.append(time.perf_counter() - start)
+    return {"latency_ms_p50_examples": percentile_ms(seconds, 50),
+            "latency_ms_p99_examples": percentile_ms(seconds, 99),
+            "serving_ops_examples": export_lib.op_count(
+                version_dir, export_lib.EXAMPLES_SIGNATURE)}
 
 
 def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
@@ -109,21 +144,26 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
     from mtzoo import data as data_lib
     from mtzoo import environment
     from mtzoo import evaluation
-    from mtzoo import export as export_lib
     from mtzoo import models
 
     keras.utils.set_random_seed(seed)
+    peaks = {"import": _peak_rss_mb()}
     started = time.perf_counter()
     bundle = data_lib.census_income(data_dir, max_rows=max_rows)
     load_seconds = time.perf_counter() - started
+    peaks["load"] = _peak_rss_mb()
     model = models.build(model_name, bundle.features, bundle.tasks)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   steps_per_execution=steps_per_execution)
+    started = time.perf_counter()
     train = data_lib.from_dataframe(bundle.train, bundle.features,
                                     bundle.tasks, batch_size=batch_size,
                                     shuffle=True, seed=seed)
+    encode_seconds = time.perf_counter() - started
+    peaks["encode"] = _peak_rss_mb()
     timer = EpochTimer()
     model.fit(train, epochs=epochs, callbacks=[timer], verbose=0)
+    peaks["train"] = _peak_rss_mb()
     timed = timer.seconds[1:]
     train_rate = len(bundle.train) * len(timed) / sum(timed)
 
@@ -132,12 +172,15 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
                                 batch_size=4096), verbose=0)
     labels, weights = data_lib.label_arrays(bundle.test, bundle.tasks)
     test = evaluation.evaluate(bundle.tasks, labels, predictions, weights)
+    peaks["evaluate"] = _peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         version_dir = export_lib.export_saved_model(
             model, tmp, model_name=model_name)
+        peaks["export"] = _peak_rss_mb()
         serving = measure_serving(version_dir, bundle.test, bundle.features,
                                   batch_size=4096, repeats=3,
                                   latency_calls=500)
+        peaks["serve"] = _peak_rss_mb()
     return {
         "model": model_name, "seed": seed, "epochs": epochs,
         "train_rows": len(bundle.train), "test_rows": len(bundle.test),
@@ -145,13 +188,19 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
         "steps_per_execution": steps_per_execution,
         "parameters": model.count_params(),
         "load_seconds": round(load_seconds, 1),
+        "encode_seconds": round(encode_seconds, 1),
         "train_examples_per_s": train_rate,
         **{f"{t}_auc": test["tasks"][t]["auc"] for t in TASKS},
         **serving,
-        "peak_rss_mb": resource.getrusage(
-            resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
+        # The process's peak so far at the end of each phase.
+        "peak_rss_mb_by_phase": peaks,
         **environment.describe(),
     }
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_in_subprocess(model_name: str, seed: int, args) -> dict:
@@ -179,6 +228,11 @@ COLUMNS = [("train_examples_per_s", "train examples/s (epochs 2+)", "{:,.0f}"),
             "{:,.0f}"),
            ("latency_ms_p50", "1-row latency p50 (ms)", "{:.2f}"),
            ("latency_ms_p99", "1-row latency p99 (ms)", "{:.2f}"),
+           ("latency_ms_p50_examples", "1-row tf.Example latency p50 (ms)",
+            "{:.2f}"),
+           ("serving_ops", "serving graph ops", "{:,.0f}"),
+           ("serving_ops_examples", "tf.Example serving graph ops",
+            "{:,.0f}"),
            ("peak_rss_mb", "peak RSS (MB)", "{:,.0f}"),
            ("income_auc", "test AUC income", "{:.4f}"),
            ("marital_auc", "test AUC marital", "{:.4f}")]

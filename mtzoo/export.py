@@ -10,8 +10,11 @@ body = mtzoo.export.rest_request(test_frame.head(2), features)
 
 The `serving_default` signature takes one tensor per raw feature, named
 after the feature, with a batch dimension, and returns one tensor per model
-output, named after the task (ESMM: `ctr`, `cvr`, `ctcvr`). Labels are never
-inputs. Loading needs TensorFlow only, not mtzoo.
+output, named after the task (ESMM: `ctr`, `cvr`, `ctcvr`). The
+`serve_examples` signature takes one string tensor, `examples`: a batch of
+serialized `tf.train.Example`s holding the raw features by name (TF
+Serving's usual request; an absent feature counts as missing). Labels are
+never inputs. Loading needs TensorFlow only, not mtzoo.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import numpy as np
 import tensorflow as tf
 
 SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serve_examples"
+EXAMPLES_INPUT = "examples"
 WARMUP_FILE = "tf_serving_warmup_requests"
 EXPECTED_FILE = "mtzoo_expected_outputs.json"
 
@@ -56,6 +61,15 @@ def as_serving_model(model: keras.Model) -> keras.Model:
 
         return serving_model(model)
     return model
+
+
+def op_count(version_dir, signature: str = SIGNATURE) -> int:
+    """Operations a signature runs: the nodes of its graph and of every
+    function it calls (what TF Serving executes per request)."""
+    loaded = tf.saved_model.load(str(version_dir))
+    graph = loaded.signatures[signature].graph.as_graph_def()
+    return len(graph.node) + sum(len(f.node_def)
+                                 for f in graph.library.function)
 
 
 def versions(model_dir) -> list[int]:
@@ -120,12 +134,19 @@ def export_saved_model(
         archive.add_endpoint(
             SIGNATURE, lambda features: serving(features, training=False),
             input_signature=[serving_signature(serving)])
+        specs = getattr(model, "features", None)
+        if specs:
+            archive.add_endpoint(
+                EXAMPLES_SIGNATURE, _example_endpoint(serving, specs),
+                input_signature=[tf.TensorSpec([None], tf.string,
+                                                name=EXAMPLES_INPUT)])
         archive.write_out(str(staging / "model"), verbose=False)
         written = staging / "model"
         if warmup_inputs is not None:
             extra = written / "assets.extra"
             extra.mkdir(exist_ok=True)
-            _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs)
+            _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs,
+                          specs)
             expected = serving.predict(_as_tensors(warmup_inputs),
                                        verbose=0)
             (extra / EXPECTED_FILE).write_text(json.dumps(
@@ -142,21 +163,57 @@ def _as_tensors(inputs: dict) -> dict:
             for k, v in inputs.items()}
 
 
-def _write_warmup(path, model_name: str, inputs: dict) -> None:
-    """Writes `PredictionLog` records TF Serving replays when loading."""
+def _example_endpoint(serving, features):
+    """Serialized `tf.train.Example`s in, the serving model's outputs out."""
+    parse_spec = {f.name: f.example_spec() for f in features}
+
+    def serve_examples(examples):
+        parsed = tf.io.parse_example(examples, parse_spec)
+        return serving({f.name: f.from_example(parsed[f.name])
+                        for f in features}, training=False)
+
+    return serve_examples
+
+
+def tf_examples(arrays: dict, features) -> np.ndarray:
+    """Serialized `tf.train.Example`s of raw rows, for `serve_examples`.
+
+    Args:
+        arrays: raw feature arrays, as `mtzoo.data.feature_arrays` returns.
+        features: the feature specs.
+
+    Returns:
+        A 1-D object array of bytes, one serialized example per row.
+    """
+    rows = len(next(iter(arrays.values())))
+    return np.array([tf.train.Example(features=tf.train.Features(feature={
+        spec.name: spec.example_feature(arrays[spec.name][i])
+        for spec in features})).SerializeToString()
+        for i in range(rows)], dtype=object)
+
+
+def _write_warmup(path, model_name: str, inputs: dict, features=None):
+    """Writes `PredictionLog` records TF Serving replays when loading: the
+    rows through `serving_default`, and through `serve_examples` too when
+    the model has one."""
     from tensorflow_serving.apis import model_pb2
     from tensorflow_serving.apis import predict_pb2
     from tensorflow_serving.apis import prediction_log_pb2
 
-    request = predict_pb2.PredictRequest(
-        model_spec=model_pb2.ModelSpec(name=model_name,
-                                       signature_name=SIGNATURE))
-    for name, value in _as_tensors(inputs).items():
-        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
-    log = prediction_log_pb2.PredictionLog(
-        predict_log=prediction_log_pb2.PredictLog(request=request))
+    requests = [(SIGNATURE, _as_tensors(inputs))]
+    if features:
+        requests.append((EXAMPLES_SIGNATURE, {EXAMPLES_INPUT: tf.constant(
+            tf_examples(inputs, features))}))
     with tf.io.TFRecordWriter(str(path)) as writer:
-        writer.write(log.SerializeToString())
+        for signature, tensors in requests:
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name,
+                                               signature_name=signature))
+            for name, value in tensors.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
 
 
 def read_warmup(path) -> list[dict[str, np.ndarray]]:
@@ -219,6 +276,7 @@ path = sys.argv[1]
 assert "mtzoo" not in sys.modules
 loaded = tf.saved_model.load(path)
 serve = loaded.signatures["serving_default"]
+signatures = {}
 extra = os.path.join(path, "assets.extra")
 expected = json.load(open(os.path.join(extra, "mtzoo_expected_outputs.json")))
 worst = 0.0
@@ -226,15 +284,19 @@ requests = 0
 for record in tf.data.TFRecordDataset(
         os.path.join(extra, "tf_serving_warmup_requests")):
     log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+    request = log.predict_log.request
+    name = request.model_spec.signature_name or "serving_default"
     inputs = {k: tf.constant(tf.make_ndarray(v))
-              for k, v in log.predict_log.request.inputs.items()}
-    outputs = serve(**inputs)
+              for k, v in request.inputs.items()}
+    outputs = loaded.signatures[name](**inputs)
+    signatures[name] = signatures.get(name, 0) + 1
     for name, values in expected.items():
         got = outputs[name].numpy()
         worst = max(worst, float(np.max(np.abs(got - np.asarray(values)))))
     requests += 1
 print(json.dumps({
     "requests": requests,
+    "signatures": signatures,
     "max_abs_difference": worst,
     "inputs": {k: [v.dtype.name, v.shape.as_list()]
                for k, v in serve.structured_input_signature[1].items()},
@@ -261,7 +323,8 @@ def verify(path, tolerance: float = 1e-5) -> dict:
     """Checks an export in a fresh process without mtzoo.
 
     Loads the SavedModel with `tf.saved_model.load`, replays the warm-up
-    requests through `serving_default` and compares the outputs with the
+    requests through the signature each names (`serving_default`, and
+    `serve_examples` for mtzoo models) and compares the outputs with the
     Keras model's predictions recorded at export.
 
     Returns:
@@ -300,8 +363,11 @@ def format_report(report: dict) -> str:
     lines.append("outputs:")
     lines += [f"  {name}: {dtype} {shape}"
               for name, (dtype, shape) in sorted(report["outputs"].items())]
+    replayed = ", ".join(f"{name}: {count}" for name, count in
+                         sorted(report.get("signatures", {}).items()))
     lines.append(
-        f"warm-up requests replayed: {report['requests']}; max abs "
+        f"warm-up requests replayed: {report['requests']} ({replayed}); "
+        f"max abs "
         f"difference to the Keras model: {report['max_abs_difference']:.3g} "
         f"(tolerance {report['tolerance']:g}) -> "
         f"{'OK' if report['ok'] else 'FAILED'}")

@@ -211,6 +211,19 @@ class FeatureSpec:
         """How files hold the column: `"string"` or `"float"`."""
         raise NotImplementedError
 
+    def example_spec(self):
+        """How a serialized `tf.train.Example` holds the raw value (a
+        `tf.io.parse_example` feature; absent values parse as missing)."""
+        raise NotImplementedError
+
+    def from_example(self, parsed):
+        """The raw input tensor from `parse_example`'s output for it."""
+        return parsed
+
+    def example_feature(self, value):
+        """One row's raw value (from `to_array`) as a `tf.train.Feature`."""
+        raise NotImplementedError
+
     # Adapt.
 
     def statistics_key(self) -> str:

@@ -139,6 +139,20 @@ class CategoricalFeature(base.FeatureSpec):
     def file_column_type(self) -> str:
         return "float" if self.dtype == INT64 else "string"
 
+    def example_spec(self):
+        if self.dtype == INT64:
+            return tf.io.FixedLenFeature([], tf.int64,
+                                         default_value=MISSING_INT)
+        return tf.io.FixedLenFeature([], tf.string,
+                                     default_value=MISSING_STRING)
+
+    def example_feature(self, value):
+        if self.dtype == INT64:
+            return tf.train.Feature(
+                int64_list=tf.train.Int64List(value=[int(value)]))
+        return tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[str(value).encode()]))
+
     def tokens(self, frame: pd.DataFrame) -> np.ndarray:
         """Flat array of the values this feature contributes to a table."""
         return self._raw_values(frame)

@@ -76,6 +76,21 @@ class MultiCategoricalFeature(CategoricalFeature):
     def file_column_type(self) -> str:
         return "string"  # lists are separated strings in files
 
+    def example_spec(self):
+        return tf.io.RaggedFeature(
+            tf.int64 if self.dtype == INT64 else tf.string)
+
+    def from_example(self, parsed):
+        pad = MISSING_INT if self.dtype == INT64 else MISSING_STRING
+        return parsed.to_tensor(default_value=pad)
+
+    def example_feature(self, value):
+        if self.dtype == INT64:
+            return tf.train.Feature(int64_list=tf.train.Int64List(
+                value=[int(v) for v in value if v != MISSING_INT]))
+        return tf.train.Feature(bytes_list=tf.train.BytesList(
+            value=[str(v).encode() for v in value if v != MISSING_STRING]))
+
     def _lists(self, frame: pd.DataFrame) -> list[list]:
         base.require_column(frame, self.source, f"Feature '{self.name}'")
         lists = []

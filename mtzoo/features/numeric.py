@@ -82,6 +82,13 @@ class NumericFeature(base.FeatureSpec):
     def file_column_type(self) -> str:
         return "float"
 
+    def example_spec(self):
+        return tf.io.FixedLenFeature([], tf.float32, default_value=np.nan)
+
+    def example_feature(self, value):
+        return tf.train.Feature(
+            float_list=tf.train.FloatList(value=[float(value)]))
+
     def to_array(self, frame: pd.DataFrame) -> np.ndarray:
         base.require_column(frame, self.source, f"Feature '{self.name}'")
         values = base.numeric_column(

@@ -49,6 +49,14 @@ class VectorFeature(base.FeatureSpec):
     def file_column_type(self) -> str:
         return "string"  # "0.1 0.2 ..." in files
 
+    def example_spec(self):
+        return tf.io.FixedLenFeature([self.dim], tf.float32,
+                                     default_value=[np.nan] * self.dim)
+
+    def example_feature(self, value):
+        return tf.train.Feature(float_list=tf.train.FloatList(
+            value=[float(v) for v in value]))
+
     def to_array(self, frame: pd.DataFrame) -> np.ndarray:
         base.require_column(frame, self.source, f"Feature '{self.name}'")
         out = np.full((len(frame), self.dim), np.nan, dtype=np.float32)

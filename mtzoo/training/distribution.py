@@ -32,9 +32,26 @@ def make_strategy(name: str) -> tf.distribute.Strategy | None:
                 "variable, e.g. {\"cluster\": {\"worker\": [\"host1:12345\", "
                 "\"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
                 "\"index\": 0}}, set on every worker with its own index.")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return NestedReduceMultiWorkerStrategy()
     raise ValueError(f"Unknown strategy {name!r}; expected one of "
                      f"{list(STRATEGIES)}.")
+
+
+class NestedReduceMultiWorkerStrategy(
+        tf.distribute.MultiWorkerMirroredStrategy):
+    """`MultiWorkerMirroredStrategy` whose `reduce` also takes nested
+    structures (dicts of features, labels and weights), leaf by leaf.
+
+    Keras's `fit` reduces the first distributed batch with
+    `strategy.reduce(...)` before training, and the stock multi-worker
+    strategy accepts single values only, so `fit` fails on dict inputs
+    (keras-team/keras#20329).
+    """
+
+    def reduce(self, reduce_op, value, axis):
+        return tf.nest.map_structure(
+            lambda leaf: super(NestedReduceMultiWorkerStrategy, self).reduce(
+                reduce_op, leaf, axis), value)
 
 
 def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
