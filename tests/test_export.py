@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import mtzoo
 from mtzoo.data import synthetic
@@ -38,7 +39,11 @@ def test_layout_and_version_numbers(esmm_export, impression_features):
 def test_verify_in_a_fresh_process(esmm_export):
     _, path = esmm_export
     report = mtzoo.export.verify(path)
-    assert report["ok"] and report["requests"] == 1
+    # The rows through both signatures: one tensor per feature, and
+    # serialized tf.Examples.
+    assert report["ok"] and report["requests"] == 2
+    assert report["signatures"] == {"serving_default": 1,
+                                    "serve_examples": 1}
     assert report["max_abs_difference"] <= 1e-5
     assert set(report["outputs"]) == {"ctr", "cvr", "ctcvr"}
     assert "click" not in report["inputs"]  # labels are never inputs
@@ -49,10 +54,16 @@ def test_verify_in_a_fresh_process(esmm_export):
 def test_warmup_requests_hold_the_raw_features(esmm_export,
                                                impression_features):
     _, path = esmm_export
-    (request,) = mtzoo.export.read_warmup(
+    request, examples = mtzoo.export.read_warmup(
         path / "assets.extra" / "tf_serving_warmup_requests")
     assert set(request) == {f.name for f in impression_features}
     assert request["user_id"].shape == (6,)
+    assert set(examples) == {"examples"} and examples["examples"].shape == (6,)
+    parsed = tf.train.Example.FromString(examples["examples"][0])
+    assert set(parsed.features.feature) == {f.name
+                                            for f in impression_features}
+    assert parsed.features.feature["user_id"].bytes_list.value[0] == \
+        request["user_id"][0]
 
 
 SERVE_RAW = r"""
@@ -212,3 +223,28 @@ def test_every_architecture_exports_and_matches_keras(
     for key in expected:
         np.testing.assert_allclose(served[key].numpy(), expected[key],
                                    atol=1e-5)
+
+
+def test_examples_signature_treats_absent_features_as_missing(
+        tmp_path, impressions, impression_features):
+    tasks = synthetic.impression_tasks()
+    model = mtzoo.models.mmoe(impression_features, tasks, num_experts=2)
+    path = mtzoo.export.export_saved_model(model, tmp_path)
+    loaded = tf.saved_model.load(str(path))
+    rows = impressions[1].iloc[:4].copy()
+    rows["device"] = ["never-seen", "", None, "ios"]
+    raw = mtzoo.data.feature_arrays(rows, impression_features)
+    examples = mtzoo.export.tf_examples(raw, impression_features)
+    # The third row without its user and device at all: absent is missing.
+    third = tf.train.Example.FromString(examples[2])
+    del third.features.feature["user_id"]
+    del third.features.feature["device"]
+    examples[2] = third.SerializeToString()
+    raw["user_id"][2] = ""
+    by_examples = loaded.signatures["serve_examples"](
+        examples=tf.constant(examples))
+    by_features = loaded.signatures["serving_default"](
+        **{k: tf.constant(v) for k, v in raw.items()})
+    for task in tasks:
+        np.testing.assert_allclose(by_examples[task.name],
+                                   by_features[task.name], atol=1e-6)

@@ -254,6 +254,11 @@ class FeatureSpec:
     def encoded_dtype(self) -> str:
         return "float32"
 
+    def vocabulary_table(self) -> tuple[str, dict] | None:
+        """The vocabulary table the feature's values are looked up in, for
+        the preprocessor's fused lookup; None for other kinds."""
+        return None
+
     def preprocessing_key(self) -> str | None:
         """Specs with the same key share one preprocessing layer."""
         return None

@@ -192,23 +192,24 @@ class CategoricalFeature(base.FeatureSpec):
     def encoded_dtype(self) -> str:
         return "int32"
 
-    def preprocessing_key(self) -> str:
-        return f"lookup_{self.table}"
+    def vocabulary_table(self) -> tuple[str, dict] | None:
+        """`(table, {"vocabulary", "num_oov_buckets"})` for a feature
+        looked up in a vocabulary (all such tables share one fused lookup,
+        `mtzoo.layers.FusedVocabularyLookup`); None when hashed."""
+        if self.hash_bins is not None:
+            return None
+        return self.table, {"vocabulary": list(self.vocabulary),
+                            "num_oov_buckets": self.num_oov_buckets}
+
+    def preprocessing_key(self) -> str | None:
+        return f"hashing_{self.table}" if self.hash_bins else None
 
     def make_preprocessing(self):
-        name = f"lookup_{self.table}"
-        if self.hash_bins is not None:
-            return keras.layers.Hashing(num_bins=self.hash_bins,
-                                        output_mode="int", name=name)
-        if self.dtype == INT64:
-            return keras.layers.IntegerLookup(
-                vocabulary=list(self.vocabulary) or None,
-                num_oov_indices=self.num_oov_buckets, mask_token=None,
-                vocabulary_dtype="int64", name=name)
-        return keras.layers.StringLookup(
-            vocabulary=list(self.vocabulary) or None,
-            num_oov_indices=self.num_oov_buckets, mask_token=None,
-            name=name)
+        if self.hash_bins is None:
+            return None
+        return keras.layers.Hashing(num_bins=self.hash_bins,
+                                    output_mode="int",
+                                    name=f"hashing_{self.table}")
 
     def checked_raw(self, raw):
         """The raw tensor in the dtype the lookup takes, with a clear error
@@ -226,9 +227,19 @@ class CategoricalFeature(base.FeatureSpec):
                 f"strings.")
         return raw
 
+    def lookup_values(self, raw):
+        """The raw values to map to ids: `[batch]`."""
+        return self.checked_raw(flatten_scalar(tf.convert_to_tensor(raw)))
+
+    def from_ids(self, ids, values):
+        """The encoded tensor from the ids of `lookup_values`."""
+        return ids
+
     def preprocess(self, raw, layer):
-        raw = flatten_scalar(tf.convert_to_tensor(raw))
-        return tf.cast(layer(self.checked_raw(raw)), tf.int32)
+        """Raw values to ids through `layer` (hashing; vocabulary lookups go
+        through the fused lookup instead)."""
+        values = self.lookup_values(raw)
+        return self.from_ids(tf.cast(layer(values), tf.int32), values)
 
     # === Model stage ===
 

@@ -182,7 +182,8 @@ class MultiCategoricalFeature(CategoricalFeature):
     def encoded_shape(self) -> tuple:
         return (self.max_length,)
 
-    def preprocess(self, raw, layer):
+    def lookup_values(self, raw):
+        """The first `max_length` values, padded: `[batch, max_length]`."""
         raw = self.checked_raw(tf.convert_to_tensor(raw))
         if raw.shape.rank == 1:
             raw = tf.expand_dims(raw, -1)
@@ -190,9 +191,11 @@ class MultiCategoricalFeature(CategoricalFeature):
         raw = raw[:, : self.max_length]
         raw = tf.pad(raw, [[0, 0], [0, self.max_length - tf.shape(raw)[1]]],
                      constant_values=tf.constant(pad, raw.dtype))
-        ids = tf.cast(layer(raw), tf.int32)
-        ids = tf.where(tf.equal(raw, pad), PADDING_ID, ids)
-        return tf.ensure_shape(ids, (None, self.max_length))
+        return tf.ensure_shape(raw, (None, self.max_length))
+
+    def from_ids(self, ids, values):
+        pad = MISSING_INT if self.dtype == INT64 else MISSING_STRING
+        return tf.where(tf.equal(values, pad), PADDING_ID, ids)
 
     # === Model stage ===
 

@@ -5,6 +5,7 @@ from mtzoo.layers.expert_bank import ExpertBank
 from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
 from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
+from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.mlp import MLP
@@ -21,6 +22,7 @@ __all__ = [
     "ExpertMixture",
     "FeatureEncoder",
     "FeaturePreprocessor",
+    "FusedVocabularyLookup",
     "GATE_LAYERS",
     "MLP",
     "SoftmaxGate",

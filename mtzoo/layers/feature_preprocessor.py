@@ -7,6 +7,7 @@ import keras
 
 from mtzoo import features as features_lib
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 
 
 @mtzoo_export
@@ -15,7 +16,9 @@ class FeaturePreprocessor(keras.layers.Layer):
 
     Each feature's preprocessing stage: vocabulary lookups or hashing to
     int32 ids (unseen values to out-of-vocabulary ids, list padding to
-    `-1`), log transform, standardization and imputation to float32.
+    `-1`), log transform, standardization and imputation to float32. Every
+    vocabulary lives in one `FusedVocabularyLookup` table, and the
+    single-valued categorical features of a batch are looked up in one op.
     `mtzoo.data` runs it once over the training rows; exported models run it
     in front of the trained model, so they take raw values.
 
@@ -50,10 +53,16 @@ class FeaturePreprocessor(keras.layers.Layer):
         self.features = specs
         # === Layers ===
         self._stages = {}
+        tables = {}
         for spec in specs:
             key = spec.preprocessing_key()
             if key is not None and key not in self._stages:
                 self._stages[key] = spec.make_preprocessing()
+            table = spec.vocabulary_table()
+            if table is not None:
+                tables.setdefault(*table)
+        self.vocabularies = (FusedVocabularyLookup(tables, name="vocabularies")
+                             if tables else None)
         self.built = True
 
     def call(self, inputs):
@@ -62,9 +71,27 @@ class FeaturePreprocessor(keras.layers.Layer):
             raise ValueError(
                 f"FeaturePreprocessor is missing inputs for features "
                 f"{missing}. Received inputs: {sorted(inputs)}")
-        return {spec.name: spec.preprocess(
-            inputs[spec.name], self._stages.get(spec.preprocessing_key()))
-            for spec in self.features}
+        encoded, pending = {}, {}
+        for spec in self.features:
+            raw = inputs[spec.name]
+            if spec.vocabulary_table() is None:
+                encoded[spec.name] = spec.preprocess(
+                    raw, self._stages.get(spec.preprocessing_key()))
+                continue
+            values = spec.lookup_values(raw)
+            if values.shape.rank == 1:  # looked up together, below
+                pending[spec.name] = (spec, values)
+            else:
+                ids = self.vocabularies.lookup(
+                    {spec.name: (spec.table, values)})[spec.name]
+                encoded[spec.name] = spec.from_ids(ids, values)
+        if pending:
+            ids = self.vocabularies.lookup(
+                {name: (spec.table, values)
+                 for name, (spec, values) in pending.items()})
+            for name, (spec, values) in pending.items():
+                encoded[name] = spec.from_ids(ids[name], values)
+        return {spec.name: encoded[spec.name] for spec in self.features}
 
     def compute_output_spec(self, inputs):
         return {spec.name: keras.KerasTensor(
