@@ -252,7 +252,10 @@ class CategoricalFeature(base.FeatureSpec):
 
     def make_model_layer(self, *, embeddings_initializer,
                          embeddings_regularizer, dtype):
-        return keras.layers.Embedding(
+        # Imported here: mtzoo.layers builds on this package.
+        from mtzoo.layers.id_embedding import IdEmbedding
+
+        return IdEmbedding(
             self.table_size, self.embedding_dim,
             embeddings_initializer=embeddings_initializer,
             embeddings_regularizer=embeddings_regularizer, dtype=dtype,

@@ -6,6 +6,7 @@ from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
 from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.fused_lookup import FusedVocabularyLookup
+from mtzoo.layers.id_embedding import IdEmbedding
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.mlp import MLP
@@ -23,6 +24,7 @@ __all__ = [
     "FeatureEncoder",
     "FeaturePreprocessor",
     "FusedVocabularyLookup",
+    "IdEmbedding",
     "GATE_LAYERS",
     "MLP",
     "SoftmaxGate",
