@@ -16,7 +16,8 @@ CENSUS = ROOT.parent / "shared" / "data" / "census-income"
 SCRIPTS = {"quality": "quality.py",
            "synthetic_correlation": "synthetic_correlation.py",
            "speed": "speed.py", "peers": "peers/run.py",
-           "weighting": "weighting.py", "pipeline": "pipeline.py"}
+           "weighting": "weighting.py", "pipeline": "pipeline.py",
+           "xla": "xla.py"}
 
 
 def _script(name):
