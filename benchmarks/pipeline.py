@@ -33,7 +33,7 @@ import keras  # noqa: E402
 
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
-from mtzoo.atomic import atomic_path  # noqa: E402
+from mtzoo import atomic  # noqa: E402
 from mtzoo.data.datasets import census_income as census  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -153,8 +153,7 @@ def main(argv=None) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     for target, text in ((path, json.dumps(results, indent=2)),
                          (path.with_suffix(".md"), markdown_table(results))):
-        with atomic_path(target) as temporary:
-            pathlib.Path(temporary).write_text(text)
+        atomic.write_text(target, text)
     for key, value in results.items():
         if isinstance(value, float):
             print(f"{key:40s} {value:12,.1f}")

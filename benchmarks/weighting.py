@@ -19,7 +19,7 @@ import tempfile
 
 from mtzoo import environment
 from mtzoo import recipes
-from mtzoo.atomic import atomic_path
+from mtzoo import atomic
 from mtzoo.training import weighting
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -93,8 +93,7 @@ def main(argv=None) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     for target, text in ((path, json.dumps(output, indent=2)),
                          (path.with_suffix(".md"), markdown_table(summary))):
-        with atomic_path(target) as temporary:
-            pathlib.Path(temporary).write_text(text)
+        atomic.write_text(target, text)
     print(f"written: {args.output}")
     return output
 

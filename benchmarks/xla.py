@@ -27,7 +27,7 @@ from speed import EpochTimer  # noqa: E402
 
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
-from mtzoo.atomic import atomic_path  # noqa: E402
+from mtzoo import atomic  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -102,8 +102,7 @@ def main(argv=None) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)
     for target, text in ((output, json.dumps(content, indent=2)),
                          (output.with_suffix(".md"), markdown_table(summary))):
-        with atomic_path(target) as temporary:
-            pathlib.Path(temporary).write_text(text)
+        atomic.write_text(target, text)
     print(markdown_table(summary))
     return content
 

@@ -31,3 +31,10 @@ def atomic_path(path, suffix: str = ""):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def write_text(path, text: str) -> None:
+    """Writes `text` to `path` atomically (see `atomic_path`)."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "w") as handle:
+            handle.write(text)

@@ -47,6 +47,7 @@ from mtzoo.features.numeric import NumericFeature
 from mtzoo.features.specs import SPEC_CLASSES
 from mtzoo.features.specs import adapt
 from mtzoo.features.specs import check_adapted
+from mtzoo.features.specs import check_inputs
 from mtzoo.features.specs import deserialize
 from mtzoo.features.specs import serialize
 from mtzoo.features.specs import validate
@@ -56,5 +57,5 @@ __all__ = [
     "INT64", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
     "STRING", "CategoricalFeature", "DataError", "FeatureSpec",
     "MultiCategoricalFeature", "NumericFeature", "VectorFeature", "adapt",
-    "check_adapted", "check_name", "deserialize", "serialize", "validate",
+    "check_adapted", "check_inputs", "check_name", "deserialize", "serialize", "validate",
 ]

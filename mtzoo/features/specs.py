@@ -130,3 +130,12 @@ def adapt(
         raise DataError("Cannot adapt features on empty data (0 rows).")
     return validate([spec.adapted(statistics[spec.statistics_key()],
                                   features) for spec in features])
+
+
+def check_inputs(features: Sequence[FeatureSpec], inputs, owner: str) -> None:
+    """Raises naming the features `inputs` (a dict) has no tensor for."""
+    missing = [s.name for s in features if s.name not in inputs]
+    if missing:
+        raise ValueError(
+            f"{owner} is missing inputs for features {missing}. Received "
+            f"inputs: {sorted(inputs)}")

@@ -85,11 +85,7 @@ class FeatureEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        missing = [s.name for s in self.features if s.name not in inputs]
-        if missing:
-            raise ValueError(
-                f"FeatureEncoder is missing inputs for features {missing}. "
-                f"Received inputs: {sorted(inputs)}")
+        features_lib.check_inputs(self.features, inputs, "FeatureEncoder")
         return tf.concat([
             spec.encode(inputs[spec.name],
                         self._layers_by_key.get(spec.model_key()),

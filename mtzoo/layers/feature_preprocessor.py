@@ -66,11 +66,7 @@ class FeaturePreprocessor(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        missing = [s.name for s in self.features if s.name not in inputs]
-        if missing:
-            raise ValueError(
-                f"FeaturePreprocessor is missing inputs for features "
-                f"{missing}. Received inputs: {sorted(inputs)}")
+        features_lib.check_inputs(self.features, inputs, "FeaturePreprocessor")
         encoded, pending = {}, {}
         for spec in self.features:
             raw = inputs[spec.name]
