@@ -172,6 +172,9 @@ def summarize(runs: list[dict]) -> dict:
                 "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         entry.update({key: statistics.median(r[key] for r in mine)
                       for key in MEDIANS})
+        if all("latency_ms_p50_examples" in r for r in mine):
+            entry["latency_ms_p50_examples"] = statistics.median(
+                r["latency_ms_p50_examples"] for r in mine)
         summary[name] = entry
     if "mtzoo" in summary:
         ours = summary["mtzoo"]
@@ -209,6 +212,18 @@ def markdown_table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _latency_target(ours, peer, verdict):
+    """One-row latency: through `serve_examples` when the run measured it
+    (the target's signature), else through `serving_default`."""
+    if "latency_ms_p50_examples" in ours:
+        latency, path = ours["latency_ms_p50_examples"], " (tf.Example)"
+    else:
+        latency, path = ours["latency_ms_p50"], ""
+    return (f"SavedModel 1-row latency p50 <= 1 ms{path}",
+            f"{latency:.2f} ms (DeepCTR {peer['latency_ms_p50']:.2f} ms)",
+            verdict(latency <= 1.0))
+
+
 def targets_table(summary: dict) -> str:
     """The README's table of mtzoo's targets against DeepCTR."""
     ours, peer = summary["mtzoo"], summary["deepctr"]
@@ -228,10 +243,7 @@ def targets_table(summary: dict) -> str:
          f"({ours['inference_examples_per_s']:,.0f} vs "
          f"{peer['inference_examples_per_s']:,.0f})",
          verdict(ratio["inference_examples_per_s"] >= 2)),
-        ("SavedModel 1-row latency p50 <= 1 ms",
-         f"{ours['latency_ms_p50']:.2f} ms (DeepCTR "
-         f"{peer['latency_ms_p50']:.2f} ms)",
-         verdict(ours["latency_ms_p50"] <= 1.0)),
+        _latency_target(ours, peer, verdict),
         ("peak RSS <= 1 GB",
          f"{ours['peak_rss_mb']:,.0f} MB (DeepCTR "
          f"{peer['peak_rss_mb']:,.0f} MB)",
