@@ -41,8 +41,8 @@ def encoded_arrays(frame: pd.DataFrame, features, *,
     transform, standardization, imputation, padding) over `chunk_rows` rows
     at a time, so only one chunk's raw values are converted to Python
     strings and string tensors at once (on census, 8,192-row chunks peak
-    300 MB lower than 65,536-row ones for 0.3 s more over 180,000 rows). Raises `DataError` naming the feature, column and row
-    of bad values.
+    300 MB lower than 65,536-row ones for 0.3 s more over 180,000 rows).
+    Raises `DataError` naming the feature, column and row of bad values.
     """
     features = tuple(features_lib.validate(features))
     features_lib.check_adapted(features)

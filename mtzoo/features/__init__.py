@@ -57,5 +57,6 @@ __all__ = [
     "INT64", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
     "STRING", "CategoricalFeature", "DataError", "FeatureSpec",
     "MultiCategoricalFeature", "NumericFeature", "VectorFeature", "adapt",
-    "check_adapted", "check_inputs", "check_name", "deserialize", "serialize", "validate",
+    "check_adapted", "check_inputs", "check_name", "deserialize",
+    "serialize", "validate",
 ]
