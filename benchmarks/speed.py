@@ -96,13 +96,7 @@ def measure_serving(version_dir, frame, features, *, batch_size: int,
         rates.append(len(frame) / (time.perf_counter() - start))
     rows = [serving_inputs(serve, frame.iloc[i:i + 1], features)
             for i in range(min(latency_calls, len(frame)))]
-    for row in rows[:20]:
-        serve(**row)
-    seconds = []
-    for i in range(latency_calls):
-        start = time.perf_counter()
-        serve(**rows[i % len(rows)])
-        seconds.append(time.perf_counter() - start)
+    seconds = one_row_seconds(serve, rows, latency_calls)
     result = {"inference_examples_per_s": statistics.median(rates),
               "latency_ms_p50": percentile_ms(seconds, 50),
               "latency_ms_p99": percentile_ms(seconds, 99),
@@ -110,6 +104,19 @@ def measure_serving(version_dir, frame, features, *, batch_size: int,
     result.update(_example_latency(version_dir, frame, features,
                                    latency_calls))
     return result
+
+
+def one_row_seconds(serve, rows: list[dict], calls: int) -> list[float]:
+    """Wall time of `calls` one-row requests, cycling through `rows`, after
+    20 warm-up calls."""
+    for row in rows[:20]:
+        serve(**row)
+    seconds = []
+    for i in range(calls):
+        start = time.perf_counter()
+        serve(**rows[i % len(rows)])
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def _example_latency(version_dir, frame, features, calls: int) -> dict:
@@ -124,13 +131,7 @@ def _example_latency(version_dir, frame, features, calls: int) -> dict:
     rows = [{export_lib.EXAMPLES_INPUT: tf.constant(export_lib.tf_examples(
         data_lib.feature_arrays(frame.iloc[i:i + 1], features), features))}
         for i in range(min(calls, len(frame)))]
-    for row in rows[:20]:
-        serve(**row)
-    seconds = []
-    for i in range(calls):
-        start = time.perf_counter()
-        serve(**rows[i % len(rows)])
-        seconds.append(time.perf_counter() - start)
+    seconds = one_row_seconds(serve, rows, calls)
     return {"latency_ms_p50_examples": percentile_ms(seconds, 50),
             "latency_ms_p99_examples": percentile_ms(seconds, 99),
             "serving_ops_examples": export_lib.op_count(
