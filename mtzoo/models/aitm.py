@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keras
 
 from mtzoo import tasks as tasks_lib
 from mtzoo.layers import MLP

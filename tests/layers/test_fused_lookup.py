@@ -1,8 +1,6 @@
 import numpy as np
-import pytest
 import tensorflow as tf
 
-import mtzoo
 from mtzoo import features as F
 from mtzoo.layers import FeaturePreprocessor
 from mtzoo.layers import FusedVocabularyLookup
