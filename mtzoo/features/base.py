@@ -12,7 +12,10 @@ A feature kind is a frozen dataclass (the spec) that owns, in one module:
   (`encoded_shape`, `encoded_dtype`, `make_preprocessing`, `preprocess`),
   run once per row when data is encoded and again inside exported models;
 - the *model* stage, encoded values to a dense vector (`output_dim`,
-  `make_model_layer`, `encode`), the part that trains.
+  `make_model_layer` or `embedding`, `encode`), the part that trains.
+  Kinds embedded from a table declare it with `embedding` and
+  `embedding_ids`; the tables of one width live in one
+  `mtzoo.layers.EmbeddingTables`, which reads every feature's rows at once.
 """
 
 from __future__ import annotations
@@ -108,10 +111,16 @@ def numeric_column(
 def string_values(series: pd.Series) -> np.ndarray:
     """A column as an object array of str, `""` for missing values.
 
-    Vectorized for string, integer and boolean columns; other columns go
-    value by value.
+    Vectorized for categorical, string, integer and boolean columns; other
+    columns go value by value. A categorical column converts each category
+    once and shares the strings across rows.
     """
     dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        tokens = string_values(pd.Series(dtype.categories))
+        codes = series.cat.codes.to_numpy()
+        # Code -1 (missing) reads the appended missing token.
+        return np.append(tokens, MISSING_STRING).astype(object)[codes]
     if pd.api.types.is_string_dtype(dtype) and not pd.api.types \
             .is_object_dtype(dtype):
         return series.fillna(MISSING_STRING).to_numpy(dtype=object)
@@ -287,6 +296,19 @@ class FeatureSpec:
         """The trainable layer `encode` uses, or None."""
         return None
 
+    def embedding(self) -> tuple[str, int, int] | None:
+        """`(table, rows, width)` of the embedding table the feature reads,
+        or None for kinds that are not embedded."""
+        return None
+
+    def embedding_ids(self, encoded):
+        """The table rows to read for the encoded tensor (never negative)."""
+        raise NotImplementedError
+
     def encode(self, encoded, layer, compute_dtype):
-        """Encoded values to a `[batch, output_dim]` tensor."""
+        """Encoded values to a `[batch, output_dim]` tensor.
+
+        `layer` is the feature's `make_model_layer` (or None); for an
+        embedded kind, it is the rows read for its `embedding_ids`.
+        """
         raise NotImplementedError

@@ -247,22 +247,14 @@ class CategoricalFeature(base.FeatureSpec):
     def output_dim(self) -> int:
         return self.embedding_dim
 
-    def model_key(self) -> str:
-        return f"embedding_{self.table}"
+    def embedding(self) -> tuple[str, int, int]:
+        return self.table, self.table_size, self.embedding_dim
 
-    def make_model_layer(self, *, embeddings_initializer,
-                         embeddings_regularizer, dtype):
-        # Imported here: mtzoo.layers builds on this package.
-        from mtzoo.layers.id_embedding import IdEmbedding
-
-        return IdEmbedding(
-            self.table_size, self.embedding_dim,
-            embeddings_initializer=embeddings_initializer,
-            embeddings_regularizer=embeddings_regularizer, dtype=dtype,
-            name=f"embedding_{self.table}")
+    def embedding_ids(self, encoded):
+        return flatten_scalar(encoded)
 
     def encode(self, encoded, layer, compute_dtype):
-        return tf.cast(layer(flatten_scalar(encoded)), compute_dtype)
+        return tf.cast(layer, compute_dtype)
 
 
 class TableStatistics:

@@ -199,9 +199,12 @@ class MultiCategoricalFeature(CategoricalFeature):
 
     # === Model stage ===
 
+    def embedding_ids(self, encoded):
+        return tf.maximum(encoded, 0)  # padding reads row 0, masked below
+
     def encode(self, encoded, layer, compute_dtype):
         present = encoded >= 0
-        vectors = tf.cast(layer(tf.maximum(encoded, 0)), compute_dtype)
+        vectors = tf.cast(layer, compute_dtype)
         mask = tf.cast(tf.expand_dims(present, -1), compute_dtype)
         if self.pooling == "max":
             very_negative = tf.cast(-1e9, compute_dtype)

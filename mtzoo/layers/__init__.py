@@ -2,11 +2,11 @@
 
 from mtzoo.layers.expert_attention_gate import ExpertAttentionGate
 from mtzoo.layers.expert_bank import ExpertBank
+from mtzoo.layers.embedding_tables import EmbeddingTables
 from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
 from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.fused_lookup import FusedVocabularyLookup
-from mtzoo.layers.id_embedding import IdEmbedding
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.mlp import MLP
@@ -18,13 +18,13 @@ GATE_LAYERS = (SoftmaxGate, ExpertAttentionGate)
 __all__ = [
     "AdaptiveInformationTransfer",
     "CalibrationConstraint",
+    "EmbeddingTables",
     "ExpertAttentionGate",
     "ExpertBank",
     "ExpertMixture",
     "FeatureEncoder",
     "FeaturePreprocessor",
     "FusedVocabularyLookup",
-    "IdEmbedding",
     "GATE_LAYERS",
     "MLP",
     "SoftmaxGate",

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from mtzoo import features as features_lib
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.embedding_tables import EmbeddingTables
 from mtzoo.layers.initializers import fresh
 
 
@@ -18,6 +19,9 @@ class FeatureEncoder(keras.layers.Layer):
     multi-valued ids embedded and pooled over their non-padding positions,
     numeric values and pretrained vectors pass through (vectors optionally
     projected). Features naming the same `embedding_table` share one table.
+    Tables of one width live in one `EmbeddingTables` layer
+    (`embeddings_{width}d`), which reads the rows of every single-valued
+    feature in one gather; `embedding_table(name)` returns one table.
     Its inputs are what `FeaturePreprocessor` (and `mtzoo.data`) produce, so
     it holds only numeric ops and compiles with XLA.
 
@@ -62,6 +66,15 @@ class FeatureEncoder(keras.layers.Layer):
             embeddings_regularizer)
 
         # === Layers ===
+        # Keyed by layer name: Keras tracks dicts with string keys only.
+        self._tables_by_width = {}
+        for width, (sizes, feature_tables) in _tables_by_width(specs).items():
+            self._tables_by_width[f"embeddings_{width}d"] = EmbeddingTables(
+                sizes, feature_tables, width,
+                embeddings_initializer=fresh(self.embeddings_initializer,
+                                             len(self._tables_by_width) + 1),
+                embeddings_regularizer=self.embeddings_regularizer,
+                dtype=self.dtype_policy, name=f"embeddings_{width}d")
         self._layers_by_key = {}
         for spec in specs:
             key = spec.model_key()
@@ -77,7 +90,27 @@ class FeatureEncoder(keras.layers.Layer):
     def output_dim(self) -> int:
         return sum(spec.output_dim for spec in self.features)
 
+    def embedding_table(self, name: str):
+        """The rows of embedding table `name` (a feature's name, or the
+        `embedding_table` several features share)."""
+        for tables in self._tables_by_width.values():
+            if name in tables.table_sizes:
+                if not tables.built:
+                    tables.build()
+                return tables.table(name)
+        raise KeyError(f"No embedding table named {name!r}. Tables: "
+                       f"{sorted(self.embedding_tables)}")
+
+    @property
+    def embedding_tables(self) -> dict[str, int]:
+        """Rows of every embedding table, by table name."""
+        return {name: size for tables in self._tables_by_width.values()
+                for name, size in tables.table_sizes.items()}
+
     def build(self, input_shape=None):
+        for tables in self._tables_by_width.values():
+            if not tables.built:
+                tables.build()
         for spec in self.features:
             layer = self._layers_by_key.get(spec.model_key())
             if layer is not None and not layer.built:
@@ -86,8 +119,15 @@ class FeatureEncoder(keras.layers.Layer):
 
     def call(self, inputs):
         features_lib.check_inputs(self.features, inputs, "FeatureEncoder")
+        rows = {}
+        for tables in self._tables_by_width.values():
+            rows.update(tables({
+                spec.name: spec.embedding_ids(inputs[spec.name])
+                for spec in self.features
+                if spec.name in tables.feature_tables}))
         return tf.concat([
             spec.encode(inputs[spec.name],
+                        rows[spec.name] if spec.name in rows else
                         self._layers_by_key.get(spec.model_key()),
                         self.compute_dtype)
             for spec in self.features], axis=-1)
@@ -105,3 +145,17 @@ class FeatureEncoder(keras.layers.Layer):
                 self.embeddings_regularizer),
         })
         return config
+
+
+def _tables_by_width(specs) -> dict[int, tuple[dict, dict]]:
+    """`{width: ({table: rows}, {feature: table})}` of embedded features."""
+    grouped = {}
+    for spec in specs:
+        embedding = spec.embedding()
+        if embedding is None:
+            continue
+        table, rows, width = embedding
+        sizes, feature_tables = grouped.setdefault(width, ({}, {}))
+        sizes[table] = max(rows, sizes.get(table, 0))
+        feature_tables[spec.name] = table
+    return grouped

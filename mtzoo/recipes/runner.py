@@ -234,12 +234,8 @@ def run(recipe, args) -> dict:
         steps_per_execution = 1
 
     weighting = weighting_config(args)
-    # XLA compiles the numeric training step; the per-task gradient steps
-    # (GradNorm, PCGrad) use ops of dynamic shape, and distribution
-    # strategies compile their own way.
-    jit_compile = (args.jit_compile == "on" and strategy is None
-                   and not weighting_lib.get(dict(weighting))
-                   .needs_task_gradients)
+    # "auto": XLA where the model allows it (see MultiTaskModel.compile).
+    jit_compile = "auto" if args.jit_compile == "on" else False
 
     def build_model():
         built = models.build(model_name, splits.features, splits.tasks,
