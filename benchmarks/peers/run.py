@@ -154,6 +154,10 @@ def run_peer(name: str, python: pathlib.Path, data: pathlib.Path,
 
 MEDIANS = ("train_examples_per_s", "inference_examples_per_s",
            "latency_ms_p50", "latency_ms_p99", "peak_rss_mb")
+#: What only mtzoo measures: the tf.Example signature's latency, and
+#: inference on encoded ids (the peers' inference figures take ids).
+OPTIONAL_MEDIANS = ("latency_ms_p50_examples",
+                    "inference_examples_per_s_encoded")
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -172,9 +176,9 @@ def summarize(runs: list[dict]) -> dict:
                 "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         entry.update({key: statistics.median(r[key] for r in mine)
                       for key in MEDIANS})
-        if all("latency_ms_p50_examples" in r for r in mine):
-            entry["latency_ms_p50_examples"] = statistics.median(
-                r["latency_ms_p50_examples"] for r in mine)
+        for key in OPTIONAL_MEDIANS:
+            if all(key in r for r in mine):
+                entry[key] = statistics.median(r[key] for r in mine)
         summary[name] = entry
     if "mtzoo" in summary:
         ours = summary["mtzoo"]
@@ -224,6 +228,23 @@ def _latency_target(ours, peer, verdict):
             verdict(latency <= 1.0))
 
 
+def _inference_targets(ours, peer, verdict):
+    """Inference at 4096: ids in, as DeepCTR's model takes them (when the
+    run measured it), and mtzoo's SavedModel from raw values."""
+    rows = []
+    theirs = peer["inference_examples_per_s"]
+    if "inference_examples_per_s_encoded" in ours:
+        encoded = ours["inference_examples_per_s_encoded"]
+        rows.append(("inference examples/s @4096 >= 2x DeepCTR (ids in, "
+                     "both)", f"{encoded / theirs:.2f}x ({encoded:,.0f} vs "
+                     f"{theirs:,.0f})", verdict(encoded / theirs >= 2)))
+    raw = ours["inference_examples_per_s"]
+    rows.append(("inference examples/s @4096 >= 2x DeepCTR (mtzoo "
+                 "SavedModel from raw strings)", f"{raw / theirs:.2f}x "
+                 f"({raw:,.0f} vs {theirs:,.0f})", verdict(raw / theirs >= 2)))
+    return rows
+
+
 def targets_table(summary: dict) -> str:
     """The README's table of mtzoo's targets against DeepCTR."""
     ours, peer = summary["mtzoo"], summary["deepctr"]
@@ -238,11 +259,7 @@ def targets_table(summary: dict) -> str:
          f"({ours['train_examples_per_s']:,.0f} vs "
          f"{peer['train_examples_per_s']:,.0f})",
          verdict(ratio["train_examples_per_s"] >= 2)),
-        ("inference examples/s @4096 >= 2x DeepCTR",
-         f"{ratio['inference_examples_per_s']:.2f}x "
-         f"({ours['inference_examples_per_s']:,.0f} vs "
-         f"{peer['inference_examples_per_s']:,.0f})",
-         verdict(ratio["inference_examples_per_s"] >= 2)),
+        *_inference_targets(ours, peer, verdict),
         _latency_target(ours, peer, verdict),
         ("peak RSS <= 1 GB",
          f"{ours['peak_rss_mb']:,.0f} MB (DeepCTR "

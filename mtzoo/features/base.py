@@ -281,6 +281,12 @@ class FeatureSpec:
         """Raw values (a tensor) to the encoded tensor."""
         raise NotImplementedError
 
+    def preprocessing_group(self) -> str | None:
+        """Specs with the same group are preprocessed together, by the
+        static `preprocess_group(specs, raws)` of their class (returning
+        encoded tensors by feature name); None for one at a time."""
+        return None
+
     # Model stage.
 
     @property

@@ -86,8 +86,15 @@ class FusedVocabularyLookup(keras.layers.Layer):
             (name, (table, values)), = entries.items()
             return {name: self._ids(self.keys(table, values), [table])}
         names = list(entries)
-        keys = tf.stack([self.keys(*entries[n]) for n in names], axis=1)
-        ids = self._ids(keys, [entries[n][0] for n in names])
+        tables = [entries[n][0] for n in names]
+        # One join for all entries: values side by side, each column
+        # prefixed with its table's name.
+        values = tf.stack([self._as_strings(entries[n][1]) for n in names],
+                          axis=1)
+        prefixes = tf.constant([f"{t}{SEPARATOR}" for t in tables])
+        keys = tf.strings.join([tf.broadcast_to(prefixes, tf.shape(values)),
+                                values])
+        ids = self._ids(keys, tables)
         return dict(zip(names, tf.unstack(ids, axis=1)))
 
     def _ids(self, keys, tables: list[str]):
