@@ -55,8 +55,8 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
     module = _script("quality")
     output = tmp_path / "quality.json"
     flags = ["--data-dir", str(CENSUS), "--models", "mmoe", "--seeds", "2",
-             "--output", str(output), "--recipe-flag=--max-rows=1500",
-             "--recipe-flag=--epochs=1",
+             "--output", str(output), "--recipe-flag=--max-rows=3000",
+             "--recipe-flag=--epochs=3", "--recipe-flag=--batch-size=128",
              "--recipe-flag=--steps-per-execution=1"]
     module.main(flags[:5] + ["1"] + flags[6:])
     first = json.loads(output.read_text())
@@ -66,7 +66,9 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
     assert content["runs"][0] == first["runs"][0]
     assert [r["seed"] for r in content["runs"]] == [0, 1]
     entry = content["summary"]["mmoe"]
-    assert 0.5 < entry["income_auc"]["mean"] <= 1.0
+    # Trained enough to rank (a few steps only can rank income backwards:
+    # the shared experts pick up marital status first).
+    assert 0.8 < entry["income_auc"]["mean"] <= 1.0
     assert entry["seeds"] == [0, 1]
     assert "| `mmoe` |" in output.with_suffix(".md").read_text()
 

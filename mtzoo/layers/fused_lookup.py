@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mtzoo.api_export import mtzoo_export
 
-SEPARATOR = "\x1f"  # between a table's name and a value in a key
+#: Strings are fingerprinted into [0, 2**63 - 1) before lookup.
+_HASH_SPACE = 2**63 - 1
+
+
+def table_salt(table: str) -> int:
+    """A fixed 64-bit number per table name, mixed into its keys so equal
+    values of two tables are two keys."""
+    digest = hashlib.blake2b(table.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def hashed_values(values):
+    """Strings as their 64-bit fingerprints, integers as they are."""
+    if values.dtype == tf.string:
+        return tf.strings.to_hash_bucket_fast(values, _HASH_SPACE)
+    return tf.cast(values, tf.int64)
 
 
 @mtzoo_export
 class FusedVocabularyLookup(keras.layers.Layer):
     """Maps values of several vocabularies to ids with one hash table.
 
-    Each key is `"<table>\\x1f<value>"` (integer values as decimal strings),
-    so one `tf.lookup.StaticHashTable` serves every vocabulary, and the
-    values of many features can be looked up in a single op. Known values
-    get `num_oov_buckets + index`; unknown ones are hashed into the table's
-    `num_oov_buckets` out-of-vocabulary ids `[0, num_oov_buckets)`.
+    Each key is a value's 64-bit fingerprint (integers as they are) XOR a
+    fixed number derived from its table's name, so one int64
+    `tf.lookup.StaticHashTable` serves every vocabulary, and the values of
+    many features are looked up in a single op with no string copies.
+    Known values get `num_oov_buckets + index`; unknown ones are hashed
+    into the table's `num_oov_buckets` out-of-vocabulary ids
+    `[0, num_oov_buckets)`. An unknown value shares a known value's key
+    with probability about (vocabulary size) / 2**63; two known values that
+    share a key are refused when the layer is built.
 
     Args:
         tables: dict mapping a table name to `{"vocabulary": [...],
@@ -44,29 +66,34 @@ class FusedVocabularyLookup(keras.layers.Layer):
             name: {"vocabulary": list(spec["vocabulary"]),
                    "num_oov_buckets": int(spec["num_oov_buckets"])}
             for name, spec in tables.items()}
+        self._salts = {name: table_salt(name) for name in self.tables}
         keys, ids = [], []
         for name, spec in self.tables.items():
+            vocabulary = spec["vocabulary"]
+            if not vocabulary:
+                continue
             oov = spec["num_oov_buckets"]
-            keys += [f"{name}{SEPARATOR}{value}"
-                     for value in spec["vocabulary"]]
-            ids += range(oov, oov + len(spec["vocabulary"]))
-        self.size = len(keys)
+            keys.append(self.keys(name, tf.constant(vocabulary)).numpy())
+            ids.append(np.arange(oov, oov + len(vocabulary)))
+        keys = np.concatenate(keys) if keys else np.zeros(1, np.int64)
+        ids = np.concatenate(ids) if ids else np.full(1, -1)
+        if len(np.unique(keys)) != len(keys):
+            raise ValueError(
+                "Two vocabulary values share a 64-bit key; rename one of "
+                "the tables (features' `embedding_table`) to change its "
+                "keys.")
+        self.size = int((ids >= 0).sum())
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
-                tf.constant(keys or [""], tf.string),
-                tf.constant(ids or [-1], tf.int64)),
+                tf.constant(keys, tf.int64), tf.constant(ids, tf.int64)),
             default_value=-1)
         self.built = True
 
-    @staticmethod
-    def _as_strings(values):
-        return (values if values.dtype == tf.string
-                else tf.strings.as_string(tf.cast(values, tf.int64)))
-
     def keys(self, table: str, values):
         """The table's keys for `values` (strings or integers)."""
-        return tf.strings.join([f"{table}{SEPARATOR}",
-                                self._as_strings(values)])
+        return tf.bitwise.bitwise_xor(
+            hashed_values(values),
+            tf.constant(self._salts[table], tf.int64))
 
     def lookup(self, values_by_table: dict) -> dict:
         """Ids of each table's values, with one table lookup in all.
@@ -85,17 +112,20 @@ class FusedVocabularyLookup(keras.layers.Layer):
         if len(entries) == 1:
             (name, (table, values)), = entries.items()
             return {name: self._ids(self.keys(table, values), [table])}
-        names = list(entries)
-        tables = [entries[n][0] for n in names]
-        # One join for all entries: values side by side, each column
-        # prefixed with its table's name.
-        values = tf.stack([self._as_strings(entries[n][1]) for n in names],
-                          axis=1)
-        prefixes = tf.constant([f"{t}{SEPARATOR}" for t in tables])
-        keys = tf.strings.join([tf.broadcast_to(prefixes, tf.shape(values)),
-                                values])
+        # Side by side: one fingerprint op for all string columns, one xor
+        # with every column's table salt.
+        strings = [n for n in entries if entries[n][1].dtype == tf.string]
+        others = [n for n in entries if n not in strings]
+        parts = [hashed_values(tf.stack([entries[n][1] for n in group],
+                                        axis=1))
+                 for group in (strings, others) if group]
+        hashed = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+        order = strings + others
+        tables = [entries[n][0] for n in order]
+        keys = tf.bitwise.bitwise_xor(hashed, tf.constant(
+            [self._salts[t] for t in tables], tf.int64))
         ids = self._ids(keys, tables)
-        return dict(zip(names, tf.unstack(ids, axis=1)))
+        return dict(zip(order, tf.unstack(ids, axis=1)))
 
     def _ids(self, keys, tables: list[str]):
         ids = self.table.lookup(keys)
@@ -103,8 +133,7 @@ class FusedVocabularyLookup(keras.layers.Layer):
         if max(buckets) == 1:  # the one OOV id is 0
             ids = tf.maximum(ids, 0)
         else:
-            hashed = tf.strings.to_hash_bucket_fast(keys, 2**31 - 1)
-            oov = tf.math.floormod(hashed, tf.constant(buckets, tf.int64))
+            oov = tf.math.floormod(keys, tf.constant(buckets, tf.int64))
             ids = tf.where(ids < 0, oov, ids)
         return tf.cast(ids, tf.int32)
 
