@@ -28,17 +28,20 @@ from mtzoo.features import check_name
 BINARY = "binary"
 REGRESSION = "regression"
 MULTICLASS = "multiclass"
-KINDS = (BINARY, REGRESSION, MULTICLASS)
+RETRIEVAL = "retrieval"
+KINDS = (BINARY, REGRESSION, MULTICLASS, RETRIEVAL)
 
 _DEFAULT_LOSS = {
     BINARY: "binary_crossentropy",
     REGRESSION: "mse",
     MULTICLASS: "sparse_categorical_crossentropy",
+    RETRIEVAL: "in_batch_softmax",
 }
 _DEFAULT_METRICS = {
     BINARY: ("auc", "accuracy"),
     REGRESSION: ("rmse", "mae"),
     MULTICLASS: ("accuracy", "top_k_accuracy"),
+    RETRIEVAL: ("in_batch_accuracy",),
 }
 _LOSSES = {
     BINARY: {
@@ -54,6 +57,10 @@ _LOSSES = {
     MULTICLASS: {
         "sparse_categorical_crossentropy":
             keras.losses.SparseCategoricalCrossentropy,
+    },
+    RETRIEVAL: {
+        "in_batch_softmax": lambda reduction, name, task: InBatchSoftmax(
+            task, reduction=reduction, name=name),
     },
 }
 # Masked or weighted examples count by their weight: the loss is the
@@ -95,6 +102,19 @@ class Task:
             this column is non-zero count for the task (e.g. a CVR task
             learned on clicked impressions only: `space_column="click"`).
             Defaults to None (every example with a label).
+        candidate_features: retrieval only (see `retrieval`): the features
+            of the candidate tower, the candidate's id first.
+        query_features: retrieval only: the features of the query tower.
+        embedding_dim: retrieval only: size of query and candidate vectors.
+        temperature: retrieval only: scores are divided by it.
+        cosine: retrieval only: score by cosine instead of dot product.
+        remove_accidental_hits: retrieval only: ignore in-batch negatives
+            that are the positive candidate itself.
+        sampling_correction: retrieval only: subtract each in-batch
+            candidate's log sampling probability (log Q correction).
+        num_hard_negatives: retrieval only: keep only this many highest
+            scoring negatives per query.
+        ks: retrieval only: cut-offs of recall and NDCG over the catalogue.
     """
 
     name: str
@@ -108,9 +128,27 @@ class Task:
     missing_label: float | None = None
     weight_column: str | None = None
     space_column: str | None = None
+    candidate_features: tuple | None = None
+    query_features: tuple | None = None
+    embedding_dim: int = 32
+    temperature: float = 1.0
+    cosine: bool = False
+    remove_accidental_hits: bool = True
+    sampling_correction: bool = True
+    num_hard_negatives: int | None = None
+    ks: tuple = (1, 10, 50, 100)
 
     def __post_init__(self):
         check_name(self.name, "Task")
+        for attr in ("candidate_features", "query_features", "ks"):
+            if getattr(self, attr) is not None:
+                object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        if self.kind == RETRIEVAL:
+            self._check_retrieval()
+        elif self.candidate_features or self.query_features:
+            raise ValueError(
+                f"Task '{self.name}' is {self.kind}; candidate and query "
+                f"features belong to retrieval tasks only.")
         if self.kind not in KINDS:
             raise ValueError(
                 f"Task '{self.name}': `kind` must be one of {KINDS}. "
@@ -149,6 +187,38 @@ class Task:
             for metric in self.metrics:
                 _metric_factory(self, metric)  # raises if unknown
 
+    def _check_retrieval(self) -> None:
+        if not self.candidate_features:
+            raise ValueError(
+                f"Retrieval task '{self.name}' needs `candidate_features`, "
+                f"the candidate's id feature first (e.g. "
+                f"candidate_features=['movie_id', 'genres']).")
+        if self.query_features and set(self.query_features) & set(
+                self.candidate_features):
+            raise ValueError(
+                f"Retrieval task '{self.name}': features "
+                f"{sorted(set(self.query_features) & set(self.candidate_features))} "
+                f"are both query and candidate features.")
+        for attr in ("embedding_dim",):
+            value = getattr(self, attr)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Retrieval task '{self.name}': `{attr}` "
+                                 f"must be a positive integer. Received: "
+                                 f"{attr}={value!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"Retrieval task '{self.name}': `temperature` "
+                             f"must be > 0. Received: "
+                             f"temperature={self.temperature!r}")
+        if not self.ks or any(not isinstance(k, int) or k < 1
+                              for k in self.ks):
+            raise ValueError(f"Retrieval task '{self.name}': `ks` must be "
+                             f"positive integers. Received: ks={self.ks!r}")
+
+    @property
+    def candidate_id(self) -> str | None:
+        """The feature naming the candidate (retrieval tasks)."""
+        return self.candidate_features[0] if self.candidate_features else None
+
     @property
     def label_column(self) -> str:
         return self.label or self.name
@@ -161,12 +231,15 @@ class Task:
 
     @property
     def output_units(self) -> int:
+        if self.kind == RETRIEVAL:
+            # Query and candidate vectors, log sampling probability, id.
+            return 2 * self.embedding_dim + 2
         return self.num_classes if self.kind == MULTICLASS else 1
 
     @property
     def activation(self) -> str:
         return {BINARY: "sigmoid", REGRESSION: "linear",
-                MULTICLASS: "softmax"}[self.kind]
+                MULTICLASS: "softmax", RETRIEVAL: "linear"}[self.kind]
 
     @property
     def loss_name(self) -> str:
@@ -185,6 +258,10 @@ class Task:
                 listed for the task's kind, or any Keras loss function name.
         """
         loss = loss or self.loss_name
+        if self.kind == RETRIEVAL and loss in _LOSSES[self.kind]:
+            return _LOSSES[self.kind][loss](
+                reduction=LOSS_REDUCTION, name=f"{self.name}_loss",
+                task=self)
         if loss in _LOSSES[self.kind]:
             return _LOSSES[self.kind][loss](
                 reduction=LOSS_REDUCTION, name=f"{self.name}_loss")
@@ -209,13 +286,23 @@ class Task:
 
     def get_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)
-        if config["metrics"] is not None:
-            config["metrics"] = list(config["metrics"])
+        for key, value in config.items():
+            if isinstance(value, tuple):
+                config[key] = list(value)
+        if self.kind != RETRIEVAL:
+            for key in _RETRIEVAL_FIELDS:
+                config.pop(key)
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Task":
         return cls(**config)
+
+
+_RETRIEVAL_FIELDS = ("candidate_features", "query_features",
+                     "embedding_dim", "temperature", "cosine",
+                     "remove_accidental_hits", "sampling_correction",
+                     "num_hard_negatives", "ks")
 
 
 class FunctionLoss(keras.losses.Loss):
@@ -248,6 +335,9 @@ def _metric_factory(task: Task, metric: str):
             "mae": lambda: keras.metrics.MeanAbsoluteError(name=name),
             "mse": lambda: keras.metrics.MeanSquaredError(name=name),
         },
+        RETRIEVAL: {
+            "in_batch_accuracy": lambda: InBatchAccuracy(task, name=name),
+        },
         MULTICLASS: {
             "accuracy": lambda: keras.metrics.SparseCategoricalAccuracy(
                 name=name),
@@ -279,6 +369,132 @@ def regression(name: str, **kwargs) -> Task:
 def multiclass(name: str, num_classes: int, **kwargs) -> Task:
     """A multiclass task (interest category): softmax output."""
     return Task(name, MULTICLASS, num_classes=num_classes, **kwargs)
+
+
+def retrieval(name: str, candidate_features: Sequence[str], **kwargs) -> Task:
+    """Retrieval: find the row's candidate (item) among all candidates.
+
+    A query tower over the query features (by default every feature not in
+    `candidate_features`) and a candidate tower over `candidate_features`
+    each end in an `embedding_dim` vector; a candidate's score for a query
+    is their dot product (or cosine) over `temperature`. Training uses the
+    other candidates of the batch as negatives (in-batch softmax), with
+    log Q correction by each candidate's sampling probability (its
+    frequency in the training data, set with
+    `mtzoo.retrieval.set_sampling_probabilities`), accidental hits
+    removed, and optionally only the hardest negatives kept. Recall and
+    NDCG at `ks` over the whole catalogue come from
+    `mtzoo.retrieval.evaluate`.
+
+    The label column is the candidate id's column: rows where it is
+    missing do not count.
+
+    Example:
+
+    ```python
+    mtzoo.tasks.retrieval("movie", candidate_features=["movie_id", "genres"])
+    ```
+
+    References:
+        - [Yi et al., 2019](https://doi.org/10.1145/3298689.3346996):
+          Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
+          Recommendations (RecSys 2019).
+    """
+    candidate_features = tuple(candidate_features or ())
+    kwargs.setdefault("label", candidate_features[0]
+                      if candidate_features else None)
+    return Task(name, RETRIEVAL, candidate_features=candidate_features,
+                **kwargs)
+
+
+def split_retrieval_output(y_pred, dim: int):
+    """Query vectors, candidate vectors, log sampling probabilities and
+    candidate ids from a retrieval task's output."""
+    query = y_pred[:, :dim]
+    candidate = y_pred[:, dim:2 * dim]
+    log_probability = y_pred[:, 2 * dim]
+    ids = keras.ops.cast(y_pred[:, 2 * dim + 1], "int32")
+    return query, candidate, log_probability, ids
+
+
+def in_batch_logits(task: Task, y_pred):
+    """`[batch, batch]` logits of every query against every candidate of
+    the batch (the diagonal holds the positives), corrected as the task
+    says."""
+    from keras import ops
+
+    query, candidate, log_probability, ids = split_retrieval_output(
+        y_pred, task.embedding_dim)
+    logits = ops.matmul(query, ops.transpose(candidate))
+    logits = logits / task.temperature
+    if task.sampling_correction:
+        logits = logits - log_probability[None, :]
+    if task.remove_accidental_hits:
+        # keras-rs 0.4's RemoveAccidentalHits adds a tiny positive number
+        # instead of masking (keras-rs pull request #206): mask here.
+        same = ops.equal(ids[:, None], ids[None, :])
+        diagonal = ops.eye(ops.shape(ids)[0], dtype="bool")
+        logits = ops.where(ops.logical_and(same, ops.logical_not(diagonal)),
+                           -1e9, logits)
+    return logits
+
+
+class InBatchSoftmax(keras.losses.Loss):
+    """Softmax cross-entropy of each query's positive candidate against
+    the other candidates of the batch (a retrieval task's loss)."""
+
+    def __init__(self, task: Task, reduction=LOSS_REDUCTION, name=None):
+        super().__init__(reduction=reduction, name=name)
+        self.task = task
+
+    def call(self, y_true, y_pred):
+        from keras import ops
+
+        logits = in_batch_logits(self.task, y_pred)
+        labels = ops.eye(ops.shape(logits)[0], dtype=logits.dtype)
+        if self.task.num_hard_negatives:
+            import keras_rs
+
+            logits, labels = keras_rs.layers.HardNegativeMining(
+                self.task.num_hard_negatives)(logits, labels)
+        return keras.losses.categorical_crossentropy(
+            labels, logits, from_logits=True)
+
+    def get_config(self):
+        return {**super().get_config(), "task": self.task.get_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["task"] = Task.from_config(config["task"])
+        return cls(**config)
+
+
+class InBatchAccuracy(keras.metrics.Mean):
+    """Share of queries whose own candidate scores highest in the batch."""
+
+    def __init__(self, task: Task, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.task = task
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        from keras import ops
+
+        logits = in_batch_logits(self.task, y_pred)
+        hits = ops.cast(ops.equal(ops.argmax(logits, axis=-1),
+                                  ops.arange(ops.shape(logits)[0])),
+                        "float32")
+        return super().update_state(hits, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype,
+                "task": self.task.get_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["task"] = Task.from_config(config["task"])
+        return cls(**config)
 
 
 def serialize(task: Task) -> dict[str, Any]:

@@ -90,6 +90,12 @@ def label_arrays(
 def _task_labels(frame, task):
     owner = f"Task '{task.name}'"
     columns.require_column(frame, task.label_column, owner)
+    if task.kind == tasks_lib.RETRIEVAL:
+        # The positive is the row's own candidate, read from its features:
+        # the label only says which rows have one.
+        present = frame[task.label_column].notna().to_numpy()
+        return _weighted(frame, task, np.zeros((len(frame), 1), np.float32),
+                         present.astype(np.float32), owner)
     values = columns.numeric_column(
         frame, task.label_column, owner, "numeric labels")
     missing = ~np.isfinite(values)
@@ -114,7 +120,17 @@ def _task_labels(frame, task):
             f"{frame[task.label_column].iloc[position]!r} "
             f"({int(bad.sum())} such rows)"
         )
-    weight = present.astype(np.float32)
+    filled = np.where(present, values, 0.0)
+    if task.kind == tasks_lib.MULTICLASS:
+        label = filled.astype(np.int32).reshape(-1, 1)
+    else:
+        label = filled.astype(np.float32).reshape(-1, 1)
+    return _weighted(frame, task, label, present.astype(np.float32), owner)
+
+
+def _weighted(frame, task, label, weight, owner):
+    """`(label, weight)` with the task's weight and space columns applied
+    to the 0/1 `weight` of rows that have a label."""
     if task.weight_column:
         column_weights = columns.numeric_column(
             frame, task.weight_column, f"{owner} (weight column)",
@@ -134,19 +150,18 @@ def _task_labels(frame, task):
             frame, task.space_column, f"{owner} (space column)",
             "numbers (non-zero: in the task's space)")
         weight = weight * (np.nan_to_num(space) != 0)
-    filled = np.where(present, values, 0.0)
-    if task.kind == tasks_lib.MULTICLASS:
-        label = filled.astype(np.int32).reshape(-1, 1)
-    else:
-        label = filled.astype(np.float32).reshape(-1, 1)
     return label, weight
 
 
 def _require_some_label(frame, tasks) -> None:
     for task in tasks_lib.validate(tasks):
-        values = columns.numeric_column(
-            frame, task.label_column, f"Task '{task.name}'", "numeric labels")
-        present = np.isfinite(values)
+        if task.kind == tasks_lib.RETRIEVAL:
+            present = frame[task.label_column].notna().to_numpy()
+        else:
+            values = columns.numeric_column(
+                frame, task.label_column, f"Task '{task.name}'",
+                "numeric labels")
+            present = np.isfinite(values)
         if task.missing_label is not None:
             present &= values != task.missing_label
         if not present.any():

@@ -10,6 +10,7 @@ from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.mlp import MLP
+from mtzoo.layers.retrieval_head import RetrievalHead
 from mtzoo.layers.softmax_gate import SoftmaxGate
 
 #: Layers whose output is a weighting over experts, for utilization plots.
@@ -27,5 +28,6 @@ __all__ = [
     "FusedVocabularyLookup",
     "GATE_LAYERS",
     "MLP",
+    "RetrievalHead",
     "SoftmaxGate",
 ]

@@ -32,6 +32,9 @@ class FeatureEncoder(keras.layers.Layer):
             Defaults to `"uniform"` (Keras' default for embeddings).
         embeddings_regularizer: regularizer of the embedding tables.
             Defaults to None.
+        per_feature: bool. Return a dict of each feature's encoding instead
+            of their concatenation (retrieval towers read subsets of the
+            features through the same tables). Defaults to False.
         **kwargs: Args to pass to the base class.
 
     Input: dict mapping each feature name to its encoded tensor.
@@ -54,9 +57,11 @@ class FeatureEncoder(keras.layers.Layer):
         features,
         embeddings_initializer="uniform",
         embeddings_regularizer=None,
+        per_feature=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.per_feature = bool(per_feature)
         specs = features_lib.validate(features)
         features_lib.check_adapted(specs)
         self.features = specs
@@ -125,14 +130,20 @@ class FeatureEncoder(keras.layers.Layer):
                 spec.name: spec.embedding_ids(inputs[spec.name])
                 for spec in self.features
                 if spec.name in tables.feature_tables}))
-        return tf.concat([
-            spec.encode(inputs[spec.name],
-                        rows[spec.name] if spec.name in rows else
-                        self._layers_by_key.get(spec.model_key()),
-                        self.compute_dtype)
-            for spec in self.features], axis=-1)
+        encoded = {
+            spec.name: spec.encode(inputs[spec.name],
+                                   rows[spec.name] if spec.name in rows else
+                                   self._layers_by_key.get(spec.model_key()),
+                                   self.compute_dtype)
+            for spec in self.features}
+        if self.per_feature:
+            return encoded
+        return tf.concat(list(encoded.values()), axis=-1)
 
     def compute_output_shape(self, input_shape):
+        if self.per_feature:
+            return {spec.name: (None, spec.output_dim)
+                    for spec in self.features}
         return (None, self.output_dim)
 
     def get_config(self):
@@ -143,6 +154,7 @@ class FeatureEncoder(keras.layers.Layer):
                 self.embeddings_initializer),
             "embeddings_regularizer": keras.regularizers.serialize(
                 self.embeddings_regularizer),
+            "per_feature": self.per_feature,
         })
         return config
 

@@ -21,6 +21,7 @@ from mtzoo.models.ple import ple  # noqa: E402
 from mtzoo.models.attention_gated import attention_gated  # noqa: E402
 from mtzoo.models.aitm import aitm  # noqa: E402
 from mtzoo.models.esmm import esmm  # noqa: E402
+from mtzoo.models.two_tower import two_tower  # noqa: E402
 from mtzoo.models.inspection import gate_layers  # noqa: E402
 from mtzoo.models.inspection import gate_model  # noqa: E402
 from mtzoo.models.inspection import gate_weights  # noqa: E402
@@ -35,6 +36,7 @@ __all__ = [
     "available",
     "build",
     "esmm",
+    "two_tower",
     "gate_layers",
     "gate_model",
     "gate_weights",

@@ -44,6 +44,11 @@ def mmoe(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         name: str. Model name.
 
+    Retrieval tasks (`mtzoo.tasks.retrieval`) get a query tower and a
+    candidate tower of `tower_units` over their features' encodings, sharing
+    the embedding tables with the ranking tasks; the query tower never reads
+    the experts, which has seen the candidate's features.
+
     Returns:
         A `MultiTaskModel` with one output per task.
 
@@ -61,23 +66,32 @@ def mmoe(
           Modeling Task Relationships in Multi-task Learning with
           Multi-gate Mixture-of-Experts (KDD 2018).
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(features, tasks, retrieval=True)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2)
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
-    experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
-                             activation=activation, dropout=dropout, l2=l2)
-    mixed = [
-        blocks.gated_mixture(
-            x, experts, num_experts=num_experts, gate_units=gate_units,
-            activation=activation, l2=l2, gate_name=f"gate_{task.name}",
-            mixture_name=f"mixture_{task.name}")
-        for task in tasks
-    ]
-    outputs = blocks.tower_heads(
-        mixed, tasks, tower_units=tower_units, activation=activation,
-        dropout=dropout, l2=l2)
-    return blocks.build_model(features, inputs, outputs, tasks, name,
-                              shared_layer="experts")
+    x, parts = blocks.encode_for_tasks(inputs, features, tasks,
+                                       embedding_l2=embedding_l2)
+    ranking = blocks.ranking_tasks(tasks)
+    outputs = {}
+    if ranking:
+        experts = blocks.experts(x, num_experts=num_experts,
+                                 units=expert_units, activation=activation,
+                                 dropout=dropout, l2=l2)
+        mixed = [
+            blocks.gated_mixture(
+                x, experts, num_experts=num_experts, gate_units=gate_units,
+                activation=activation, l2=l2, gate_name=f"gate_{task.name}",
+                mixture_name=f"mixture_{task.name}")
+            for task in ranking
+        ]
+        outputs = blocks.tower_heads(
+            mixed, ranking, tower_units=tower_units, activation=activation,
+            dropout=dropout, l2=l2)
+    outputs.update(blocks.retrieval_outputs(
+        parts, inputs, features, tasks, units=tower_units,
+        activation=activation, dropout=dropout, l2=l2))
+    return blocks.build_model(
+        features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
+        name, shared_layer="experts" if ranking else "feature_encoder")

@@ -38,6 +38,11 @@ def shared_bottom(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         name: str. Model name.
 
+    Retrieval tasks (`mtzoo.tasks.retrieval`) get a query tower and a
+    candidate tower of `tower_units` over their features' encodings, sharing
+    the embedding tables with the ranking tasks; the query tower never reads
+    the bottom, which has seen the candidate's features.
+
     Returns:
         A `MultiTaskModel` with one output per task.
 
@@ -53,17 +58,25 @@ def shared_bottom(
         - [Caruana, 1997](https://doi.org/10.1023/A:1007379606734):
           Multitask Learning.
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(features, tasks, retrieval=True)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2)
     validation.positive_int_list(bottom_units, "bottom_units",
                                  allow_empty=True)
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
-    x = MLP(bottom_units, activation=activation, dropout=dropout,
-            kernel_regularizer=blocks.regularizer(l2), name="bottom")(x)
-    outputs = blocks.tower_heads(
-        [x] * len(tasks), tasks, tower_units=tower_units,
-        activation=activation, dropout=dropout, l2=l2)
-    return blocks.build_model(features, inputs, outputs, tasks, name,
-                              shared_layer="bottom")
+    x, parts = blocks.encode_for_tasks(inputs, features, tasks,
+                                       embedding_l2=embedding_l2)
+    ranking = blocks.ranking_tasks(tasks)
+    outputs = {}
+    if ranking:
+        x = MLP(bottom_units, activation=activation, dropout=dropout,
+                kernel_regularizer=blocks.regularizer(l2), name="bottom")(x)
+        outputs = blocks.tower_heads(
+            [x] * len(ranking), ranking, tower_units=tower_units,
+            activation=activation, dropout=dropout, l2=l2)
+    outputs.update(blocks.retrieval_outputs(
+        parts, inputs, features, tasks, units=tower_units,
+        activation=activation, dropout=dropout, l2=l2))
+    return blocks.build_model(
+        features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
+        name, shared_layer="bottom" if ranking else "feature_encoder")
