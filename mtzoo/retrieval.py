@@ -113,6 +113,16 @@ def _tower_model(model, task, side: str) -> keras.Model:
                        model.get_layer(f"{side}_embedding_{task.name}").output)
 
 
+def _in_batches(tower, arrays: dict, batch_size: int) -> np.ndarray:
+    """The tower's outputs, called eagerly batch by batch (a sub-model made
+    per call would retrace `predict` every time)."""
+    rows = len(next(iter(arrays.values())))
+    return np.concatenate([
+        np.asarray(tower({k: v[i:i + batch_size] for k, v in arrays.items()},
+                         training=False))
+        for i in range(0, rows, batch_size)])
+
+
 def _finish(vectors, task) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     if task.cosine:
@@ -125,9 +135,8 @@ def candidate_vectors(model, catalogue_: Catalogue, *,
                       batch_size: int = 4096) -> np.ndarray:
     """`(candidates, dim)` vectors of the catalogue, in its order."""
     tower = _tower_model(model, catalogue_.task, "candidate")
-    return _finish(tower.predict(_encoded_candidate_rows(model, catalogue_),
-                                 batch_size=batch_size, verbose=0),
-                   catalogue_.task)
+    return _finish(_in_batches(tower, _encoded_candidate_rows(
+        model, catalogue_), batch_size), catalogue_.task)
 
 
 def query_vectors(model, frame: pd.DataFrame, task: str | None = None, *,
@@ -137,9 +146,9 @@ def query_vectors(model, frame: pd.DataFrame, task: str | None = None, *,
 
     task = _retrieval_task(model.tasks, task)
     tower = _tower_model(model, task, "query")
-    return _finish(tower.predict(
-        data_lib.encoded_arrays(frame, model.features),
-        batch_size=batch_size, verbose=0), task)
+    return _finish(_in_batches(
+        tower, data_lib.encoded_arrays(frame, model.features), batch_size),
+        task)
 
 
 def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,

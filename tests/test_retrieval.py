@@ -1,0 +1,186 @@
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import mtzoo
+from mtzoo import data
+from mtzoo import features as F
+from mtzoo import models
+from mtzoo import retrieval
+from mtzoo import tasks as T
+
+
+def _watch_log(rows=6_000, users=60, items=60, seed=0):
+    """Users each watch items of one of 6 genres (90% of the time)."""
+    rng = np.random.default_rng(seed)
+    genre_of_item = np.arange(items) % 6
+    taste = rng.integers(0, 6, users)
+    user = rng.integers(0, users, rows)
+    liked_genre = np.where(rng.random(rows) < 0.9, taste[user],
+                           rng.integers(0, 6, rows))
+    item = np.array([rng.choice(np.flatnonzero(genre_of_item == g))
+                     for g in liked_genre])
+    return pd.DataFrame({
+        "user_id": user.astype(np.int64),
+        "item_id": item.astype(np.int64),
+        "genre": [f"g{g}" for g in genre_of_item[item]],
+        "rating": (3 + (liked_genre == taste[user])
+                   + rng.normal(0, 0.3, rows)).astype(np.float32),
+    })
+
+
+@pytest.fixture(scope="module")
+def watch_log():
+    frame = _watch_log()
+    train, test = frame.iloc[:5_000], frame.iloc[5_000:]
+    features = F.adapt([F.CategoricalFeature("user_id", embedding_dim=8),
+                        F.CategoricalFeature("item_id", embedding_dim=8),
+                        F.CategoricalFeature("genre", embedding_dim=4)],
+                       train)
+    return train, test, features
+
+
+def _tasks(**kwargs):
+    return [T.retrieval("item", candidate_features=["item_id", "genre"],
+                        embedding_dim=8, ks=(1, 10), **kwargs),
+            T.regression("rating")]
+
+
+def _logits(task, query, candidate, ids, log_q):
+    y_pred = np.concatenate([query, candidate, log_q[:, None],
+                             ids[:, None].astype(np.float32)], axis=1)
+    return np.asarray(T.in_batch_logits(task, keras.ops.convert_to_tensor(
+        y_pred.astype(np.float32))))
+
+
+def test_in_batch_logits_correct_for_sampling_and_mask_accidental_hits():
+    rng = np.random.default_rng(0)
+    query, candidate = rng.normal(size=(2, 4, 3))
+    ids = np.array([5, 7, 5, 9])
+    log_q = np.log(np.array([0.5, 0.1, 0.5, 0.2]))
+    task = T.retrieval("item", candidate_features=["item_id"],
+                       embedding_dim=3, temperature=0.5)
+    logits = _logits(task, query, candidate, ids, log_q)
+    expected = query @ candidate.T / 0.5 - log_q[None, :]
+    np.testing.assert_allclose(np.diag(logits), np.diag(expected), rtol=1e-5)
+    # Rows 0 and 2 share candidate 5: each is not the other's negative.
+    assert logits[0, 2] < -1e8 and logits[2, 0] < -1e8
+    np.testing.assert_allclose(logits[0, 1], expected[0, 1], rtol=1e-5)
+    plain = T.retrieval("item", candidate_features=["item_id"],
+                        embedding_dim=3, remove_accidental_hits=False,
+                        sampling_correction=False)
+    np.testing.assert_allclose(_logits(plain, query, candidate, ids, log_q),
+                               query @ candidate.T, rtol=1e-5)
+
+
+def test_loss_is_softmax_cross_entropy_of_the_diagonal():
+    rng = np.random.default_rng(1)
+    query, candidate = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    ids = np.arange(5)
+    task = T.retrieval("item", candidate_features=["item_id"],
+                       embedding_dim=3, sampling_correction=False)
+    y_pred = np.concatenate([query, candidate, np.zeros((5, 1)),
+                             ids[:, None]], axis=1).astype(np.float32)
+    loss = T.InBatchSoftmax(task, reduction=None)(np.zeros((5, 1)), y_pred)
+    logits = query @ candidate.T
+    expected = -(np.diag(logits) - np.log(np.exp(logits).sum(axis=1)))
+    np.testing.assert_allclose(np.asarray(loss), expected, rtol=1e-4)
+
+
+def test_catalogue_and_sampling_probabilities(watch_log):
+    train, _, features = watch_log
+    tasks = _tasks()
+    catalogue = retrieval.catalogue(train, features, tasks)
+    assert len(catalogue) == train["item_id"].nunique()
+    assert catalogue.counts.sum() == len(train)
+    model = models.two_tower(features, tasks)
+    probabilities = retrieval.set_sampling_probabilities(model, catalogue)
+    spec = next(f for f in features if f.name == "item_id")
+    top = spec.vocabulary[0]  # the most frequent item
+    row = spec.num_oov_buckets + 0
+    share = (train["item_id"] == top).mean()
+    np.testing.assert_allclose(probabilities[row], share, rtol=1e-6)
+    head = model.get_layer("item")
+    np.testing.assert_allclose(
+        head.log_sampling_probability.numpy()[row], np.log(share),
+        rtol=1e-5)
+
+
+def test_evaluate_matches_ranking_by_hand(watch_log):
+    train, test, features = watch_log
+    tasks = _tasks()
+    model = models.two_tower(features, tasks)
+    catalogue = retrieval.catalogue(train, features, tasks)
+    result = retrieval.evaluate(model, test, catalogue, ks=(1, 10))
+    queries = retrieval.query_vectors(model, test)
+    candidates = retrieval.candidate_vectors(model, catalogue)
+    index = {v: i for i, v in enumerate(catalogue.frame["item_id"])}
+    positive = np.array([index[v] for v in test["item_id"]])
+    scores = queries @ candidates.T
+    rank = (scores > scores[np.arange(len(test)), positive][:, None]).sum(1)
+    for k in (1, 10):
+        assert result[f"recall_at_{k}"] == pytest.approx((rank < k).mean(),
+                                                         abs=1e-6)
+        ndcg = np.where(rank < k, 1 / np.log2(rank + 2), 0).mean()
+        assert result[f"ndcg_at_{k}"] == pytest.approx(ndcg, abs=1e-5)
+    assert result["queries"] == len(test)
+
+
+@pytest.mark.parametrize("architecture", ["two_tower", "mmoe",
+                                          "shared_bottom"])
+def test_retrieval_beside_ranking_learns_the_users_taste(watch_log,
+                                                         architecture):
+    train, test, features = watch_log
+    tasks = _tasks()
+    model = models.build(architecture, features, tasks)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    catalogue = retrieval.catalogue(train, features, tasks)
+    retrieval.set_sampling_probabilities(model, catalogue)
+    before = retrieval.evaluate(model, test, catalogue, ks=(10,))
+    model.fit(data.from_dataframe(train, features, tasks, batch_size=128,
+                                  shuffle=True, seed=0), epochs=15, verbose=0)
+    after = retrieval.evaluate(model, test, catalogue, ks=(10,))
+    # 60 items in 6 genres of 10: knowing the genre alone gives ~0.9 * 10/10
+    # of recall@10 on top of chance (10/60).
+    assert after["recall_at_10"] > 0.45, (before, after)
+    assert after["recall_at_10"] > before["recall_at_10"] + 0.2
+
+
+def test_keras_file_round_trip_keeps_outputs_and_probabilities(
+        watch_log, tmp_path):
+    train, _, features = watch_log
+    tasks = _tasks(cosine=True, temperature=0.1)
+    model = models.two_tower(features, tasks)
+    model.compile(optimizer="adam")
+    retrieval.set_sampling_probabilities(
+        model, retrieval.catalogue(train, features, tasks))
+    path = tmp_path / "model.keras"
+    models.save_model(model, path)
+    again = models.load_model(path)
+    x = data.model_inputs(train.iloc[:32], features)
+    for name, value in model.predict(x, verbose=0).items():
+        np.testing.assert_allclose(again.predict(x, verbose=0)[name], value,
+                                   atol=1e-5)
+    assert again.tasks == model.tasks
+
+
+def test_architectures_without_retrieval_say_which_have_it(watch_log):
+    _, _, features = watch_log
+    with pytest.raises(ValueError, match="two_tower"):
+        models.build("ple", features, _tasks())
+
+
+def test_retrieval_task_errors_name_what_to_write(watch_log):
+    _, _, features = watch_log
+    with pytest.raises(ValueError, match="candidate_features"):
+        T.retrieval("item", candidate_features=[])
+    with pytest.raises(ValueError, match="not among the model's features"):
+        models.two_tower(features, [T.retrieval(
+            "item", candidate_features=["item"])])
+    with pytest.raises(ValueError, match="single-valued categorical"):
+        models.two_tower(
+            F.adapt([F.NumericFeature("price"), F.CategoricalFeature("u")],
+                    pd.DataFrame({"price": [1.0, 2.0], "u": ["a", "b"]})),
+            [T.retrieval("item", candidate_features=["price"])])
+    assert mtzoo.tasks.RETRIEVAL in T.KINDS
