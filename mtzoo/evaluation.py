@@ -27,7 +27,8 @@ PRIMARY = {tasks_lib.BINARY: "auc", tasks_lib.REGRESSION: "skill",
 
 
 def evaluate(tasks, labels: dict, predictions: dict,
-             sample_weights: dict | None = None) -> dict:
+             sample_weights: dict | None = None,
+             retrieval: dict | None = None) -> dict:
     """Metrics of each task, plus `combined_score`.
 
     Args:
@@ -35,6 +36,9 @@ def evaluate(tasks, labels: dict, predictions: dict,
         labels: dict task -> labels (as from `mtzoo.data.label_arrays`).
         predictions: dict task -> model outputs.
         sample_weights: dict task -> weights; 0 excludes an example.
+        retrieval: dict task -> the metrics of each retrieval task, from
+            `mtzoo.retrieval.evaluate` (they need the whole catalogue, not
+            the model's outputs).
 
     Returns:
         `{"tasks": {task: {metric: value}}, "combined_score": float}`.
@@ -43,6 +47,16 @@ def evaluate(tasks, labels: dict, predictions: dict,
     """
     results = {}
     for task in tasks_lib.validate(tasks):
+        if task.kind == tasks_lib.RETRIEVAL:
+            if not retrieval or task.name not in retrieval:
+                raise ValueError(
+                    f"Task '{task.name}' is a retrieval task: pass its "
+                    f"metrics from mtzoo.retrieval.evaluate as "
+                    f"`retrieval={{'{task.name}': ...}}`.")
+            results[task.name] = dict(retrieval[task.name])
+            results[task.name].setdefault(
+                "examples", results[task.name].get("queries"))
+            continue
         y = np.asarray(labels[task.name]).reshape(len(labels[task.name]), -1)
         p = np.asarray(predictions[task.name])
         w = (np.ones(len(y)) if sample_weights is None
@@ -65,11 +79,18 @@ def evaluate(tasks, labels: dict, predictions: dict,
                                                                results)}
 
 
+def primary_metric(task) -> str:
+    """The metric a task contributes to the combined score."""
+    if task.kind == tasks_lib.RETRIEVAL:
+        return f"recall_at_{max(task.ks)}"
+    return PRIMARY[task.kind]
+
+
 def combined_score(tasks, results: dict) -> float | None:
     """Task-weight-weighted mean of each task's primary score."""
     total = weight = 0.0
     for task in tasks:
-        score = results.get(task.name, {}).get(PRIMARY[task.kind])
+        score = results.get(task.name, {}).get(primary_metric(task))
         if score is None or not math.isfinite(score) or task.weight == 0:
             continue
         total += task.weight * score

@@ -13,6 +13,7 @@ _COLUMNS = {
                        "f1", "positive_rate"],
     tasks_lib.REGRESSION: ["rmse", "mae", "skill"],
     tasks_lib.MULTICLASS: ["accuracy", "macro_f1"],
+    tasks_lib.RETRIEVAL: [],  # recall and NDCG at the tasks' ks
 }
 
 
@@ -45,14 +46,19 @@ def markdown_report(result: dict, tasks) -> str:
         f"{_fmt(result['test']['combined_score'])})",
         "",
         "The combined score is the task-weighted mean of AUC (binary), skill "
-        "= 1 - RMSE / RMSE of the mean (regression) and accuracy "
-        "(multiclass).",
+        "= 1 - RMSE / RMSE of the mean (regression), accuracy "
+        "(multiclass) and recall at the largest k over the whole catalogue "
+        "(retrieval).",
     ]
     for kind in tasks_lib.KINDS:
         kind_tasks = [t for t in tasks if t.kind == kind]
         if not kind_tasks:
             continue
         columns = list(_COLUMNS[kind])
+        if kind == tasks_lib.RETRIEVAL:
+            ks = sorted({k for t in kind_tasks for k in t.ks})
+            columns += [f"recall_at_{k}" for k in ks]
+            columns += [f"ndcg_at_{k}" for k in ks]
         if kind == tasks_lib.MULTICLASS:
             extra = {k for t in kind_tasks
                      for k in result["test"]["tasks"][t.name]

@@ -12,6 +12,8 @@ from mtzoo.recipes.base import Splits
 GENERAL = ("single_task", "shared_bottom", "omoe", "mmoe", "ple",
            "attention_gated")
 FUNNEL = GENERAL + ("aitm", "esmm")
+#: MovieLens: every general architecture, and two towers for retrieval.
+RETRIEVAL = GENERAL + ("two_tower",)
 VALIDATION_FRACTION = 0.1
 
 
@@ -41,8 +43,14 @@ def _movielens(args, model_name):
     # Validation: the latest ratings of the training period, as the test
     # set is the latest of all.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
+    tasks = bundle.tasks
+    if args.retrieval:
+        # Which movie the user rates next, beside how they rate it.
+        tasks = [tasks_lib.retrieval(
+            "movie", candidate_features=["movie_id", "genres",
+                                         "release_year"])] + list(tasks)
     return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
-                  bundle.test, bundle.features, bundle.tasks)
+                  bundle.test, bundle.features, tasks)
 
 
 def _ali_ccp(args, model_name):
@@ -99,12 +107,17 @@ RECIPES = {
             "movielens",
             "MovieLens 100K/1M: rating (regression) and liked (rating >= "
             "4), split by time.",
-            _movielens, GENERAL, epochs=30, batch_size=512,
+            _movielens, RETRIEVAL, epochs=30, batch_size=512,
             learning_rate=1e-3,
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",
-                help="MovieLens size")), _ROWS)),
+                help="MovieLens size")), _ROWS,
+                (("--retrieval",), dict(
+                    action="store_true",
+                    help="add the retrieval task `movie` (user -> movie "
+                         "over the whole catalogue; with two_tower, "
+                         "shared_bottom or mmoe)")))),
         Recipe(
             "ali_ccp",
             "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -18,6 +19,8 @@ from mtzoo import evaluation
 from mtzoo import export as export_lib
 from mtzoo import models
 from mtzoo import reporting
+from mtzoo import retrieval
+from mtzoo import tasks as tasks_lib
 from mtzoo.atomic import atomic_path
 from mtzoo.models import registry
 from mtzoo.recipes import definitions
@@ -107,6 +110,11 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                              "fixed task weights, uncertainty (Kendall et "
                              "al.), gradnorm (Chen et al.), dwa (Liu et "
                              "al.) or pcgrad (Yu et al.)")
+    parser.add_argument("--task-weights", default=None,
+                        metavar="TASK=W,...",
+                        help="replace tasks' loss weights, e.g. "
+                             "rating=1,movie=0 (0 trains without that "
+                             "task's loss)")
     parser.add_argument("--gradnorm-alpha", type=float, default=1.5,
                         help="GradNorm's alpha")
     parser.add_argument("--dwa-temperature", type=float, default=2.0,
@@ -202,6 +210,26 @@ class _Throughput(keras.callbacks.Callback):
         return statistics.median(self.rows / s for s in timed)
 
 
+def with_task_weights(tasks, text: str) -> list:
+    """Tasks with the weights of a `name=weight,...` flag."""
+    weights = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(
+                f"--task-weights: {item!r} is not TASK=WEIGHT (e.g. "
+                f"rating=1,movie=0).") from None
+    names = [t.name for t in tasks]
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise SystemExit(f"--task-weights names unknown tasks {unknown}; "
+                         f"the tasks are {names}.")
+    return [dataclasses.replace(t, weight=weights.get(t.name, t.weight))
+            for t in tasks]
+
+
 def _predict(model, frame, features, batch_size):
     dataset = data_lib.from_dataframe(frame, features, batch_size=batch_size)
     return model.predict(dataset, verbose=0)
@@ -224,6 +252,9 @@ def run(recipe, args) -> dict:
     keras.utils.set_random_seed(args.seed)
 
     splits = recipe.prepare(args, model_name)
+    if args.task_weights:
+        splits = dataclasses.replace(splits, tasks=with_task_weights(
+            splits.tasks, args.task_weights))
     hparams = {**splits.build_kwargs,
                **hyperparameters(recipe, args, model_name)}
 
@@ -247,6 +278,12 @@ def run(recipe, args) -> dict:
 
     with distribution.scope(strategy):
         model = build_model()
+    catalogues = {
+        t.name: retrieval.catalogue(splits.train, splits.features,
+                                    splits.tasks, t.name)
+        for t in splits.tasks if t.kind == tasks_lib.RETRIEVAL}
+    for catalogue in catalogues.values():
+        retrieval.set_sampling_probabilities(model, catalogue)
 
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=args.patience,
@@ -299,7 +336,10 @@ def run(recipe, args) -> dict:
     labels, weights = data_lib.label_arrays(splits.test, splits.tasks)
     predictions = _predict(model, splits.test, splits.features,
                            max(args.batch_size, 4096))
-    test = evaluation.evaluate(splits.tasks, labels, predictions, weights)
+    test = evaluation.evaluate(
+        splits.tasks, labels, predictions, weights,
+        retrieval={name: retrieval.evaluate(model, splits.test, catalogue)
+                   for name, catalogue in catalogues.items()})
 
     plots = [reporting.plot_learning_curves(
         logs, splits.tasks, output / "learning_curves.png")]
@@ -409,9 +449,10 @@ def summary(result: dict) -> str:
              f"{result['train_examples_per_s']:,.0f} train examples/s"]
     for task, values in result["test"]["tasks"].items():
         shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items()
-                          if isinstance(v, float) and k in (
+                          if isinstance(v, float) and (k in (
                               "auc", "log_loss", "rmse", "mae", "accuracy",
-                              "macro_f1"))
+                              "macro_f1") or k.startswith(("recall_at_",
+                                                           "ndcg_at_10"))))
         lines.append(f"  {task}: {shown}")
     if result["test"]["combined_score"] is not None:
         lines.append(f"  combined score: "
