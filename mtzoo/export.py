@@ -88,6 +88,8 @@ def export_saved_model(
     model_name: str | None = None,
     version: int | None = None,
     warmup_inputs: dict | None = None,
+    catalogues: dict | None = None,
+    top_k: int = 100,
 ) -> pathlib.Path:
     """Exports `model` as `<export_dir>/<model_name>/<version>/`.
 
@@ -107,6 +109,14 @@ def export_saved_model(
             `assets.extra/tf_serving_warmup_requests`, and the Keras model's
             predictions on them in `assets.extra/mtzoo_expected_outputs.json`
             for `verify`.
+        catalogues: for a model with retrieval tasks, dict task name ->
+            `mtzoo.retrieval.Catalogue`: adds the signatures
+            `query_embedding`, `candidate_embedding` and `top_k` (raw query
+            features in, the `top_k` best candidate ids and scores out,
+            searched by brute force over the catalogue embedded now). To
+            refresh the candidates without retraining, export the same
+            model again with a new catalogue (a new version).
+        top_k: int. Candidates `top_k` returns. Defaults to 100.
 
     Returns:
         The version folder.
@@ -140,6 +150,12 @@ def export_saved_model(
                 EXAMPLES_SIGNATURE, _example_endpoint(serving, specs),
                 input_signature=[tf.TensorSpec([None], tf.string,
                                                 name=EXAMPLES_INPUT)])
+        if catalogues:
+            from mtzoo import retrieval_export
+
+            retrieval_export.add_endpoints(
+                archive, model, catalogues, serving_signature(serving),
+                k=top_k)
         archive.write_out(str(staging / "model"), verbose=False)
         written = staging / "model"
         if warmup_inputs is not None:

@@ -184,3 +184,52 @@ def test_retrieval_task_errors_name_what_to_write(watch_log):
                     pd.DataFrame({"price": [1.0, 2.0], "u": ["a", "b"]})),
             [T.retrieval("item", candidate_features=["price"])])
     assert mtzoo.tasks.RETRIEVAL in T.KINDS
+
+
+def test_saved_model_answers_top_k_for_known_and_unseen_users_without_mtzoo(
+        watch_log, tmp_path):
+    import subprocess
+    import sys
+
+    train, test, features = watch_log
+    tasks = _tasks()
+    model = models.two_tower(features, tasks)
+    model.compile(optimizer="adam")
+    catalogue = retrieval.catalogue(train, features, tasks)
+    model.fit(data.from_dataframe(train, features, tasks, batch_size=256),
+              epochs=1, verbose=0)
+    version = mtzoo.export.export_saved_model(
+        model, tmp_path, model_name="items", catalogues={"item": catalogue},
+        top_k=20, warmup_inputs=data.feature_arrays(test.iloc[:4], features))
+    assert mtzoo.export.verify(version)["ok"]
+    expected = retrieval.query_vectors(model, test.iloc[:1]) @ \
+        retrieval.candidate_vectors(model, catalogue).T
+    best = catalogue.frame["item_id"].to_numpy()[np.argsort(-expected[0])[:5]]
+    user = int(test["user_id"].iloc[0])
+    code = f"""
+import json, sys, tensorflow as tf
+assert "mtzoo" not in sys.modules
+loaded = tf.saved_model.load({str(version)!r})
+top_k = loaded.signatures["top_k"]
+out = top_k(user_id=tf.constant([{user}, 10**9], tf.int64))
+query = loaded.signatures["query_embedding"](
+    user_id=tf.constant([{user}], tf.int64))["embedding"]
+item = loaded.signatures["candidate_embedding"](
+    item_id=tf.constant([3], tf.int64), genre=tf.constant(["g3"]))
+print(json.dumps({{"ids": out["ids"].numpy().tolist(),
+                  "signatures": sorted(loaded.signatures),
+                  "query": query.shape.as_list(),
+                  "item": item["embedding"].shape.as_list()}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"top_k", "query_embedding", "candidate_embedding",
+            "serving_default"} <= set(out["signatures"])
+    known, unseen = out["ids"]
+    assert len(known) == 20 and len(unseen) == 20
+    assert set(known) <= set(catalogue.frame["item_id"])
+    assert known[:5] == best.tolist()
+    assert out["query"] == [1, 8] and out["item"] == [1, 8]

@@ -363,7 +363,8 @@ def run(recipe, args) -> dict:
             model, output / "export",
             model_name=f"{recipe.name}_{model_name}",
             warmup_inputs=data_lib.feature_arrays(splits.test.iloc[:8],
-                                                  splits.features))
+                                                  splits.features),
+            catalogues=catalogues or None)
 
     val_losses = logs.get("val_loss", [])
     result = {

@@ -1,0 +1,132 @@
+"""Retrieval signatures of an exported model: query and candidate vectors
+from raw features, and the top k candidates of the whole catalogue."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtzoo import tasks as tasks_lib
+
+QUERY_SIGNATURE = "query_embedding"
+CANDIDATE_SIGNATURE = "candidate_embedding"
+TOP_K_SIGNATURE = "top_k"
+
+
+def signature_names(task, retrieval_tasks) -> dict[str, str]:
+    """The signatures of `task`: plain names when it is the model's only
+    retrieval task, suffixed with its name otherwise."""
+    suffix = "" if len(retrieval_tasks) == 1 else f"_{task.name}"
+    return {side: f"{name}{suffix}" for side, name in (
+        ("query", QUERY_SIGNATURE), ("candidate", CANDIDATE_SIGNATURE),
+        ("top_k", TOP_K_SIGNATURE))}
+
+
+class _Side:
+    """One tower from raw features of its side: their preprocessing, then
+    the tower, with placeholder values for the other side's inputs (which
+    the tower does not read)."""
+
+    def __init__(self, model, task, names, side: str):
+        from mtzoo.layers import FeaturePreprocessor
+
+        self.specs = [s for s in model.features if s.name in names]
+        self.others = [s for s in model.features if s.name not in names]
+        self.preprocessor = FeaturePreprocessor(self.specs,
+                                                name=f"{side}_{task.name}")
+        self.tower = keras.Model(
+            model.inputs,
+            model.get_layer(f"{side}_embedding_{task.name}").output,
+            name=f"{side}_tower_model_{task.name}")
+        self.cosine = task.cosine
+
+    def input_signature(self, signature: dict) -> dict:
+        return {s.name: signature[s.name] for s in self.specs}
+
+    def __call__(self, raw: dict):
+        encoded = dict(self.preprocessor(raw))
+        batch = tf.shape(next(iter(encoded.values())))[0]
+        for spec in self.others:
+            encoded[spec.name] = tf.zeros(
+                tf.concat([[batch], tf.constant(spec.encoded_shape(),
+                                                tf.int32)], 0),
+                spec.encoded_dtype())
+        vectors = tf.cast(self.tower(encoded, training=False), tf.float32)
+        if self.cosine:
+            vectors = tf.math.l2_normalize(vectors, axis=-1)
+        return vectors
+
+
+def embed(side: _Side):
+    """The endpoint of one tower: raw features in, `embedding` out."""
+    return lambda features: {"embedding": side(features)}
+
+
+def _top_k(query: _Side, index, ids):
+    """The endpoint of the catalogue search: `ids` and `scores`, best
+    first."""
+    def top_k(features):
+        scores, rows = index(query(features))
+        return {"ids": tf.gather(ids, rows), "scores": scores}
+    return top_k
+
+
+def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
+                  k: int = 100) -> list[str]:
+    """Adds each retrieval task's signatures to a `keras.export
+    .ExportArchive`; returns their names.
+
+    Args:
+        archive: the archive being written.
+        model: the trained mtzoo model.
+        catalogues: dict task name -> `mtzoo.retrieval.Catalogue`, whose
+            candidates `top_k` searches (embedded now, stored in the
+            SavedModel).
+        signature: the raw input specs of `serving_default`, by feature.
+        k: candidates `top_k` returns (at most the catalogue's size).
+    """
+    import keras_rs
+
+    from mtzoo import retrieval
+    from mtzoo.models import blocks
+
+    retrieval_tasks = [t for t in model.tasks
+                       if t.kind == tasks_lib.RETRIEVAL]
+    missing = [t.name for t in retrieval_tasks if t.name not in catalogues]
+    if missing:
+        raise ValueError(
+            f"Retrieval tasks {missing} need a catalogue to export "
+            f"`top_k`: pass catalogues={{name: mtzoo.retrieval.catalogue("
+            f"train, features, tasks, name)}}.")
+    names = []
+    for task in retrieval_tasks:
+        catalogue = catalogues[task.name]
+        query = _Side(model, task, blocks.query_feature_names(
+            task, [f.name for f in model.features]), "query")
+        candidate = _Side(model, task, task.candidate_features, "candidate")
+        index = keras_rs.layers.BruteForceRetrieval(
+            candidate_embeddings=retrieval.candidate_vectors(model,
+                                                             catalogue),
+            k=min(k, len(catalogue)), return_scores=True,
+            name=f"catalogue_{task.name}")
+        ids = catalogue.frame.iloc[:, 0].to_numpy()
+        ids = tf.constant(ids.astype(str) if ids.dtype == object
+                          else ids.astype(np.int64))
+        for part in (query.preprocessor, query.tower, candidate.preprocessor,
+                     candidate.tower, index):
+            archive.track(part)
+        signature_name = signature_names(task, retrieval_tasks)
+
+        archive.add_endpoint(signature_name["query"], embed(query),
+                             input_signature=[query.input_signature(
+                                 signature)])
+        archive.add_endpoint(signature_name["candidate"], embed(candidate),
+                             input_signature=[candidate.input_signature(
+                                 signature)])
+        archive.add_endpoint(signature_name["top_k"],
+                             _top_k(query, index, ids),
+                             input_signature=[query.input_signature(
+                                 signature)])
+        names += list(signature_name.values())
+    return names
