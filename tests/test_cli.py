@@ -21,7 +21,7 @@ def test_import_lists_the_architectures():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
         "['single_task', 'shared_bottom', 'omoe', 'mmoe', 'ple', "
-        "'attention_gated', 'aitm', 'esmm']")
+        "'attention_gated', 'aitm', 'esmm', 'two_tower']")
 
 
 def test_models_command_describes_each_architecture():

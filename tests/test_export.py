@@ -207,9 +207,7 @@ def test_every_architecture_exports_and_matches_keras(
         name, tmp_path, impressions, impression_features):
     import tensorflow as tf
 
-    tasks = {"aitm": synthetic.funnel_tasks(),
-             "esmm": synthetic.esmm_tasks()}.get(
-                 name, synthetic.impression_tasks())
+    tasks = synthetic.tasks_for(name)
     model = mtzoo.models.build(name, impression_features, tasks)
     path = mtzoo.export.export_saved_model(model, tmp_path)
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]

@@ -158,6 +158,23 @@ def funnel_tasks() -> list:
     return [tasks_lib.binary("click"), tasks_lib.binary("conversion")]
 
 
+def retrieval_tasks() -> list:
+    """Which item the user was shown (retrieval over the item catalogue)
+    beside the impression tasks, for two-tower models."""
+    return [tasks_lib.retrieval(
+        "item", candidate_features=["item_id", "genres", "price",
+                                    "item_text"])] + impression_tasks()
+
+
+def tasks_for(architecture: str) -> list:
+    """The tasks each registered architecture is shown with on
+    `impressions`: AITM and ESMM the funnel, two towers retrieval beside
+    the impression tasks, the others the impression tasks."""
+    return {"aitm": funnel_tasks, "esmm": esmm_tasks,
+            "two_tower": retrieval_tasks}.get(architecture,
+                                              impression_tasks)()
+
+
 def esmm_tasks() -> list:
     """ESMM's CTR and CTCVR tasks on `impressions`."""
     return [tasks_lib.binary("ctr", label="click"),

@@ -19,12 +19,7 @@ PACKAGE = pathlib.Path(mtzoo.__file__).parent
 
 
 def _tasks_for(architecture):
-    if architecture == "esmm":
-        return [T.binary("ctr", label="click"),
-                T.binary("ctcvr", label="conversion")]
-    if architecture == "aitm":
-        return synthetic.funnel_tasks()
-    return synthetic.impression_tasks()
+    return synthetic.tasks_for(architecture)
 
 
 def _largest_step(architecture, features, frame, policy, weighting):
