@@ -58,7 +58,13 @@ TASKS = ("income", "marital")
 
 def ensure_venv(name: str, venv_root: pathlib.Path) -> pathlib.Path:
     """The peer's venv Python, creating and installing it when needed."""
-    spec = PEERS[name]
+    return ensure_venv_for(name, PEERS[name], venv_root)
+
+
+def ensure_venv_for(name: str, spec: dict,
+                    venv_root: pathlib.Path) -> pathlib.Path:
+    """The Python of venv `name` with `spec["packages"]` (then
+    `spec["then"]`) installed, creating it when needed."""
     folder = venv_root / name
     python = folder / "bin" / "python"
     marker = folder / "mtzoo-installed.json"
