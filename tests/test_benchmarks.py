@@ -17,7 +17,8 @@ SCRIPTS = {"quality": "quality.py",
            "synthetic_correlation": "synthetic_correlation.py",
            "speed": "speed.py", "peers": "peers/run.py",
            "weighting": "weighting.py", "pipeline": "pipeline.py",
-           "xla": "xla.py"}
+           "xla": "xla.py", "peers_movielens": "peers/movielens.py",
+           "retrieval_serving": "retrieval_serving.py"}
 
 
 def _script(name):
@@ -35,7 +36,7 @@ def test_readme_tables_match_the_json(name):
     if name == "synthetic_correlation":
         table = module.markdown_table(content["summary"],
                                       content["settings"]["models"])
-    elif name == "pipeline":  # one flat record
+    elif name in ("pipeline", "retrieval_serving"):  # one flat record
         table = module.markdown_table(content)
     else:
         table = module.markdown_table(content["summary"])

@@ -196,6 +196,22 @@ def retrieval_outputs(parts, inputs, features, tasks, *, units, activation,
     return outputs
 
 
+def build_with_retrieval(features, inputs, parts, tasks, ranking_outputs,
+                         name, *, shared_layer, units, activation, dropout,
+                         l2) -> MultiTaskModel:
+    """The model of a ranking architecture given its ranking tasks'
+    outputs, with the towers of its retrieval tasks added (GradNorm's
+    shared layer is the feature encoder when every task is retrieval)."""
+    outputs = dict(ranking_outputs)
+    outputs.update(retrieval_outputs(
+        parts, inputs, features, tasks, units=units, activation=activation,
+        dropout=dropout, l2=l2))
+    return build_model(
+        features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
+        name, shared_layer=shared_layer if ranking_outputs
+        else "feature_encoder")
+
+
 def ranking_tasks(tasks) -> list:
     return [t for t in tasks if t.kind != tasks_lib.RETRIEVAL]
 

@@ -89,9 +89,6 @@ def mmoe(
         outputs = blocks.tower_heads(
             mixed, ranking, tower_units=tower_units, activation=activation,
             dropout=dropout, l2=l2)
-    outputs.update(blocks.retrieval_outputs(
-        parts, inputs, features, tasks, units=tower_units,
-        activation=activation, dropout=dropout, l2=l2))
-    return blocks.build_model(
-        features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
-        name, shared_layer="experts" if ranking else "feature_encoder")
+    return blocks.build_with_retrieval(
+        features, inputs, parts, tasks, outputs, name, shared_layer="experts",
+        units=tower_units, activation=activation, dropout=dropout, l2=l2)

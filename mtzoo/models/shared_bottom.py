@@ -74,9 +74,6 @@ def shared_bottom(
         outputs = blocks.tower_heads(
             [x] * len(ranking), ranking, tower_units=tower_units,
             activation=activation, dropout=dropout, l2=l2)
-    outputs.update(blocks.retrieval_outputs(
-        parts, inputs, features, tasks, units=tower_units,
-        activation=activation, dropout=dropout, l2=l2))
-    return blocks.build_model(
-        features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
-        name, shared_layer="bottom" if ranking else "feature_encoder")
+    return blocks.build_with_retrieval(
+        features, inputs, parts, tasks, outputs, name, shared_layer="bottom",
+        units=tower_units, activation=activation, dropout=dropout, l2=l2)

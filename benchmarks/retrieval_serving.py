@@ -1,0 +1,108 @@
+"""One-query latency of the exported `top_k` signature (MovieLens 100K).
+
+Trains the movielens recipe's two-tower model with retrieval briefly (the
+latency does not depend on how well it is trained), exports it with the
+whole catalogue, loads the SavedModel with TensorFlow alone and times
+single-user requests (raw user features in, the 100 best movie ids out):
+p50 and p99 over repeated calls after a warm-up, for `top_k` and for
+`query_embedding`.
+
+Writes `benchmarks/results/retrieval_serving.json` and `.md`.
+
+    python benchmarks/retrieval_serving.py --data-dir ../shared/data/movielens-100k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def one_row_ms(signature, rows: list[dict], calls: int) -> dict:
+    for row in rows[:20]:
+        signature(**row)
+    seconds = []
+    for i in range(calls):
+        start = time.perf_counter()
+        signature(**rows[i % len(rows)])
+        seconds.append(time.perf_counter() - start)
+    return {"p50_ms": 1000 * float(np.percentile(seconds, 50)),
+            "p99_ms": 1000 * float(np.percentile(seconds, 99))}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--output", default=str(
+        RESULTS / "retrieval_serving.json"))
+    args = parser.parse_args(argv)
+
+    import keras
+    import tensorflow as tf
+
+    from mtzoo import data as data_lib
+    from mtzoo import environment
+    from mtzoo import export as export_lib
+    from mtzoo import models
+    from mtzoo import retrieval
+    from mtzoo import tasks as tasks_lib
+    from mtzoo.atomic import atomic_path
+
+    keras.utils.set_random_seed(0)
+    bundle = data_lib.movielens(args.data_dir)
+    tasks = [tasks_lib.retrieval(
+        "movie", candidate_features=["movie_id", "genres", "release_year"]),
+        *bundle.tasks]
+    model = models.two_tower(bundle.features, tasks)
+    model.compile(optimizer="adam")
+    catalogue = retrieval.catalogue(bundle.train, bundle.features, tasks)
+    retrieval.set_sampling_probabilities(model, catalogue)
+    model.fit(data_lib.from_dataframe(bundle.train, bundle.features, tasks,
+                                      batch_size=1024), epochs=1, verbose=0)
+    query_features = [f for f in bundle.features
+                      if f.name not in tasks[0].candidate_features]
+    raw = data_lib.feature_arrays(bundle.test.iloc[:200], query_features)
+    with tempfile.TemporaryDirectory() as tmp:
+        version = export_lib.export_saved_model(
+            model, tmp, model_name="movies", catalogues={"movie": catalogue})
+        loaded = tf.saved_model.load(str(version))
+        results = {}
+        for name in ("top_k", "query_embedding"):
+            signature = loaded.signatures[name]
+            specs = signature.structured_input_signature[1]
+            rows = [{k: tf.constant(raw[k][i:i + 1], specs[k].dtype)
+                     for k in specs} for i in range(200)]
+            results[name] = one_row_ms(signature, rows, args.calls)
+        results["top_k"]["k"] = int(loaded.signatures["top_k"](
+            **rows[0])["ids"].shape[-1])
+    content = {"benchmark": "top_k one-query latency (MovieLens 100K)",
+               "candidates": len(catalogue), "calls": args.calls,
+               "signatures": results, **environment.describe()}
+    output = pathlib.Path(args.output)
+    with atomic_path(output) as temporary:
+        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
+    table = markdown_table(content)
+    with atomic_path(output.with_suffix(".md")) as temporary:
+        pathlib.Path(temporary).write_text(table)
+    print(table)
+    return content
+
+
+def markdown_table(content: dict) -> str:
+    lines = ["| signature | one query p50 (ms) | p99 (ms) |", "|---|---|---|"]
+    for name, values in content["signatures"].items():
+        lines.append(f"| `{name}` | {values['p50_ms']:.2f} | "
+                     f"{values['p99_ms']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
