@@ -74,7 +74,9 @@ def test_every_recipe_has_a_script():
 @pytest.mark.parametrize("recipe, model", MATRIX,
                          ids=[f"{r}-{a}" for r, a in MATRIX])
 def test_recipe_runs_with_architecture(recipe, model, tmp_path):
-    result = _run(recipe, tmp_path, "--model", model, "--no-export")
+    # Two towers are a retrieval architecture: movielens adds its task.
+    extra = ["--retrieval"] if model == "two_tower" else []
+    result = _run(recipe, tmp_path, "--model", model, "--no-export", *extra)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["recipe"] == recipe and metrics["model"] == model
     assert metrics["epochs_run"] == 1
@@ -109,6 +111,45 @@ def test_census_recipe_writes_everything(tmp_path):
     report = mtzoo.export.verify(version)
     assert report["ok"], report
     assert set(report["outputs"]) == {"income", "marital"}
+
+
+@pytest.mark.large
+def test_movielens_retrieval_reports_recall_and_serves_top_k(tmp_path):
+    import subprocess
+    import sys
+
+    _run("movielens", tmp_path, "--model", "mmoe", "--retrieval",
+         "--task-weights", "movie=1,liked=0.5")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    movie = metrics["test"]["tasks"]["movie"]
+    for k in (1, 10, 50, 100):
+        assert 0 <= movie[f"recall_at_{k}"] <= 1
+        assert 0 <= movie[f"ndcg_at_{k}"] <= movie[f"recall_at_{k}"] + 1e-9
+    assert movie["recall_at_100"] >= movie["recall_at_10"]
+    assert "| movie | 1 |" in (tmp_path / "report.md").read_text()
+    assert "recall_at_100" in (tmp_path / "report.md").read_text()
+    version = tmp_path / metrics["saved_model"]
+    assert mtzoo.export.verify(version)["ok"]
+    code = f"""
+import json, tensorflow as tf
+top_k = tf.saved_model.load({str(version)!r}).signatures["top_k"]
+inputs = {{name: spec for name, spec in
+          top_k.structured_input_signature[1].items()}}
+row = {{"user_id": [1, 10**9], "gender": ["M", "?"], "age": [30.0, 40.0],
+        "occupation": ["writer", "astronaut"], "zip_prefix": ["941", "x"],
+        "hour": [10, 3], "weekday": [1, 6]}}
+out = top_k(**{{k: tf.constant(row[k], inputs[k].dtype) for k in inputs}})
+print(json.dumps({{"inputs": sorted(inputs),
+                  "ids": out["ids"].numpy().tolist()}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "movie_id" not in out["inputs"] and "user_id" in out["inputs"]
+    known, unseen = out["ids"]
+    assert len(known) == 100 and len(set(known)) == 100
+    assert len(unseen) == 100
 
 
 @pytest.mark.large
