@@ -111,9 +111,11 @@ def export_saved_model(
             for `verify`.
         catalogues: for a model with retrieval tasks, dict task name ->
             `mtzoo.retrieval.Catalogue`: adds the signatures
-            `query_embedding`, `candidate_embedding` and `top_k` (raw query
+            `query_embedding`, `candidate_embedding`, `top_k` (raw query
             features in, the `top_k` best candidate ids and scores out,
-            searched by brute force over the catalogue embedded now). To
+            searched by brute force over the catalogue embedded now) and
+            `top_k_excluding` (the same, never returning the ids of its
+            `exclude` input). To
             refresh the candidates without retraining, export the same
             model again with a new catalogue (a new version).
         top_k: int. Candidates `top_k` returns. Defaults to 100.

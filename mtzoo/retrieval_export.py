@@ -12,6 +12,9 @@ from mtzoo import tasks as tasks_lib
 QUERY_SIGNATURE = "query_embedding"
 CANDIDATE_SIGNATURE = "candidate_embedding"
 TOP_K_SIGNATURE = "top_k"
+EXCLUDING_SIGNATURE = "top_k_excluding"
+#: The input of `top_k_excluding` naming candidates not to return.
+EXCLUDE_INPUT = "exclude"
 
 
 def signature_names(task, retrieval_tasks) -> dict[str, str]:
@@ -20,7 +23,7 @@ def signature_names(task, retrieval_tasks) -> dict[str, str]:
     suffix = "" if len(retrieval_tasks) == 1 else f"_{task.name}"
     return {side: f"{name}{suffix}" for side, name in (
         ("query", QUERY_SIGNATURE), ("candidate", CANDIDATE_SIGNATURE),
-        ("top_k", TOP_K_SIGNATURE))}
+        ("top_k", TOP_K_SIGNATURE), ("excluding", EXCLUDING_SIGNATURE))}
 
 
 class _Side:
@@ -72,6 +75,41 @@ def _top_k(query: _Side, index, ids):
     return top_k
 
 
+class _CatalogueRows(tf.Module):
+    """Candidate id -> row of the catalogue (-1 for ids outside it)."""
+
+    def __init__(self, ids):
+        super().__init__()
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                ids, tf.range(tf.shape(ids)[0], dtype=tf.int64)),
+            default_value=-1)
+
+
+def _top_k_excluding(query: _Side, index, ids, rows: _CatalogueRows):
+    """`top_k` that never returns the candidates in `exclude` (e.g. the
+    items the user has already seen; pad rows with an id outside the
+    catalogue)."""
+    def top_k_excluding(features):
+        features = dict(features)
+        exclude = features.pop(EXCLUDE_INPUT)
+        scores = index.compute_score(query(features),
+                                     index.candidate_embeddings)
+        excluded = rows.table.lookup(exclude)
+        batch = tf.broadcast_to(
+            tf.range(tf.shape(exclude, out_type=tf.int64)[0])[:, None],
+            tf.shape(excluded, out_type=tf.int64))
+        known = excluded >= 0
+        positions = tf.stack([tf.boolean_mask(batch, known),
+                              tf.boolean_mask(excluded, known)], axis=1)
+        scores = tf.tensor_scatter_nd_update(
+            scores, positions,
+            tf.fill(tf.shape(positions)[:1], tf.float32.min))
+        best = tf.math.top_k(scores, k=index.k)
+        return {"ids": tf.gather(ids, best.indices), "scores": best.values}
+    return top_k_excluding
+
+
 def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
                   k: int = 100) -> list[str]:
     """Adds each retrieval task's signatures to a `keras.export
@@ -113,8 +151,9 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
         ids = catalogue.frame.iloc[:, 0].to_numpy()
         ids = tf.constant(ids.astype(str) if ids.dtype == object
                           else ids.astype(np.int64))
+        rows = _CatalogueRows(ids)
         for part in (query.preprocessor, query.tower, candidate.preprocessor,
-                     candidate.tower, index):
+                     candidate.tower, index, rows):
             archive.track(part)
         signature_name = signature_names(task, retrieval_tasks)
 
@@ -128,5 +167,12 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
                              _top_k(query, index, ids),
                              input_signature=[query.input_signature(
                                  signature)])
+        archive.add_endpoint(
+            signature_name["excluding"], _top_k_excluding(
+                query, index, ids, rows),
+            input_signature=[{**query.input_signature(signature),
+                              EXCLUDE_INPUT: tf.TensorSpec(
+                                  [None, None], ids.dtype,
+                                  name=EXCLUDE_INPUT)}])
         names += list(signature_name.values())
     return names

@@ -216,7 +216,12 @@ query = loaded.signatures["query_embedding"](
     user_id=tf.constant([{user}], tf.int64))["embedding"]
 item = loaded.signatures["candidate_embedding"](
     item_id=tf.constant([3], tf.int64), genre=tf.constant(["g3"]))
+first = out["ids"][0, :3]
+excluding = loaded.signatures["top_k_excluding"](
+    user_id=tf.constant([{user}], tf.int64),
+    exclude=tf.stack([first, tf.constant([-7, -7, -7], tf.int64)])[:1])
 print(json.dumps({{"ids": out["ids"].numpy().tolist(),
+                  "excluding": excluding["ids"].numpy().tolist(),
                   "signatures": sorted(loaded.signatures),
                   "query": query.shape.as_list(),
                   "item": item["embedding"].shape.as_list()}}))
@@ -233,6 +238,9 @@ print(json.dumps({{"ids": out["ids"].numpy().tolist(),
     assert set(known) <= set(catalogue.frame["item_id"])
     assert known[:5] == best.tolist()
     assert out["query"] == [1, 8] and out["item"] == [1, 8]
+    # The three best, excluded, leave the next ones first.
+    assert out["excluding"][0][:17] == known[3:20]
+    assert not set(known[:3]) & set(out["excluding"][0])
 
 
 @pytest.mark.parametrize("weighting", ["uncertainty", "dwa", "gradnorm",
