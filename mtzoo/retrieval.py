@@ -108,9 +108,13 @@ def set_sampling_probabilities(model, catalogue_: Catalogue) -> np.ndarray:
     return probabilities
 
 
-def _tower_model(model, task, side: str) -> keras.Model:
+def tower_model(model, task, side: str) -> keras.Model:
+    """The model's `side` ("query" or "candidate") tower of retrieval task
+    `task`: every encoded input in, its vectors out (before any cosine
+    normalization)."""
     return keras.Model(model.inputs,
-                       model.get_layer(f"{side}_embedding_{task.name}").output)
+                       model.get_layer(f"{side}_embedding_{task.name}").output,
+                       name=f"{side}_tower_model_{task.name}")
 
 
 def _in_batches(tower, arrays: dict, batch_size: int) -> np.ndarray:
@@ -134,7 +138,7 @@ def _finish(vectors, task) -> np.ndarray:
 def candidate_vectors(model, catalogue_: Catalogue, *,
                       batch_size: int = 4096) -> np.ndarray:
     """`(candidates, dim)` vectors of the catalogue, in its order."""
-    tower = _tower_model(model, catalogue_.task, "candidate")
+    tower = tower_model(model, catalogue_.task, "candidate")
     return _finish(_in_batches(tower, _encoded_candidate_rows(
         model, catalogue_), batch_size), catalogue_.task)
 
@@ -145,7 +149,7 @@ def query_vectors(model, frame: pd.DataFrame, task: str | None = None, *,
     from mtzoo import data as data_lib
 
     task = _retrieval_task(model.tasks, task)
-    tower = _tower_model(model, task, "query")
+    tower = tower_model(model, task, "query")
     return _finish(_in_batches(
         tower, data_lib.encoded_arrays(frame, model.features), batch_size),
         task)

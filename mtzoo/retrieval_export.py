@@ -3,7 +3,6 @@ from raw features, and the top k candidates of the whole catalogue."""
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -32,16 +31,14 @@ class _Side:
     the tower does not read)."""
 
     def __init__(self, model, task, names, side: str):
+        from mtzoo import retrieval
         from mtzoo.layers import FeaturePreprocessor
 
         self.specs = [s for s in model.features if s.name in names]
         self.others = [s for s in model.features if s.name not in names]
         self.preprocessor = FeaturePreprocessor(self.specs,
                                                 name=f"{side}_{task.name}")
-        self.tower = keras.Model(
-            model.inputs,
-            model.get_layer(f"{side}_embedding_{task.name}").output,
-            name=f"{side}_tower_model_{task.name}")
+        self.tower = retrieval.tower_model(model, task, side)
         self.cosine = task.cosine
 
     def input_signature(self, signature: dict) -> dict:

@@ -22,6 +22,7 @@ import math
 from typing import Any, Sequence
 
 import keras
+from keras import ops
 
 from mtzoo.features import check_name
 
@@ -416,7 +417,7 @@ def split_retrieval_output(y_pred, dim: int):
     query = y_pred[:, :dim]
     candidate = y_pred[:, dim:2 * dim]
     log_probability = y_pred[:, 2 * dim]
-    ids = keras.ops.cast(y_pred[:, 2 * dim + 1], "int32")
+    ids = ops.cast(y_pred[:, 2 * dim + 1], "int32")
     return query, candidate, log_probability, ids
 
 
@@ -424,8 +425,6 @@ def in_batch_logits(task: Task, y_pred):
     """`[batch, batch]` logits of every query against every candidate of
     the batch (the diagonal holds the positives), corrected as the task
     says."""
-    from keras import ops
-
     query, candidate, log_probability, ids = split_retrieval_output(
         y_pred, task.embedding_dim)
     logits = ops.matmul(query, ops.transpose(candidate))
@@ -453,8 +452,6 @@ class InBatchSoftmax(keras.losses.Loss):
         self.task = task
 
     def call(self, y_true, y_pred):
-        from keras import ops
-
         logits = in_batch_logits(self.task, y_pred)
         if self.task.num_hard_negatives:
             import keras_rs
@@ -487,8 +484,6 @@ class InBatchAccuracy(keras.metrics.Mean):
         self.task = task
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        from keras import ops
-
         logits = in_batch_logits(self.task, y_pred)
         hits = ops.cast(ops.equal(ops.argmax(logits, axis=-1),
                                   ops.arange(ops.shape(logits)[0])),

@@ -93,7 +93,7 @@ def _task_labels(frame, task):
     if task.kind == tasks_lib.RETRIEVAL:
         # The positive is the row's own candidate, read from its features:
         # the label only says which rows have one.
-        present = frame[task.label_column].notna().to_numpy()
+        present = _has_candidate(frame, task)
         return _weighted(frame, task, np.zeros((len(frame), 1), np.float32),
                          present.astype(np.float32), owner)
     values = columns.numeric_column(
@@ -128,6 +128,11 @@ def _task_labels(frame, task):
     return _weighted(frame, task, label, present.astype(np.float32), owner)
 
 
+def _has_candidate(frame, task) -> np.ndarray:
+    """Rows where a retrieval task's candidate id is present."""
+    return frame[task.label_column].notna().to_numpy()
+
+
 def _weighted(frame, task, label, weight, owner):
     """`(label, weight)` with the task's weight and space columns applied
     to the 0/1 `weight` of rows that have a label."""
@@ -156,7 +161,7 @@ def _weighted(frame, task, label, weight, owner):
 def _require_some_label(frame, tasks) -> None:
     for task in tasks_lib.validate(tasks):
         if task.kind == tasks_lib.RETRIEVAL:
-            present = frame[task.label_column].notna().to_numpy()
+            present = _has_candidate(frame, task)
         else:
             values = columns.numeric_column(
                 frame, task.label_column, f"Task '{task.name}'",

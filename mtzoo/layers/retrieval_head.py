@@ -55,8 +55,10 @@ class RetrievalHead(keras.layers.Layer):
         probabilities = np.asarray(probabilities, dtype=np.float64)
         if probabilities.shape != (self.num_candidates,):
             raise ValueError(
-                f"Expected {self.num_candidates} sampling probabilities, one "
-                f"per candidate row; received shape {probabilities.shape}.")
+                f"Retrieval task '{self.name}' expects "
+                f"{self.num_candidates} sampling probabilities, one per row "
+                f"of its candidate id's vocabulary; received shape "
+                f"{probabilities.shape}.")
         self.log_sampling_probability.assign(
             np.log(np.maximum(probabilities, 1e-9)).astype(np.float32))
 
