@@ -38,8 +38,7 @@ class _Side:
         self.others = [s for s in model.features if s.name not in names]
         self.preprocessor = FeaturePreprocessor(self.specs,
                                                 name=f"{side}_{task.name}")
-        self.tower = retrieval.tower_model(model, task, side)
-        self.cosine = task.cosine
+        self.tower = retrieval.Tower(model, task, side)
 
     def input_signature(self, signature: dict) -> dict:
         return {s.name: signature[s.name] for s in self.specs}
@@ -52,10 +51,7 @@ class _Side:
                 tf.concat([[batch], tf.constant(spec.encoded_shape(),
                                                 tf.int32)], 0),
                 spec.encoded_dtype())
-        vectors = tf.cast(self.tower(encoded, training=False), tf.float32)
-        if self.cosine:
-            vectors = tf.math.l2_normalize(vectors, axis=-1)
-        return vectors
+        return self.tower(encoded)
 
 
 def embed(side: _Side):
@@ -149,8 +145,9 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
         ids = tf.constant(ids.astype(str) if ids.dtype == object
                           else ids.astype(np.int64))
         rows = _CatalogueRows(ids)
-        for part in (query.preprocessor, query.tower, candidate.preprocessor,
-                     candidate.tower, index, rows):
+        for part in (query.preprocessor, *query.tower.trackables,
+                     candidate.preprocessor, *candidate.tower.trackables,
+                     index, rows):
             archive.track(part)
         signature_name = signature_names(task, retrieval_tasks)
 

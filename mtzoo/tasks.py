@@ -32,11 +32,19 @@ MULTICLASS = "multiclass"
 RETRIEVAL = "retrieval"
 KINDS = (BINARY, REGRESSION, MULTICLASS, RETRIEVAL)
 
+#: Negatives of a retrieval task: the batch's other candidates (two
+#: towers), or rows of an item table over the candidate id's vocabulary
+#: (a softmax over every item, or over a sample of them).
+IN_BATCH = "in_batch"
+SAMPLED = "sampled"
+ALL = "all"
+NEGATIVES = (IN_BATCH, SAMPLED, ALL)
+
 _DEFAULT_LOSS = {
     BINARY: "binary_crossentropy",
     REGRESSION: "mse",
     MULTICLASS: "sparse_categorical_crossentropy",
-    RETRIEVAL: "in_batch_softmax",
+    RETRIEVAL: "softmax",
 }
 _DEFAULT_METRICS = {
     BINARY: ("auc", "accuracy"),
@@ -63,7 +71,7 @@ _LOSSES = {
             keras.losses.SparseCategoricalCrossentropy,
     },
     RETRIEVAL: {
-        "in_batch_softmax": lambda reduction, name, task: InBatchSoftmax(
+        "softmax": lambda reduction, name, task: RetrievalSoftmax(
             task, reduction=reduction, name=name),
     },
 }
@@ -119,6 +127,12 @@ class Task:
         num_hard_negatives: retrieval only: keep only this many highest
             scoring negatives per query.
         ks: retrieval only: cut-offs of recall and NDCG over the catalogue.
+        negatives: retrieval only: `"in_batch"` (the batch's other
+            candidates, scored by the candidate tower), `"all"` (a softmax
+            over every row of an item table) or `"sampled"` (that softmax
+            over `num_sampled` rows drawn by sampling probability).
+        num_sampled: retrieval only: negatives drawn per batch when
+            `negatives="sampled"`.
     """
 
     name: str
@@ -141,6 +155,8 @@ class Task:
     sampling_correction: bool = True
     num_hard_negatives: int | None = None
     ks: tuple = (1, 10, 50, 100)
+    negatives: str = IN_BATCH
+    num_sampled: int = 1000
 
     def __post_init__(self):
         check_name(self.name, "Task")
@@ -217,11 +233,40 @@ class Task:
                               for k in self.ks):
             raise ValueError(f"Retrieval task '{self.name}': `ks` must be "
                              f"positive integers. Received: ks={self.ks!r}")
+        if self.negatives not in NEGATIVES:
+            raise ValueError(f"Retrieval task '{self.name}': `negatives` "
+                             f"must be one of {NEGATIVES}. Received: "
+                             f"negatives={self.negatives!r}")
+        if self.item_softmax:
+            if len(self.candidate_features) != 1:
+                raise ValueError(
+                    f"Retrieval task '{self.name}': negatives="
+                    f"{self.negatives!r} scores rows of an item table, so "
+                    f"the candidate is its id alone; received "
+                    f"candidate_features={list(self.candidate_features)}. "
+                    f"Use negatives='in_batch' for a candidate tower over "
+                    f"item features.")
+            if self.cosine:
+                raise ValueError(
+                    f"Retrieval task '{self.name}': cosine scores apply to "
+                    f"two towers (negatives='in_batch'); an item table "
+                    f"scores by dot product plus a per-item bias.")
+        if self.negatives == SAMPLED and (
+                not isinstance(self.num_sampled, int) or self.num_sampled < 1):
+            raise ValueError(f"Retrieval task '{self.name}': `num_sampled` "
+                             f"must be a positive integer. Received: "
+                             f"num_sampled={self.num_sampled!r}")
 
     @property
     def candidate_id(self) -> str | None:
         """The feature naming the candidate (retrieval tasks)."""
         return self.candidate_features[0] if self.candidate_features else None
+
+    @property
+    def item_softmax(self) -> bool:
+        """Whether candidates are rows of an item table (a softmax over the
+        vocabulary, full or sampled) rather than a candidate tower."""
+        return self.kind == RETRIEVAL and self.negatives != IN_BATCH
 
     @property
     def label_column(self) -> str:
@@ -306,7 +351,7 @@ class Task:
 _RETRIEVAL_FIELDS = ("candidate_features", "query_features",
                      "embedding_dim", "temperature", "cosine",
                      "remove_accidental_hits", "sampling_correction",
-                     "num_hard_negatives", "ks")
+                     "num_hard_negatives", "ks", "negatives", "num_sampled")
 
 
 class FunctionLoss(keras.losses.Loss):
@@ -411,6 +456,44 @@ def retrieval(name: str, candidate_features: Sequence[str], **kwargs) -> Task:
                 **kwargs)
 
 
+def next_item(name: str, item_feature: str, *, num_sampled: int | None = None,
+              **kwargs) -> Task:
+    """Next-item prediction as a softmax over the item vocabulary.
+
+    The query tower's vector (plus a constant 1) is scored against every
+    row of a trainable item table (an item's vector plus its bias), the
+    form of YouTube's candidate generation network: a multiclass head over
+    every item of `item_feature`'s vocabulary. With `num_sampled`, training
+    computes the softmax over the positive and `num_sampled` rows drawn
+    by sampling probability (sampled softmax, corrected by each row's
+    expected count), for catalogues too large for the full softmax;
+    otherwise over every row.
+
+    It is a retrieval task (`negatives="sampled"` or `"all"`): recall and
+    NDCG over the catalogue, `top_k` in the SavedModel and sampling
+    probabilities work as for two towers. The task's output holds training
+    logits; score items with `mtzoo.retrieval` or the `top_k` signature.
+
+    Example:
+
+    ```python
+    mtzoo.tasks.next_item("next_movie", "movie_id", num_sampled=500)
+    ```
+
+    References:
+        - [Covington et al., 2016](https://doi.org/10.1145/2959100.2959190):
+          Deep Neural Networks for YouTube Recommendations (RecSys 2016).
+        - [Jean et al., 2015](https://aclanthology.org/P15-1001/): On Using
+          Very Large Target Vocabulary for Neural Machine Translation
+          (sampled softmax with expected-count correction).
+    """
+    if num_sampled is not None:
+        kwargs["num_sampled"] = num_sampled
+    return retrieval(name, [item_feature],
+                     negatives=SAMPLED if num_sampled is not None else ALL,
+                     **kwargs)
+
+
 def split_retrieval_output(y_pred, dim: int):
     """Query vectors, candidate vectors, log sampling probabilities and
     candidate ids from a retrieval task's output."""
@@ -443,28 +526,46 @@ def in_batch_logits(task: Task, y_pred):
     return logits
 
 
-class InBatchSoftmax(keras.losses.Loss):
-    """Softmax cross-entropy of each query's positive candidate against
-    the other candidates of the batch (a retrieval task's loss)."""
+def retrieval_logits(task: Task, y_pred):
+    """`(logits, labels)` of a retrieval task's output: each query's scores
+    against its negatives and its positive, and the positive's column.
+
+    In-batch: `[batch, batch]` scores, the positive on the diagonal. An
+    item table (`mtzoo.layers.ItemSoftmaxHead`): with `negatives="all"`,
+    scores of every item row, the positive at its id; with `"sampled"`,
+    the positive's score first, then the sampled rows'.
+    """
+    if task.negatives == IN_BATCH:
+        logits = in_batch_logits(task, y_pred)
+        return logits, ops.arange(ops.shape(logits)[0])
+    if task.negatives == ALL:
+        return y_pred[:, :-1], ops.cast(y_pred[:, -1], "int32")
+    return y_pred, ops.zeros((ops.shape(y_pred)[0],), "int32")
+
+
+class RetrievalSoftmax(keras.losses.Loss):
+    """Softmax cross-entropy of each query's positive candidate against its
+    negatives (a retrieval task's loss): the batch's other candidates, or
+    every (or a sample of the) rows of an item table."""
 
     def __init__(self, task: Task, reduction=LOSS_REDUCTION, name=None):
         super().__init__(reduction=reduction, name=name)
         self.task = task
 
     def call(self, y_true, y_pred):
-        logits = in_batch_logits(self.task, y_pred)
+        logits, labels = retrieval_logits(self.task, y_pred)
         if self.task.num_hard_negatives:
             import keras_rs
 
-            labels = ops.eye(ops.shape(logits)[0], dtype=logits.dtype)
-            logits, labels = keras_rs.layers.HardNegativeMining(
-                self.task.num_hard_negatives)(logits, labels)
+            one_hot = ops.one_hot(labels, ops.shape(logits)[1],
+                                  dtype=logits.dtype)
+            logits, one_hot = keras_rs.layers.HardNegativeMining(
+                self.task.num_hard_negatives)(logits, one_hot)
             return keras.losses.categorical_crossentropy(
-                labels, logits, from_logits=True)
-        # Row i's positive is column i: sparse labels, no [batch, batch]
-        # one-hot matrix to read.
+                one_hot, logits, from_logits=True)
+        # Sparse labels: no [batch, candidates] one-hot matrix to read.
         return keras.losses.sparse_categorical_crossentropy(
-            ops.arange(ops.shape(logits)[0]), logits, from_logits=True)
+            labels, logits, from_logits=True)
 
     def get_config(self):
         return {**super().get_config(), "task": self.task.get_config()}
@@ -477,17 +578,18 @@ class InBatchSoftmax(keras.losses.Loss):
 
 
 class InBatchAccuracy(keras.metrics.Mean):
-    """Share of queries whose own candidate scores highest in the batch."""
+    """Share of queries whose own candidate scores highest among the
+    negatives the loss sees."""
 
     def __init__(self, task: Task, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.task = task
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        logits = in_batch_logits(self.task, y_pred)
-        hits = ops.cast(ops.equal(ops.argmax(logits, axis=-1),
-                                  ops.arange(ops.shape(logits)[0])),
-                        "float32")
+        logits, labels = retrieval_logits(self.task, y_pred)
+        hits = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1),
+                                           "int32"),
+                                  ops.cast(labels, "int32")), "float32")
         return super().update_state(hits, sample_weight=sample_weight)
 
     def get_config(self):

@@ -82,7 +82,7 @@ def test_loss_is_softmax_cross_entropy_of_the_diagonal():
                        embedding_dim=3, sampling_correction=False)
     y_pred = np.concatenate([query, candidate, np.zeros((5, 1)),
                              ids[:, None]], axis=1).astype(np.float32)
-    loss = T.InBatchSoftmax(task, reduction=None)(np.zeros((5, 1)), y_pred)
+    loss = T.RetrievalSoftmax(task, reduction=None)(np.zeros((5, 1)), y_pred)
     logits = query @ candidate.T
     expected = -(np.diag(logits) - np.log(np.exp(logits).sum(axis=1)))
     np.testing.assert_allclose(np.asarray(loss), expected, rtol=1e-4)
@@ -261,3 +261,90 @@ def test_every_weighting_strategy_trains_retrieval_beside_rating(
     # Chance is 10 of 60 items; measured 0.45-0.91 over the strategies.
     assert retrieval.evaluate(model, test, catalogue,
                               ks=(10,))["recall_at_10"] > 0.3
+
+
+def test_item_softmax_head_scores_every_row_or_a_corrected_sample():
+    from mtzoo.layers import ItemSoftmaxHead
+
+    rows, dim = 7, 2
+    table = np.zeros((rows, dim + 1), np.float32)
+    table[:, 0] = np.arange(rows)  # row i scores i against query [1, 0]
+    table[:, 2] = 0.5  # every item's bias
+    query = np.array([[1.0, 0.0], [2.0, 0.0]], np.float32)
+    ids = np.array([3, 5])
+    full = ItemSoftmaxHead(rows, dim, temperature=2.0)
+    full.build()
+    full.item_vectors.assign(table)
+    out = np.asarray(full([query, ids]))
+    expected = (query[:, :1] * np.arange(rows) + 0.5) / 2.0
+    np.testing.assert_allclose(out[:, :-1], expected, rtol=1e-6)
+    np.testing.assert_array_equal(out[:, -1], ids)
+
+    sampled = ItemSoftmaxHead(rows, dim, num_sampled=50, seed=1)
+    sampled.build()
+    sampled.item_vectors.assign(table)
+    probabilities = np.array([0, 0.1, 0.2, 0.3, 0.1, 0.3, 0], np.float64)
+    sampled.set_sampling_probabilities(probabilities)
+    out = np.asarray(sampled([query, ids]))
+    assert out.shape == (2, 51)
+    log_q = np.log(np.maximum(probabilities, 1e-9))
+    scores = query[:, :1] * np.arange(rows) + 0.5  # (2, rows)
+    corrected = scores - np.log(50) - log_q
+    np.testing.assert_allclose(out[:, 0],
+                               corrected[[0, 1], ids], rtol=1e-5)
+    seen = set()
+    for row in range(2):
+        for value in out[row, 1:]:
+            if value < -1e8:  # an accidental hit: the positive itself
+                seen.add(ids[row])
+                continue
+            match = np.flatnonzero(np.isclose(corrected[row], value,
+                                              rtol=1e-5))
+            assert len(match) == 1 and match[0] != ids[row]
+            seen.add(int(match[0]))
+    # Rows of probability 0 are never drawn.
+    assert seen <= {1, 2, 3, 4, 5} and len(seen) >= 4
+
+
+@pytest.mark.parametrize("num_sampled", [None, 15])
+def test_next_item_softmax_learns_the_users_taste_and_serves_top_k(
+        watch_log, tmp_path, num_sampled):
+    train, test, features = watch_log
+    tasks = [T.next_item("item", "item_id", num_sampled=num_sampled,
+                         query_features=["user_id"], embedding_dim=8,
+                         ks=(10,)),
+             T.regression("rating")]
+    assert tasks[0].negatives == ("sampled" if num_sampled else "all")
+    model = models.shared_bottom(features, tasks)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    catalogue = retrieval.catalogue(train, features, tasks)
+    retrieval.set_sampling_probabilities(model, catalogue)
+    model.fit(data.from_dataframe(train, features, tasks, batch_size=128,
+                                  shuffle=True, seed=0), epochs=10, verbose=0)
+    after = retrieval.evaluate(model, test, catalogue)
+    assert after["recall_at_10"] > 0.45, after
+    path = tmp_path / "model.keras"
+    models.save_model(model, path)
+    again = models.load_model(path)
+    np.testing.assert_allclose(
+        retrieval.candidate_vectors(again, catalogue),
+        retrieval.candidate_vectors(model, catalogue))
+    version = mtzoo.export.export_saved_model(
+        model, tmp_path / "export", model_name="items",
+        catalogues={"item": catalogue}, top_k=10)
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(version))
+    user = test["user_id"].iloc[:1].to_numpy()
+    served = loaded.signatures["top_k"](user_id=tf.constant(user))["ids"]
+    scores = retrieval.query_vectors(model, test.iloc[:1]) @ \
+        retrieval.candidate_vectors(model, catalogue).T
+    best = catalogue.frame["item_id"].to_numpy()[np.argsort(-scores[0])[:5]]
+    assert served.numpy()[0, :5].tolist() == best.tolist()
+
+
+def test_item_softmax_takes_the_id_alone():
+    with pytest.raises(ValueError, match="candidate is its id alone"):
+        T.retrieval("item", ["item_id", "genre"], negatives="sampled")
+    with pytest.raises(ValueError, match="cosine"):
+        T.next_item("item", "item_id", cosine=True)

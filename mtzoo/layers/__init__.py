@@ -9,6 +9,7 @@ from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
+from mtzoo.layers.item_softmax_head import ItemSoftmaxHead
 from mtzoo.layers.mlp import MLP
 from mtzoo.layers.retrieval_head import RetrievalHead
 from mtzoo.layers.softmax_gate import SoftmaxGate
@@ -27,6 +28,7 @@ __all__ = [
     "FeaturePreprocessor",
     "FusedVocabularyLookup",
     "GATE_LAYERS",
+    "ItemSoftmaxHead",
     "MLP",
     "RetrievalHead",
     "SoftmaxGate",

@@ -10,36 +10,15 @@ from keras import ops
 from mtzoo.api_export import mtzoo_export
 
 
-@mtzoo_export
-class RetrievalHead(keras.layers.Layer):
-    """Packs a retrieval task's output: `[query, candidate, log_q, id]`.
+class SamplingProbabilities(keras.layers.Layer):
+    """A layer holding one log sampling probability per row of a candidate
+    id's vocabulary (non-trainable), uniform until
+    `set_sampling_probabilities`."""
 
-    The loss (`mtzoo.tasks.InBatchSoftmax`) scores every query of a batch
-    against every candidate of the batch, so the output carries both
-    vectors (L2-normalized for cosine scores), each candidate's log
-    sampling probability (for log Q correction) and its id (for removing
-    accidental hits).
-
-    Sampling probabilities live in a non-trainable weight, one per row of
-    the candidate id's vocabulary, uniform until
-    `set_sampling_probabilities` (see `mtzoo.retrieval`).
-
-    Args:
-        num_candidates: int. Rows of the candidate id's vocabulary (with its
-            out-of-vocabulary rows).
-        cosine: bool. Normalize both vectors. Defaults to False.
-        **kwargs: Args to pass to the base class.
-
-    Inputs: `[query, candidate, candidate_ids]`: two `(batch, dim)` vectors
-        and `(batch,)` int ids.
-    Output shape: `(batch, 2 * dim + 2)`, float32.
-    """
-
-    def __init__(self, num_candidates, cosine=False, **kwargs):
+    def __init__(self, num_candidates, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.num_candidates = int(num_candidates)
-        self.cosine = bool(cosine)
 
     def build(self, input_shape=None):
         self.log_sampling_probability = self.add_weight(
@@ -62,6 +41,39 @@ class RetrievalHead(keras.layers.Layer):
         self.log_sampling_probability.assign(
             np.log(np.maximum(probabilities, 1e-9)).astype(np.float32))
 
+    def get_config(self):
+        return {**super().get_config(), "num_candidates": self.num_candidates}
+
+
+@mtzoo_export
+class RetrievalHead(SamplingProbabilities):
+    """Packs a retrieval task's output: `[query, candidate, log_q, id]`.
+
+    The loss (`mtzoo.tasks.RetrievalSoftmax`) scores every query of a batch
+    against every candidate of the batch, so the output carries both
+    vectors (L2-normalized for cosine scores), each candidate's log
+    sampling probability (for log Q correction) and its id (for removing
+    accidental hits).
+
+    Sampling probabilities live in a non-trainable weight, one per row of
+    the candidate id's vocabulary, uniform until
+    `set_sampling_probabilities` (see `mtzoo.retrieval`).
+
+    Args:
+        num_candidates: int. Rows of the candidate id's vocabulary (with its
+            out-of-vocabulary rows).
+        cosine: bool. Normalize both vectors. Defaults to False.
+        **kwargs: Args to pass to the base class.
+
+    Inputs: `[query, candidate, candidate_ids]`: two `(batch, dim)` vectors
+        and `(batch,)` int ids.
+    Output shape: `(batch, 2 * dim + 2)`, float32.
+    """
+
+    def __init__(self, num_candidates, cosine=False, **kwargs):
+        super().__init__(num_candidates, **kwargs)
+        self.cosine = bool(cosine)
+
     def call(self, inputs):
         query, candidate, ids = inputs
         query = ops.cast(query, "float32")
@@ -80,8 +92,7 @@ class RetrievalHead(keras.layers.Layer):
         return (input_shape[0][0], 2 * dim + 2)
 
     def get_config(self):
-        return {**super().get_config(), "num_candidates": self.num_candidates,
-                "cosine": self.cosine}
+        return {**super().get_config(), "cosine": self.cosine}
 
 
 def normalize(x):

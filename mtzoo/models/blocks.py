@@ -12,6 +12,7 @@ from mtzoo.layers import MLP
 from mtzoo.layers import ExpertBank
 from mtzoo.layers import ExpertMixture
 from mtzoo.layers import FeatureEncoder
+from mtzoo.layers import ItemSoftmaxHead
 from mtzoo.layers import RetrievalHead
 from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
@@ -157,6 +158,9 @@ def retrieval_towers(parts: dict, inputs: dict, features, task, *, units,
     Each tower is an MLP of `units` then a linear layer of
     `task.embedding_dim`. The query tower reads the query features only
     (never the candidate's, or it would score the candidate it was shown).
+    A task whose candidates are rows of an item table (`task.item_softmax`)
+    has no candidate tower: its candidate vector here is the id feature's
+    embedding (for ranking heads that read the pair).
     """
     names = [f.name for f in features]
 
@@ -170,6 +174,8 @@ def retrieval_towers(parts: dict, inputs: dict, features, task, *, units,
             name=f"{side}_embedding_{task.name}")(x)
 
     query = tower_over(query_feature_names(task, names), "query")
+    if task.item_softmax:
+        return query, parts[task.candidate_id]
     candidate = tower_over(list(task.candidate_features), "candidate")
     return query, candidate
 
@@ -177,9 +183,19 @@ def retrieval_towers(parts: dict, inputs: dict, features, task, *, units,
 def retrieval_head(query, candidate, inputs, features, task):
     """The retrieval task's output, named after the task."""
     spec = next(f for f in features if f.name == task.candidate_id)
-    return RetrievalHead(spec.embedding()[1], cosine=task.cosine,
-                         name=task.name)([query, candidate,
-                                          inputs[task.candidate_id]])
+    rows = spec.embedding()[1]
+    ids = inputs[task.candidate_id]
+    if task.item_softmax:
+        return ItemSoftmaxHead(
+            rows, task.embedding_dim,
+            num_sampled=task.num_sampled
+            if task.negatives == tasks_lib.SAMPLED else None,
+            temperature=task.temperature,
+            sampling_correction=task.sampling_correction,
+            remove_accidental_hits=task.remove_accidental_hits,
+            name=task.name)([query, ids])
+    return RetrievalHead(rows, cosine=task.cosine,
+                         name=task.name)([query, candidate, ids])
 
 
 def retrieval_outputs(parts, inputs, features, tasks, *, units, activation,

@@ -46,9 +46,16 @@ def _movielens(args, model_name):
     tasks = bundle.tasks
     if args.retrieval:
         # Which movie the user rates next, beside how they rate it.
-        tasks = [tasks_lib.retrieval(
-            "movie", candidate_features=["movie_id", "genres",
-                                         "release_year"])] + list(tasks)
+        movie = ["movie_id", "genres", "release_year"]
+        if args.retrieval_negatives == tasks_lib.IN_BATCH:
+            task = tasks_lib.retrieval("movie", candidate_features=movie)
+        else:
+            task = tasks_lib.next_item(
+                "movie", "movie_id", query_features=[
+                    f.name for f in bundle.features if f.name not in movie],
+                num_sampled=args.num_sampled
+                if args.retrieval_negatives == tasks_lib.SAMPLED else None)
+        tasks = [task] + list(tasks)
     return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
                   bundle.test, bundle.features, tasks)
 
@@ -117,7 +124,18 @@ RECIPES = {
                     action="store_true",
                     help="add the retrieval task `movie` (user -> movie "
                          "over the whole catalogue; with two_tower, "
-                         "shared_bottom or mmoe)")))),
+                         "shared_bottom or mmoe)")),
+                (("--retrieval-negatives",), dict(
+                    choices=list(tasks_lib.NEGATIVES),
+                    default=tasks_lib.IN_BATCH,
+                    help="negatives of the retrieval task: the batch's "
+                         "other movies (two towers), a softmax over every "
+                         "movie id, or over --num-sampled of them "
+                         "(default: %(default)s)")),
+                (("--num-sampled",), dict(
+                    type=int, default=200,
+                    help="movies drawn per batch with --retrieval-negatives "
+                         "sampled (default: %(default)s)")))),
         Recipe(
             "ali_ccp",
             "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",
