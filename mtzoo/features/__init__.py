@@ -28,6 +28,7 @@ features = [
     mtzoo.features.NumericFeature("price", log_transform=True),
     mtzoo.features.MultiCategoricalFeature("genres", separator="|"),
     mtzoo.features.VectorFeature("title_embedding", dim=32),
+    mtzoo.features.TextFeature("review", column="Review Text"),
 ]
 features = mtzoo.features.adapt(features, train_frame)
 ```
@@ -51,12 +52,14 @@ from mtzoo.features.specs import check_inputs
 from mtzoo.features.specs import deserialize
 from mtzoo.features.specs import serialize
 from mtzoo.features.specs import validate
+from mtzoo.features.text import TextFeature
 from mtzoo.features.vector import VectorFeature
 
 __all__ = [
     "INT64", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
     "STRING", "CategoricalFeature", "DataError", "FeatureSpec",
-    "MultiCategoricalFeature", "NumericFeature", "VectorFeature", "adapt",
+    "MultiCategoricalFeature", "NumericFeature", "TextFeature",
+    "VectorFeature", "adapt",
     "check_adapted", "check_inputs", "check_name", "deserialize",
     "serialize", "validate",
 ]

@@ -11,6 +11,7 @@ from mtzoo.features.base import FeatureSpec
 from mtzoo.features.categorical import CategoricalFeature
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 from mtzoo.features.numeric import NumericFeature
+from mtzoo.features.text import TextFeature
 from mtzoo.features.vector import VectorFeature
 
 SPEC_CLASSES = {
@@ -19,6 +20,7 @@ SPEC_CLASSES = {
         CategoricalFeature,
         MultiCategoricalFeature,
         NumericFeature,
+        TextFeature,
         VectorFeature,
     )
 }

