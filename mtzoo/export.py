@@ -289,6 +289,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
+try:  # registers the ops of pretrained text encoders' tokenizers
+    import tensorflow_text  # noqa: F401
+except ImportError:
+    pass
 
 path = sys.argv[1]
 assert "mtzoo" not in sys.modules

@@ -46,16 +46,25 @@ def encoded_arrays(frame: pd.DataFrame, features, *,
     """
     features = tuple(features_lib.validate(features))
     features_lib.check_adapted(features)
-    preprocessor = _preprocessor(features)
+    whole = {spec.name: spec.encode_column(frame) for spec in features}
+    whole = {name: values for name, values in whole.items()
+             if values is not None}
+    order = [spec.name for spec in features]
+    features = tuple(s for s in features if s.name not in whole)
     parts = {spec.name: [] for spec in features}
-    for start in range(0, max(len(frame), 1), chunk_rows):
-        chunk = frame.iloc[start:start + chunk_rows]
-        encoded = preprocessor({spec.name: tf.constant(spec.to_array(chunk))
-                                for spec in features})
-        for name, values in encoded.items():
-            parts[name].append(values.numpy())
-    return {name: np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-            for name, arrays in parts.items()}
+    if features:
+        preprocessor = _preprocessor(features)
+        for start in range(0, max(len(frame), 1), chunk_rows):
+            chunk = frame.iloc[start:start + chunk_rows]
+            encoded = preprocessor({
+                spec.name: tf.constant(spec.to_array(chunk))
+                for spec in features})
+            for name, values in encoded.items():
+                parts[name].append(values.numpy())
+    whole.update({
+        name: np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+        for name, arrays in parts.items()})
+    return {name: whole[name] for name in order}
 
 
 def model_inputs(frame: pd.DataFrame, features) -> dict[str, tf.Tensor]:

@@ -281,6 +281,12 @@ class FeatureSpec:
         """Raw values (a tensor) to the encoded tensor."""
         raise NotImplementedError
 
+    def encode_column(self, frame: pd.DataFrame):
+        """The encoded values of every row of `frame` when the kind has a
+        faster way than the preprocessing stage batch by batch (a frozen
+        text encoder encodes each distinct text once), else None."""
+        return None
+
     def preprocessing_group(self) -> str | None:
         """Specs with the same group are preprocessed together, by the
         static `preprocess_group(specs, raws)` of their class (returning

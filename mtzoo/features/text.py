@@ -161,6 +161,57 @@ class TextFeature(MultiCategoricalFeature):
 
     # === Preprocessing stage ===
 
+    def encoded_shape(self) -> tuple:
+        if not self.pretrained:
+            return super().encoded_shape()
+        if self.fine_tuned:
+            return (self.max_length,)
+        return (self.checkpoint().hidden_size,)
+
+    def encoded_dtype(self) -> str:
+        if self.pretrained and not self.fine_tuned:
+            return "float32"
+        return "int32"
+
+    def checkpoint(self):
+        """The pretrained encoder's checkpoint (`mtzoo.text.Checkpoint`)."""
+        from mtzoo import text
+
+        return text.resolve(self.encoder)
+
+    def vocabulary_table(self):
+        return None if self.pretrained else super().vocabulary_table()
+
+    def preprocessing_key(self) -> str | None:
+        if not self.pretrained:
+            return super().preprocessing_key()
+        stage = "wordpiece" if self.fine_tuned else "sentence_encoder"
+        return f"{stage}:{self.encoder}:{self.max_length}"
+
+    def make_preprocessing(self):
+        if not self.pretrained:
+            return super().make_preprocessing()
+        from mtzoo.text import layers
+
+        if self.fine_tuned:
+            return layers.WordPieceIds(self.encoder, self.max_length)
+        return layers.SentenceEncoder(self.encoder, self.max_length)
+
+    def preprocess(self, raw, layer):
+        if not self.pretrained:
+            return super().preprocess(raw, layer)
+        return layer(self.text_tensor(raw))
+
+    def encode_column(self, frame: pd.DataFrame):
+        """A frozen encoder's vectors for every row, each distinct text
+        encoded once (`mtzoo.text.cache`); None for other encoders."""
+        if not self.pretrained or self.fine_tuned:
+            return None
+        from mtzoo.text import cache
+
+        return cache.cache_for(self.encoder, self.max_length).vectors(
+            self.to_array(frame))
+
     def lookup_values(self, raw):
         raw = self.text_tensor(raw)
         return tf.ensure_shape(tokenize.padded_words(raw, self.max_length),
@@ -176,3 +227,39 @@ class TextFeature(MultiCategoricalFeature):
         if raw.shape.rank == 2 and raw.shape[-1] == 1:
             raw = tf.squeeze(raw, axis=-1)
         return raw
+
+    # === Model stage ===
+
+    @property
+    def output_dim(self) -> int:
+        if self.pretrained:
+            return self.checkpoint().hidden_size
+        return super().output_dim
+
+    def model_key(self) -> str | None:
+        if self.fine_tuned:
+            return f"text_encoder:{self.encoder}:{self.trainable}"
+        return None
+
+    def make_model_layer(self, *, embeddings_initializer,
+                         embeddings_regularizer, dtype):
+        if not self.fine_tuned:
+            return None
+        from mtzoo.text import layers
+
+        name = "text_encoder_" + "".join(
+            c if c.isalnum() else "_" for c in f"{self.encoder}_"
+            f"{self.trainable}")
+        return layers.PretrainedTextEncoder(
+            self.encoder, trainable_layers=None if self.trainable is True
+            else self.trainable, pad_id=layers.pad_id(self.encoder),
+            name=name)
+
+    def embedding(self):
+        return None if self.pretrained else super().embedding()
+
+    def encode(self, encoded, layer, compute_dtype):
+        if not self.pretrained:
+            return super().encode(encoded, layer, compute_dtype)
+        vectors = layer(encoded) if self.fine_tuned else encoded
+        return tf.cast(vectors, compute_dtype)

@@ -1,0 +1,131 @@
+"""Sentence vectors of a frozen encoder, computed once per distinct text.
+
+A frozen encoder gives a text the same vector every time, so training
+encodes each distinct text once (longest first, in batches, with a progress
+bar) and trains on the vectors. Vectors are kept in memory and on disk
+under `<mtzoo cache>/text-vectors/<checkpoint>-<max_length>/`, keyed by a
+hash of the text, so a second run (another architecture, another seed)
+encodes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtzoo.text import checkpoints
+
+_DIGEST_BYTES = 16
+_SHARD_PREFIX = "vectors-"
+
+
+def text_key(text: str) -> bytes:
+    """The cache key of a text."""
+    return hashlib.blake2b(text.encode("utf-8"),
+                           digest_size=_DIGEST_BYTES).digest()
+
+
+class TextVectorCache:
+    """Vectors of one encoder (checkpoint and `max_length`), by text.
+
+    Args:
+        encoder: `"minilm"` or a checkpoint folder.
+        max_length: tokens kept per text.
+        folder: where shards are stored; None for the default under
+            `mtzoo.text.checkpoints.cache_root()`, False for memory only.
+    """
+
+    def __init__(self, encoder: str, max_length: int, folder=None):
+        self.encoder = encoder
+        self.max_length = int(max_length)
+        checkpoint = checkpoints.resolve(encoder)
+        self.dim = checkpoint.hidden_size
+        if folder is None:
+            folder = checkpoints.cache_root() / "text-vectors" / \
+                f"{checkpoint.key}-{self.max_length}"
+        self.folder = pathlib.Path(folder) if folder is not False else None
+        self._vectors: dict[bytes, np.ndarray] = {}
+        self._loaded_shards: set[str] = set()
+        self._encode = None
+
+    def _load_shards(self) -> None:
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for shard in sorted(self.folder.glob(f"{_SHARD_PREFIX}*.npz")):
+            if shard.name in self._loaded_shards:
+                continue
+            with np.load(shard, allow_pickle=False) as stored:
+                for key, vector in zip(stored["keys"], stored["vectors"]):
+                    self._vectors[bytes(key)] = vector
+            self._loaded_shards.add(shard.name)
+
+    def _save_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        if self.folder is None or not keys:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(dir=self.folder, suffix=".npz",
+                                           prefix=".writing-")
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, keys=np.frombuffer(b"".join(keys), dtype=np.uint8)
+                     .reshape(len(keys), _DIGEST_BYTES), vectors=vectors)
+        name = f"{_SHARD_PREFIX}{hashlib.blake2b(b''.join(keys), digest_size=8).hexdigest()}.npz"
+        os.replace(staging, self.folder / name)
+        self._loaded_shards.add(name)
+
+    def _encoder(self):
+        if self._encode is None:
+            from mtzoo.text.layers import SentenceEncoder
+
+            layer = SentenceEncoder(self.encoder, self.max_length)
+            self._encode = tf.function(
+                layer, input_signature=[tf.TensorSpec([None], tf.string)],
+                reduce_retracing=True)
+        return self._encode
+
+    def vectors(self, texts, *, batch_size: int = 64,
+                verbose: bool = True) -> np.ndarray:
+        """`[len(texts), dim]` float32 vectors, encoding only the distinct
+        texts not seen before."""
+        texts = np.asarray(texts, dtype=object)
+        unique, inverse = np.unique(texts, return_inverse=True)
+        keys = [text_key(t) for t in unique]
+        self._load_shards()
+        missing = [i for i, k in enumerate(keys) if k not in self._vectors]
+        if missing:
+            # Longest first: batches of similar lengths pad least.
+            missing.sort(key=lambda i: -len(unique[i]))
+            progress = keras.utils.Progbar(
+                len(missing), unit_name="text",
+                verbose=1 if verbose and len(missing) > batch_size else 0)
+            encode = self._encoder()
+            new_keys, new_vectors = [], []
+            for start in range(0, len(missing), batch_size):
+                rows = missing[start:start + batch_size]
+                vectors = encode(tf.constant(unique[rows].astype(str)))
+                vectors = np.asarray(vectors, dtype=np.float32)
+                for row, vector in zip(rows, vectors):
+                    self._vectors[keys[row]] = vector
+                    new_keys.append(keys[row])
+                new_vectors.append(vectors)
+                progress.add(len(rows))
+            self._save_shard(new_keys, np.concatenate(new_vectors))
+        table = np.stack([self._vectors[k] for k in keys]) if keys else \
+            np.zeros((0, self.dim), np.float32)
+        return table[inverse.reshape(-1)].astype(np.float32)
+
+
+_CACHES: dict[tuple, TextVectorCache] = {}
+
+
+def cache_for(encoder: str, max_length: int) -> TextVectorCache:
+    """The process's shared cache of an encoder's vectors."""
+    key = (encoder, int(max_length))
+    if key not in _CACHES:
+        _CACHES[key] = TextVectorCache(encoder, max_length)
+    return _CACHES[key]
