@@ -28,6 +28,7 @@ from mtzoo.models.inspection import gate_weights  # noqa: E402
 from mtzoo.models.saving import load_model  # noqa: E402
 from mtzoo.models.saving import save_model  # noqa: E402
 from mtzoo.models.serving import serving_model  # noqa: E402
+from mtzoo.models.transfer import transfer  # noqa: E402
 
 __all__ = [
     "MultiTaskModel",
@@ -50,4 +51,5 @@ __all__ = [
     "serving_model",
     "shared_bottom",
     "single_task",
+    "transfer",
 ]
