@@ -10,6 +10,7 @@ from mtzoo.data import datasets
 from mtzoo.data import synthetic
 from mtzoo.data.datasets.ali_ccp import ali_ccp
 from mtzoo.data.datasets.aliexpress import aliexpress
+from mtzoo.data.datasets.amazon_reviews import amazon_reviews
 from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.data.datasets.census_income import census_income
 from mtzoo.data.datasets.movielens import movielens
@@ -36,6 +37,7 @@ __all__ = [
     "DatasetBundle",
     "ali_ccp",
     "aliexpress",
+    "amazon_reviews",
     "batches_per_epoch",
     "census_income",
     "datasets",

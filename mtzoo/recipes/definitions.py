@@ -60,6 +60,21 @@ def _movielens(args, model_name):
                   bundle.test, bundle.features, tasks)
 
 
+def _amazon_reviews(args, model_name):
+    bundle = data_lib.amazon_reviews(
+        args.data_dir, text_encoder=args.text_encoder,
+        fine_tune_layers=args.fine_tune_layers, max_rows=args.max_rows)
+    # Validation: the latest reviews of the training period.
+    cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
+    tasks = list(bundle.tasks)
+    if args.retrieval:
+        # Which product the user reviews, from the user alone.
+        tasks = [tasks_lib.retrieval("product", candidate_features=["item"],
+                                     query_features=["user"])] + tasks
+    return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
+                  bundle.test, bundle.features, tasks)
+
+
 def _ali_ccp(args, model_name):
     bundle = data_lib.ali_ccp(args.data_dir, max_rows=args.max_rows,
                               min_frequency=args.min_frequency)
@@ -136,6 +151,28 @@ RECIPES = {
                     type=int, default=200,
                     help="movies drawn per batch with --retrieval-negatives "
                          "sampled (default: %(default)s)")))),
+        Recipe(
+            "amazon_reviews",
+            "Amazon Musical Instruments reviews: rating, liked and helpful "
+            "from users, products and review text; split by time.",
+            _amazon_reviews, RETRIEVAL, epochs=20, batch_size=256,
+            learning_rate=1e-3, hparams={"dropout": 0.2},
+            extra_args=((("--text-encoder",), dict(
+                choices=list(data_lib.datasets.amazon_reviews.TEXT_ENCODERS),
+                default="bag",
+                help="how review text and summary are encoded: left out, "
+                     "a trained bag of words, or the pretrained MiniLM "
+                     "(needs the text extra) (default: %(default)s)")),
+                (("--fine-tune-layers",), dict(
+                    type=int, default=0,
+                    help="top MiniLM layers to fine-tune; 0 keeps it "
+                         "frozen and encodes each text once "
+                         "(default: %(default)s)")),
+                _ROWS,
+                (("--retrieval",), dict(
+                    action="store_true",
+                    help="add the retrieval task `product` (user -> "
+                         "product over the whole catalogue)")))),
         Recipe(
             "ali_ccp",
             "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",
