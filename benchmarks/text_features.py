@@ -1,0 +1,128 @@
+"""What review text adds: the amazon_reviews recipe (MMoE, defaults) with
+the text left out, as a trained bag of words, as frozen MiniLM vectors, and
+with MiniLM's top layers fine-tuned.
+
+Each setting runs the recipe once per seed in its own process (early
+stopping on the latest 10% of the training period; the test set, the
+latest 20% of reviews, only for the table) and records test metrics and
+training time. Runs already in the JSON are kept, so an interrupted
+benchmark continues where it stopped.
+
+Writes `benchmarks/results/text_features.json` and `.md`.
+
+    python benchmarks/text_features.py \
+        --data-dir ../shared/data/amazon-musical-instruments
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+#: Setting name -> recipe flags.
+SETTINGS = {
+    "no text": ["--text-encoder", "none"],
+    "bag of words": ["--text-encoder", "bag"],
+    "MiniLM, frozen": ["--text-encoder", "minilm"],
+    "MiniLM, top 2 layers fine-tuned": ["--text-encoder", "minilm",
+                                        "--fine-tune-layers", "2"],
+}
+METRICS = (("rating", "rmse"), ("liked", "auc"), ("helpful", "auc"))
+
+
+def run_once(setting: str, seed: int, args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "mtzoo.cli", "train",
+                   "amazon_reviews", "--model", args.model, "--seed",
+                   str(seed), "--no-export", "--output-dir", tmp,
+                   "--data-dir", str(args.data_dir), *SETTINGS[setting],
+                   *args.recipe_flag]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{setting} seed {seed} failed:\n"
+                               f"{done.stderr[-3000:]}")
+        result = json.loads((pathlib.Path(tmp) / "metrics.json").read_text())
+    tasks = result["test"]["tasks"]
+    return {"setting": setting, "seed": seed,
+            **{f"{task}_{metric}": tasks[task][metric]
+               for task, metric in METRICS},
+            "epochs_run": result["epochs_run"],
+            "train_seconds": result["train_seconds"]}
+
+
+def summarize(runs: list[dict]) -> dict:
+    summary = {}
+    for setting in dict.fromkeys(r["setting"] for r in runs):
+        mine = [r for r in runs if r["setting"] == setting]
+        summary[setting] = {"runs": len(mine)}
+        for key in [f"{t}_{m}" for t, m in METRICS] + ["train_seconds"]:
+            values = [r[key] for r in mine]
+            summary[setting][key] = statistics.mean(values)
+            summary[setting][f"{key}_std"] = (statistics.stdev(values)
+                                              if len(values) > 1 else 0.0)
+    return summary
+
+
+def markdown_table(summary: dict) -> str:
+    lines = ["| text | rating RMSE | liked AUC | helpful AUC | training "
+             "(s) | runs |", "|---|---|---|---|---|---|"]
+    for setting, row in summary.items():
+        cells = []
+        for task, metric in METRICS:
+            key = f"{task}_{metric}"
+            cells.append(f"{row[key]:.4f} ± {row[key + '_std']:.4f}")
+        lines.append(f"| {setting} | " + " | ".join(cells)
+                     + f" | {row['train_seconds']:.0f} | {row['runs']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--model", default="mmoe")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS),
+                        choices=list(SETTINGS))
+    parser.add_argument("--recipe-flag", action="append", default=[],
+                        help="extra flag for every recipe run")
+    parser.add_argument("--output", default=str(RESULTS /
+                                                "text_features.json"))
+    args = parser.parse_args(argv)
+
+    from mtzoo import environment
+    from mtzoo.atomic import atomic_path
+
+    output = pathlib.Path(args.output)
+    runs = (json.loads(output.read_text())["runs"] if output.exists()
+            else [])
+    for setting in args.settings:
+        for seed in range(args.seeds):
+            if any(r["setting"] == setting and r["seed"] == seed
+                   for r in runs):
+                continue
+            runs.append(run_once(setting, seed, args))
+            print(runs[-1], flush=True)
+            content = {"benchmark": "amazon_reviews recipe, text settings",
+                       "model": args.model, "runs": runs,
+                       "summary": summarize(runs),
+                       "recipe_flags": args.recipe_flag,
+                       **environment.describe()}
+            with atomic_path(output) as temporary:
+                pathlib.Path(temporary).write_text(
+                    json.dumps(content, indent=2))
+    content = json.loads(output.read_text())
+    table = markdown_table(content["summary"])
+    with atomic_path(output.with_suffix(".md")) as temporary:
+        pathlib.Path(temporary).write_text(table)
+    print(table)
+    return content
+
+
+if __name__ == "__main__":
+    main()
