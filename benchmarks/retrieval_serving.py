@@ -15,7 +15,6 @@ Writes `benchmarks/results/retrieval_serving.json` and `.md`.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import tempfile
 import time
@@ -54,7 +53,7 @@ def main(argv=None) -> dict:
     from mtzoo import models
     from mtzoo import retrieval
     from mtzoo import tasks as tasks_lib
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
 
     keras.utils.set_random_seed(0)
     bundle = data_lib.movielens(args.data_dir)
@@ -86,13 +85,7 @@ def main(argv=None) -> dict:
     content = {"benchmark": "top_k one-query latency (MovieLens 100K)",
                "candidates": len(catalogue), "calls": args.calls,
                "signatures": results, **environment.describe()}
-    output = pathlib.Path(args.output)
-    with atomic_path(output) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
-    table = markdown_table(content)
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(table)
-    print(table)
+    write_results(args.output, content, markdown_table(content))
     return content
 
 

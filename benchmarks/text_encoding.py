@@ -111,7 +111,7 @@ def main(argv=None) -> dict:
     import pandas as pd
 
     from mtzoo import environment
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
     from mtzoo.text import checkpoints
     from run import ensure_venv_for
 
@@ -158,13 +158,7 @@ def main(argv=None) -> dict:
                "seconds": {"mtzoo": ours["seconds"],
                            "reference": theirs["seconds"]},
                **environment.describe()}
-    output = pathlib.Path(args.output)
-    with atomic_path(output) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
-    table = markdown_table(summary)
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(table)
-    print(table)
+    write_results(args.output, content, markdown_table(summary))
     return content
 
 

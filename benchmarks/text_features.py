@@ -96,7 +96,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from mtzoo import environment
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
+    from mtzoo.atomic import write_text
 
     output = pathlib.Path(args.output)
     runs = (json.loads(output.read_text())["runs"] if output.exists()
@@ -113,14 +114,9 @@ def main(argv=None) -> dict:
                        "summary": summarize(runs),
                        "recipe_flags": args.recipe_flag,
                        **environment.describe()}
-            with atomic_path(output) as temporary:
-                pathlib.Path(temporary).write_text(
-                    json.dumps(content, indent=2))
+            write_text(output, json.dumps(content, indent=2))
     content = json.loads(output.read_text())
-    table = markdown_table(content["summary"])
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(table)
-    print(table)
+    write_results(output, content, markdown_table(content["summary"]))
     return content
 
 

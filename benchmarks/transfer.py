@@ -15,7 +15,6 @@ Writes `benchmarks/results/transfer.json` and `.md`.
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import statistics
 
@@ -99,7 +98,7 @@ def main(argv=None) -> dict:
 
     from mtzoo import data
     from mtzoo import environment
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
 
     bundle = data.census_income(args.data_dir, max_rows=args.max_rows)
     runs = []
@@ -110,13 +109,7 @@ def main(argv=None) -> dict:
                "fraction": args.fraction, "max_rows": args.max_rows,
                "runs": runs, "summary": summarize(runs),
                **environment.describe()}
-    output = pathlib.Path(args.output)
-    with atomic_path(output) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
-    table = markdown_table(content["summary"])
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(table)
-    print(table)
+    write_results(args.output, content, markdown_table(content["summary"]))
     return content
 
 

@@ -1,6 +1,5 @@
 """The notebooks run top to bottom (on small data) without a cell error."""
 
-import os
 import pathlib
 
 import nbformat

@@ -214,7 +214,7 @@ def main(argv=None) -> dict:
         return result
 
     from mtzoo import environment
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
 
     python = (ensure_venv_for("tfrs", TFRS, pathlib.Path(args.venv_dir))
               if "tfrs" in args.libraries else None)
@@ -242,13 +242,7 @@ def main(argv=None) -> dict:
                             "epochs": measure.EPOCHS,
                             "libraries": args.libraries},
                "summary": summary, "runs": runs, **environment.describe()}
-    output = pathlib.Path(args.output)
-    with atomic_path(output) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
-    table = markdown_table(summary)
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(table)
-    print(table)
+    write_results(args.output, content, markdown_table(summary))
     return content
 
 

@@ -311,7 +311,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from mtzoo import environment
-    from mtzoo.atomic import atomic_path
+    from mtzoo.atomic import write_results
 
     pythons = {name: ensure_venv(name, pathlib.Path(args.venv_dir))
                for name in args.libraries if name in PEERS}
@@ -339,15 +339,10 @@ def main(argv=None) -> dict:
                "settings": {k: v for k, v in vars(args).items()
                             if k not in ("output", "venv_dir")},
                "summary": summary, "runs": runs, **environment.describe()}
-    output = pathlib.Path(args.output)
-    with atomic_path(output) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(content, indent=2))
     tables = markdown_table(summary)
     if "mtzoo" in summary and "deepctr" in summary:
         tables += "\n" + targets_table(summary)
-    with atomic_path(output.with_suffix(".md")) as temporary:
-        pathlib.Path(temporary).write_text(tables)
-    print(tables)
+    write_results(args.output, content, tables)
     return content
 
 
