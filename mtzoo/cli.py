@@ -18,23 +18,46 @@ import sys
 QUICKSTART_DIR = "runs/quickstart"
 
 
-def _models(args) -> int:
-    from mtzoo.models import registry
+def _import_quietly(module: str):
+    """Imports `module` (and with it TensorFlow) and lists the devices with
+    the C++ start-up lines silenced: on a machine without a GPU,
+    TensorFlow's CUDA probes write "Could not find cuda drivers" and
+    "failed call to cuInit" to the process's stderr before its log level
+    applies. Python errors still show: they are raised after stderr is
+    back."""
+    import importlib
 
-    width = max(len(n) for n in registry.available())
-    for name in registry.available():
-        entry = registry.get(name)
+    if module in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return importlib.import_module(module)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            imported = importlib.import_module(module)
+            importlib.import_module("tensorflow").config \
+                .list_physical_devices()
+            return imported
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _models(args) -> int:
+    from mtzoo import catalog
+
+    width = max(len(n) for n in catalog.ARCHITECTURES)
+    for name, entry in catalog.ARCHITECTURES.items():
         paper = f" [{entry.paper}]" if entry.paper else ""
         print(f"{name:{width}s}  {entry.description}{paper}")
     return 0
 
 
 def _recipes(args) -> int:
-    from mtzoo import recipes
+    from mtzoo import catalog
 
-    width = max(len(n) for n in recipes.available())
-    for name in recipes.available():
-        recipe = recipes.get(name)
+    width = max(len(n) for n in catalog.RECIPES)
+    for name, recipe in catalog.RECIPES.items():
         print(f"{name:{width}s}  {recipe.description}")
         print(f"{'':{width}s}  architectures: "
               f"{', '.join(recipe.architectures)} "
@@ -43,25 +66,25 @@ def _recipes(args) -> int:
 
 
 def _train(args) -> int:
-    from mtzoo import recipes
+    from mtzoo import catalog
 
-    if args.recipe not in recipes.available():
+    if args.recipe not in catalog.RECIPES:
         print(f"mtzoo train: unknown recipe {args.recipe!r}; available: "
-              f"{', '.join(recipes.available())}", file=sys.stderr)
+              f"{', '.join(catalog.RECIPES)}", file=sys.stderr)
         return 2
+    recipes = _import_quietly("mtzoo.recipes")
     return recipes.main(args.recipe, args.flags,
                         prog=f"mtzoo train {args.recipe}")
 
 
 def _quickstart(args) -> int:
-    from mtzoo import recipes
-
+    recipes = _import_quietly("mtzoo.recipes")
     return recipes.main("synthetic", args.extra, prog="mtzoo quickstart",
                         output_dir=QUICKSTART_DIR)
 
 
 def _export_verify(args) -> int:
-    from mtzoo import export
+    export = _import_quietly("mtzoo.export")
 
     report = export.verify(args.dir, tolerance=args.tolerance)
     print(export.format_report(report))

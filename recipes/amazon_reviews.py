@@ -10,7 +10,7 @@ TensorBoard logs, model.keras and a SavedModel to --output-dir.
 
 import sys
 
-from mtzoo.recipes import main
+from mtzoo import cli
 
 if __name__ == "__main__":
-    sys.exit(main("amazon_reviews"))
+    sys.exit(cli.main(["train", "amazon_reviews", *sys.argv[1:]]))

@@ -8,7 +8,7 @@ TensorBoard logs, model.keras and a SavedModel to --output-dir.
 
 import sys
 
-from mtzoo.recipes import main
+from mtzoo import cli
 
 if __name__ == "__main__":
-    sys.exit(main("movielens"))
+    sys.exit(cli.main(["train", "movielens", *sys.argv[1:]]))

@@ -52,6 +52,30 @@ def test_quickstart_trains_saves_and_reloads(model, tmp_path):
     assert 0.55 < metrics["test"]["tasks"][task]["auc"] <= 1.0
 
 
+def test_listing_commands_do_not_import_tensorflow():
+    code = ("import sys\n"
+            "from mtzoo import cli\n"
+            "for command in (['models'], ['recipes']):\n"
+            "    assert cli.main(command) == 0\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') "
+            "if m in sys.modules))")
+    result = _run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_catalog_describes_every_builder_and_recipe():
+    from mtzoo import catalog
+    from mtzoo import models
+    from mtzoo import recipes
+
+    assert list(catalog.ARCHITECTURES) == models.available()
+    assert list(catalog.RECIPES) == recipes.available()
+    for name, info in catalog.RECIPES.items():
+        assert recipes.get(name).architectures == info.architectures
+        assert set(info.architectures) <= set(models.available())
+
+
 def test_recipes_command_lists_recipes():
     result = _run("-m", "mtzoo.cli", "recipes")
     assert result.returncode == 0, result.stderr

@@ -12,9 +12,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("aitm", "Sequential tasks (click -> conversion) with attentive "
-          "information transfer and a funnel calibration loss.",
-          paper="Xi et al., KDD 2021")
+@register("aitm")
 def aitm(
     features,
     tasks,

@@ -9,8 +9,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("attention_gated", "Shared experts; each task attends over their "
-          "outputs with an input-conditioned query (multi-head).")
+@register("attention_gated")
 def attention_gated(
     features,
     tasks,

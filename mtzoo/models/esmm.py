@@ -10,8 +10,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("esmm", "CTR and CVR towers; pCTCVR = pCTR x pCVR trained on all "
-          "impressions.", paper="Ma et al., SIGIR 2018")
+@register("esmm")
 def esmm(
     features,
     tasks,

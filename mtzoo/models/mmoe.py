@@ -7,8 +7,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("mmoe", "Shared experts with one softmax gate per task.",
-          paper="Ma et al., KDD 2018")
+@register("mmoe")
 def mmoe(
     features,
     tasks,

@@ -7,8 +7,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("omoe", "Experts mixed by one softmax gate shared by all tasks.",
-          paper="Ma et al., KDD 2018")
+@register("omoe")
 def omoe(
     features,
     tasks,

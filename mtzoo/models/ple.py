@@ -9,8 +9,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("ple", "Progressive layered extraction: shared and task-specific "
-          "experts over several levels.", paper="Tang et al., RecSys 2020")
+@register("ple")
 def ple(
     features,
     tasks,

@@ -6,6 +6,8 @@ import dataclasses
 import inspect
 from typing import Callable
 
+from mtzoo import catalog
+
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
@@ -18,13 +20,16 @@ class Architecture:
 _REGISTRY: dict[str, Architecture] = {}
 
 
-def register(name: str, description: str, paper: str | None = None):
-    """Decorator adding a builder function to the registry under `name`."""
+def register(name: str):
+    """Decorator adding a builder function to the registry under `name`,
+    described by its entry in `mtzoo.catalog.ARCHITECTURES`."""
+    info = catalog.architecture(name)
 
     def decorator(builder):
         if name in _REGISTRY:
             raise ValueError(f"Architecture '{name}' is registered twice.")
-        _REGISTRY[name] = Architecture(name, builder, description, paper)
+        _REGISTRY[name] = Architecture(name, builder, info.description,
+                                       info.paper)
         return builder
 
     return decorator

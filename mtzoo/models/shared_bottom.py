@@ -8,8 +8,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("shared_bottom", "A shared bottom MLP with one tower per task "
-          "(hard parameter sharing).", paper="Caruana, 1997")
+@register("shared_bottom")
 def shared_bottom(
     features,
     tasks,

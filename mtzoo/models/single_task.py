@@ -8,8 +8,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("single_task", "An independent encoder and network per task "
-          "(no sharing baseline).")
+@register("single_task")
 def single_task(
     features,
     tasks,

@@ -7,9 +7,7 @@ from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
 
-@register("two_tower",
-          "Query and candidate towers for retrieval; ranking heads read "
-          "both vectors.", paper="Yi et al., RecSys 2019")
+@register("two_tower")
 def two_tower(
     features,
     tasks,

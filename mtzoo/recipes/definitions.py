@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mtzoo import catalog
 from mtzoo import data as data_lib
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
@@ -9,11 +10,6 @@ from mtzoo.data import synthetic
 from mtzoo.recipes.base import Recipe
 from mtzoo.recipes.base import Splits
 
-GENERAL = ("single_task", "shared_bottom", "omoe", "mmoe", "ple",
-           "attention_gated")
-FUNNEL = GENERAL + ("aitm", "esmm")
-#: MovieLens: every general architecture, and two towers for retrieval.
-RETRIEVAL = GENERAL + ("two_tower",)
 VALIDATION_FRACTION = 0.1
 
 
@@ -117,19 +113,20 @@ _MIN_FREQUENCY = (("--min-frequency",), dict(
     help="ids seen fewer times in train share the out-of-vocabulary "
          "bucket (default: 1; use 10+ on the full data)"))
 
+def _recipe(name: str, prepare, **settings) -> Recipe:
+    """A recipe described by its `mtzoo.catalog.RECIPES` entry."""
+    info = catalog.recipe(name)
+    return Recipe(name, info.description, prepare, info.architectures,
+                  default_model=info.default_model, **settings)
+
+
 RECIPES = {
     recipe.name: recipe for recipe in (
-        Recipe(
-            "census_income",
-            "UCI Census-Income (KDD): income > 50K and never married "
-            "(the MMoE paper's benchmark).",
-            _census, GENERAL, epochs=30, batch_size=1024,
+        _recipe(
+            "census_income", _census, epochs=30, batch_size=1024,
             learning_rate=1e-3, extra_args=(_ROWS,)),
-        Recipe(
-            "movielens",
-            "MovieLens 100K/1M: rating (regression) and liked (rating >= "
-            "4), split by time.",
-            _movielens, RETRIEVAL, epochs=30, batch_size=512,
+        _recipe(
+            "movielens", _movielens, epochs=30, batch_size=512,
             learning_rate=1e-3,
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
@@ -151,11 +148,8 @@ RECIPES = {
                     type=int, default=200,
                     help="movies drawn per batch with --retrieval-negatives "
                          "sampled (default: %(default)s)")))),
-        Recipe(
-            "amazon_reviews",
-            "Amazon Musical Instruments reviews: rating, liked and helpful "
-            "from users, products and review text; split by time.",
-            _amazon_reviews, RETRIEVAL, epochs=20, batch_size=256,
+        _recipe(
+            "amazon_reviews", _amazon_reviews, epochs=20, batch_size=256,
             learning_rate=1e-3, hparams={"dropout": 0.2},
             extra_args=((("--text-encoder",), dict(
                 choices=list(data_lib.datasets.amazon_reviews.TEXT_ENCODERS),
@@ -173,27 +167,19 @@ RECIPES = {
                     action="store_true",
                     help="add the retrieval task `product` (user -> "
                          "product over the whole catalogue)")))),
-        Recipe(
-            "ali_ccp",
-            "Ali-CCP (Taobao): click and purchase; fits ESMM and AITM.",
-            _ali_ccp, FUNNEL, default_model="esmm", epochs=10,
+        _recipe(
+            "ali_ccp", _ali_ccp, epochs=10,
             batch_size=2048, learning_rate=1e-3,
             extra_args=(_ROWS, _MIN_FREQUENCY)),
-        Recipe(
-            "aliexpress",
-            "AliExpress (one country): click and conversion; fits ESMM and "
-            "AITM.",
-            _aliexpress, FUNNEL, default_model="mmoe", epochs=10,
+        _recipe(
+            "aliexpress", _aliexpress, epochs=10,
             batch_size=2048, learning_rate=1e-3,
             extra_args=((("--country",), dict(
                 default="NL", choices=["NL", "ES", "FR", "US", "RU"],
                 help="country of the dataset")),
                 _ROWS, _MIN_FREQUENCY)),
-        Recipe(
-            "synthetic",
-            "Simulated impressions (click, watch time, interest; click -> "
-            "conversion for AITM and ESMM). Offline.",
-            _synthetic, FUNNEL, epochs=10, batch_size=512,
+        _recipe(
+            "synthetic", _synthetic, epochs=10, batch_size=512,
             learning_rate=2e-3, needs_data=False,
             extra_args=((("--rows",), dict(
                 type=int, default=50_000,

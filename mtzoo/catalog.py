@@ -1,0 +1,93 @@
+"""What mtzoo offers, by name: the architectures and the recipes.
+
+Plain data with no TensorFlow import, so that `mtzoo models`, `mtzoo
+recipes` and `mtzoo --help` answer at once. The builders
+(`mtzoo.models.registry`) and recipes (`mtzoo.recipes`) take their names and
+descriptions from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchitectureInfo:
+    name: str
+    description: str
+    paper: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeInfo:
+    name: str
+    description: str
+    architectures: tuple
+    default_model: str = "mmoe"
+
+
+ARCHITECTURES = {a.name: a for a in (
+    ArchitectureInfo("single_task", "An independent encoder and network per "
+                     "task (no sharing baseline)."),
+    ArchitectureInfo("shared_bottom", "A shared bottom MLP with one tower per "
+                     "task (hard parameter sharing).", "Caruana, 1997"),
+    ArchitectureInfo("omoe", "Experts mixed by one softmax gate shared by "
+                     "all tasks.", "Ma et al., KDD 2018"),
+    ArchitectureInfo("mmoe", "Shared experts with one softmax gate per "
+                     "task.", "Ma et al., KDD 2018"),
+    ArchitectureInfo("ple", "Progressive layered extraction: shared and "
+                     "task-specific experts over several levels.",
+                     "Tang et al., RecSys 2020"),
+    ArchitectureInfo("attention_gated", "Shared experts; each task attends "
+                     "over their outputs with an input-conditioned query "
+                     "(multi-head)."),
+    ArchitectureInfo("aitm", "Sequential tasks (click -> conversion) with "
+                     "attentive information transfer and a funnel "
+                     "calibration loss.", "Xi et al., KDD 2021"),
+    ArchitectureInfo("esmm", "CTR and CVR towers; pCTCVR = pCTR x pCVR "
+                     "trained on all impressions.", "Ma et al., SIGIR 2018"),
+    ArchitectureInfo("two_tower", "Query and candidate towers for retrieval; "
+                     "ranking heads read both vectors.",
+                     "Yi et al., RecSys 2019"),
+)}
+
+#: Architectures for any set of ranking tasks.
+GENERAL = ("single_task", "shared_bottom", "omoe", "mmoe", "ple",
+           "attention_gated")
+#: ...and the click -> conversion funnel.
+FUNNEL = GENERAL + ("aitm", "esmm")
+#: ...and two towers for retrieval.
+RETRIEVAL = GENERAL + ("two_tower",)
+
+RECIPES = {r.name: r for r in (
+    RecipeInfo("census_income", "UCI Census-Income (KDD): income > 50K and "
+               "never married (the MMoE paper's benchmark).", GENERAL),
+    RecipeInfo("movielens", "MovieLens 100K/1M: rating (regression) and "
+               "liked (rating >= 4), split by time.", RETRIEVAL),
+    RecipeInfo("amazon_reviews", "Amazon Musical Instruments reviews: "
+               "rating, liked and helpful from users, products and review "
+               "text; split by time.", RETRIEVAL),
+    RecipeInfo("ali_ccp", "Ali-CCP (Taobao): click and purchase; fits ESMM "
+               "and AITM.", FUNNEL, default_model="esmm"),
+    RecipeInfo("aliexpress", "AliExpress (one country): click and "
+               "conversion; fits ESMM and AITM.", FUNNEL),
+    RecipeInfo("synthetic", "Simulated impressions (click, watch time, "
+               "interest; click -> conversion for AITM and ESMM). Offline.",
+               FUNNEL),
+)}
+
+
+def architecture(name: str) -> ArchitectureInfo:
+    """An architecture's entry, with an error listing the names."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {name!r}. Available: "
+                         f"{list(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def recipe(name: str) -> RecipeInfo:
+    """A recipe's entry, with an error listing the names."""
+    if name not in RECIPES:
+        raise ValueError(f"Unknown recipe {name!r}. Available: "
+                         f"{list(RECIPES)}")
+    return RECIPES[name]
