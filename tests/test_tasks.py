@@ -71,3 +71,22 @@ def test_keras_loss_names_and_callables_can_override_a_task_loss():
     assert float(by_name(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         task.make_loss("nope")
+
+
+def test_names_that_cannot_be_keys_say_what_to_write():
+    import pandas as pd
+
+    from mtzoo import data
+    from mtzoo import features as F
+
+    with pytest.raises(ValueError, match=r"CategoricalFeature\('clothing_id"
+                                         r"', column='Clothing ID'\)"):
+        F.CategoricalFeature("Clothing ID")
+    with pytest.raises(ValueError, match=r"binary\('recommended_ind', "
+                                         r"label='Recommended IND'\)"):
+        T.binary("Recommended IND")
+    frame = pd.DataFrame({"y": [0, 5]}, index=np.array([7, 22440]))
+    with pytest.raises(F.DataError) as error:
+        data.label_arrays(frame, [T.binary("y")])
+    assert "row 1 (index 22440) has 5 " in str(error.value)
+    assert "np." not in str(error.value)

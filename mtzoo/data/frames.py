@@ -126,7 +126,7 @@ def _task_labels(frame, task):
         raise DataError(
             f"{owner} expects {expected} in column '{task.label_column}', "
             f"but {columns.describe_row(frame, position)} has "
-            f"{frame[task.label_column].iloc[position]!r} "
+            f"{columns.plain(frame[task.label_column].iloc[position])!r} "
             f"({int(bad.sum())} such rows)"
         )
     filled = np.where(present, values, 0.0)
@@ -156,7 +156,7 @@ def _weighted(frame, task, label, weight, owner):
                 f"{owner} expects non-negative weights in column "
                 f"'{task.weight_column}', but "
                 f"{columns.describe_row(frame, position)} has "
-                f"{frame[task.weight_column].iloc[position]!r}"
+                f"{columns.plain(frame[task.weight_column].iloc[position])!r}"
             )
         weight = weight * column_weights.astype(np.float32)
     if task.space_column:

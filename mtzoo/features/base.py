@@ -41,14 +41,39 @@ class DataError(ValueError):
 
 
 def check_name(name: Any, what: str) -> None:
-    """Checks that `name` can be a Keras input/output and signature key."""
+    """Checks that `name` can be a Keras input/output and signature key;
+    the error says what to write for a column whose name cannot be one."""
     if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+        hint = ""
+        if isinstance(name, str) and name:
+            valid = suggested_name(name)
+            hint = (f" To read column {name!r}, name the feature and give "
+                    f"the column: e.g. CategoricalFeature({valid!r}, "
+                    f"column={name!r})" if what == "Feature" else
+                    f" To read labels from column {name!r}, name the task "
+                    f"and give the column: e.g. binary({valid!r}, "
+                    f"label={name!r})")
         raise ValueError(
             f"{what} name must be a Python-identifier-like string "
             f"(letters, digits, underscores, not starting with a digit), "
             f"because it becomes a model input or output name. "
-            f"Received: {name!r}"
+            f"Received: {plain(name)!r}.{hint}"
         )
+
+
+def suggested_name(column: str) -> str:
+    """A valid feature or task name for a column name (`"Clothing ID"` ->
+    `"clothing_id"`)."""
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", column).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = f"c_{name}"
+    return name
+
+
+def plain(value):
+    """A numpy scalar as the Python number or string it holds (for
+    messages: `5`, not `np.int64(5)`); other values unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_positive_int(spec, attr: str) -> None:
@@ -74,7 +99,7 @@ def describe_row(frame: pd.DataFrame, position: int) -> str:
     label = frame.index[position]
     if isinstance(label, (int, np.integer)) and label == position:
         return f"row {position}"
-    return f"row {position} (index {label!r})"
+    return f"row {position} (index {plain(label)!r})"
 
 
 def require_column(frame: pd.DataFrame, column: str, owner: str) -> None:
@@ -103,7 +128,7 @@ def numeric_column(
         raise DataError(
             f"{owner} expects {expected} in column '{column}', but "
             f"{describe_row(frame, position)} has "
-            f"{series.iloc[position]!r}"
+            f"{plain(series.iloc[position])!r}"
         )
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -148,7 +173,7 @@ def as_int_ids(values: np.ndarray, frame, spec) -> np.ndarray:
         raise DataError(
             f"Feature '{spec.name}' expects integer ids in column "
             f"'{spec.source}', but {describe_row(frame, position)} has "
-            f"{frame[spec.source].iloc[position]!r}"
+            f"{plain(frame[spec.source].iloc[position])!r}"
         )
     out = np.full(values.shape, MISSING_INT, dtype=np.int64)
     out[finite] = values[finite].astype(np.int64)

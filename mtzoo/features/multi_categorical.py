@@ -100,7 +100,7 @@ class MultiCategoricalFeature(CategoricalFeature):
                     raise base.DataError(
                         f"Feature '{self.name}' is multi-valued but column "
                         f"'{self.source}' holds a string at "
-                        f"{base.describe_row(frame, position)}: {cell!r}. "
+                        f"{base.describe_row(frame, position)}: {base.plain(cell)!r}. "
                         f"Set `separator` to split such strings, or store "
                         f"lists.")
                 items = [t for t in cell.split(self.separator) if t != ""]
@@ -112,7 +112,7 @@ class MultiCategoricalFeature(CategoricalFeature):
                 raise base.DataError(
                     f"Feature '{self.name}' is multi-valued but column "
                     f"'{self.source}' holds {type(cell).__name__} "
-                    f"{cell!r} at {base.describe_row(frame, position)}; "
+                    f"{base.plain(cell)!r} at {base.describe_row(frame, position)}; "
                     f"expected a list or a separated string.")
             lists.append(items)
         return lists
@@ -131,7 +131,7 @@ class MultiCategoricalFeature(CategoricalFeature):
                     raise base.DataError(
                         f"Feature '{self.name}' expects integer ids in "
                         f"column '{self.source}', but "
-                        f"{base.describe_row(frame, position)} has {item!r}")
+                        f"{base.describe_row(frame, position)} has {base.plain(item)!r}")
                 out.append(int(value))
             return out
         return [base.to_token(item) for item in items

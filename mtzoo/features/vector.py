@@ -72,7 +72,7 @@ class VectorFeature(base.FeatureSpec):
                 raise base.DataError(
                     f"Feature '{self.name}' expects vectors of {self.dim} "
                     f"numbers in column '{self.source}', but "
-                    f"{base.describe_row(frame, position)} has {cell!r}"
+                    f"{base.describe_row(frame, position)} has {base.plain(cell)!r}"
                 ) from None
             if vector.shape[0] != self.dim:
                 raise base.DataError(
