@@ -102,7 +102,10 @@ class Task:
         weight: float. Weight of the task's loss in the total loss.
             Defaults to 1.
         num_classes: int. Number of classes (multiclass only); labels are
-            integers in `[0, num_classes)`.
+            integers in `[0, num_classes)`, or values of `classes`.
+        classes: list. Multiclass only: the label values, in output order
+            (e.g. `[1, 2, 3, 4, 5]` for star ratings); label `classes[i]` is
+            class `i`. Sets `num_classes`.
         top_k: int. `k` of the multiclass `top_k_accuracy`. Defaults to 5
             (at most `num_classes - 1`).
         missing_label: float. A label value that means "no label" besides
@@ -142,6 +145,7 @@ class Task:
     metrics: tuple | None = None
     weight: float = 1.0
     num_classes: int | None = None
+    classes: tuple | None = None
     top_k: int = 5
     missing_label: float | None = None
     weight_column: str | None = None
@@ -160,6 +164,8 @@ class Task:
 
     def __post_init__(self):
         check_name(self.name, "Task")
+        if self.classes is not None:
+            self._check_classes()
         for attr in ("candidate_features", "query_features", "ks"):
             if getattr(self, attr) is not None:
                 object.__setattr__(self, attr, tuple(getattr(self, attr)))
@@ -206,6 +212,23 @@ class Task:
             object.__setattr__(self, "metrics", tuple(self.metrics))
             for metric in self.metrics:
                 _metric_factory(self, metric)  # raises if unknown
+
+    def _check_classes(self) -> None:
+        classes = tuple(v.item() if hasattr(v, "item") else v
+                        for v in self.classes)
+        if self.kind != MULTICLASS:
+            raise ValueError(f"Task '{self.name}' is {self.kind}; `classes` "
+                             f"applies to multiclass tasks only.")
+        if len(set(classes)) != len(classes) or len(classes) < 2:
+            raise ValueError(f"Task '{self.name}': `classes` must hold at "
+                             f"least 2 distinct label values. Received: "
+                             f"classes={list(classes)}")
+        if self.num_classes is not None and self.num_classes != len(classes):
+            raise ValueError(f"Task '{self.name}': num_classes="
+                             f"{self.num_classes} but {len(classes)} classes "
+                             f"are listed; give one of them.")
+        object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "num_classes", len(classes))
 
     def _check_retrieval(self) -> None:
         if not self.candidate_features:
@@ -415,9 +438,16 @@ def regression(name: str, **kwargs) -> Task:
     return Task(name, REGRESSION, **kwargs)
 
 
-def multiclass(name: str, num_classes: int, **kwargs) -> Task:
-    """A multiclass task (interest category): softmax output."""
-    return Task(name, MULTICLASS, num_classes=num_classes, **kwargs)
+def multiclass(name: str, num_classes: int | None = None, *,
+               classes=None, **kwargs) -> Task:
+    """A multiclass task (interest category, star rating): softmax output.
+
+    Labels are class ids in `[0, num_classes)`, or, with `classes`, the
+    label values themselves: `multiclass("stars", classes=[1, 2, 3, 4, 5])`.
+    """
+    return Task(name, MULTICLASS, num_classes=num_classes,
+                classes=None if classes is None else tuple(classes),
+                **kwargs)
 
 
 def retrieval(name: str, candidate_features: Sequence[str], **kwargs) -> Task:

@@ -90,3 +90,23 @@ def test_names_that_cannot_be_keys_say_what_to_write():
         data.label_arrays(frame, [T.binary("y")])
     assert "row 1 (index 22440) has 5 " in str(error.value)
     assert "np." not in str(error.value)
+
+
+def test_multiclass_with_classes_takes_label_values():
+    import pandas as pd
+
+    from mtzoo import data
+    from mtzoo import features as F
+
+    task = T.multiclass("stars", classes=[1, 2, 3, 4, 5])
+    assert task.num_classes == 5
+    assert T.Task.from_config(task.get_config()) == task
+    frame = pd.DataFrame({"stars": [5, 1, None, 3]})
+    labels, weights = data.label_arrays(frame, [task])
+    assert labels["stars"].ravel().tolist() == [4, 0, 0, 2]
+    assert weights["stars"].tolist() == [1, 1, 0, 1]
+    with pytest.raises(F.DataError, match=r"classes \[1, 2, 3, 4, 5\].*"
+                                          r"row 1 has 6"):
+        data.label_arrays(pd.DataFrame({"stars": [5, 6]}), [task])
+    with pytest.raises(ValueError, match="multiclass tasks only"):
+        T.Task("stars", T.BINARY, classes=(0, 1))

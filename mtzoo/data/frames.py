@@ -105,6 +105,8 @@ def _task_labels(frame, task):
         present = _has_candidate(frame, task)
         return _weighted(frame, task, np.zeros((len(frame), 1), np.float32),
                          present.astype(np.float32), owner)
+    if task.classes is not None:
+        return _class_labels(frame, task, owner)
     values = columns.numeric_column(
         frame, task.label_column, owner, "numeric labels")
     missing = ~np.isfinite(values)
@@ -135,6 +137,33 @@ def _task_labels(frame, task):
     else:
         label = filled.astype(np.float32).reshape(-1, 1)
     return _weighted(frame, task, label, present.astype(np.float32), owner)
+
+
+def _class_labels(frame, task, owner):
+    """Class ids of a multiclass task's label values (`task.classes`);
+    missing values carry no label, others are an error naming the row."""
+    series = frame[task.label_column]
+    index = {value: i for i, value in enumerate(task.classes)}
+    index.update({str(value): i for i, value in enumerate(task.classes)})
+    if all(isinstance(v, (int, float)) for v in task.classes):
+        index.update({float(value): i for i, value in enumerate(task.classes)})
+    missing = series.isna().to_numpy()
+    if task.missing_label is not None:
+        missing |= (series == task.missing_label).to_numpy()
+    ids = np.array([index.get(v.item() if isinstance(v, np.generic) else v,
+                              -1) if not m else 0
+                    for v, m in zip(series.to_numpy(), missing)])
+    bad = ids < 0
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{owner} expects one of its classes {list(task.classes)} in "
+            f"column '{task.label_column}', but "
+            f"{columns.describe_row(frame, position)} has "
+            f"{columns.plain(series.iloc[position])!r} ({int(bad.sum())} "
+            f"such rows)")
+    return _weighted(frame, task, ids.astype(np.int32).reshape(-1, 1),
+                     (~missing).astype(np.float32), owner)
 
 
 def _has_candidate(frame, task) -> np.ndarray:
