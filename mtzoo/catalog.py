@@ -71,6 +71,9 @@ RECIPES = {r.name: r for r in (
                "and AITM.", FUNNEL, default_model="esmm"),
     RecipeInfo("aliexpress", "AliExpress (one country): click and "
                "conversion; fits ESMM and AITM.", FUNNEL),
+    RecipeInfo("table", "Your own table: files, features and tasks from a "
+               "TOML config (--config; `mtzoo init-config DATA` writes "
+               "one).", GENERAL),
     RecipeInfo("synthetic", "Simulated impressions (click, watch time, "
                "interest; click -> conversion for AITM and ESMM). Offline.",
                FUNNEL),

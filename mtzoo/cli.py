@@ -5,6 +5,7 @@ mtzoo models                      # the architectures
 mtzoo recipes                     # the dataset recipes
 mtzoo quickstart                  # train on synthetic data, offline
 mtzoo train RECIPE [flags]        # same as python recipes/RECIPE.py
+mtzoo init-config DATA.csv        # a config for `mtzoo train table`
 mtzoo export verify DIR           # check a SavedModel export
 ```
 """
@@ -91,6 +92,25 @@ def _export_verify(args) -> int:
     return 0 if report["ok"] else 1
 
 
+def _init_config(args) -> int:
+    import pathlib
+
+    table = _import_quietly("mtzoo.recipes.table")
+    target = pathlib.Path(args.output or pathlib.Path(args.data).with_suffix(
+        ".toml").name)
+    if target.exists() and not args.force:
+        print(f"mtzoo init-config: '{target}' exists; pass --force to "
+              f"replace it.", file=sys.stderr)
+        return 2
+    text = table.init_config(args.data)
+    from mtzoo.atomic import write_text
+
+    write_text(target, text)
+    print(f"wrote {target}: edit its [tasks], then run\n"
+          f"  mtzoo train table --config {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtzoo",
@@ -114,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("flags", nargs=argparse.REMAINDER,
                        help="the recipe's flags")
     train.set_defaults(run=_train)
+
+    init = commands.add_parser(
+        "init-config", help="write a table recipe config from a data file",
+        description="Write a TOML config for `mtzoo train table` from a CSV "
+                    "or Parquet file: every column as a feature of the kind "
+                    "its values suggest, and a task to fill in.")
+    init.add_argument("data", help="a CSV or Parquet file")
+    init.add_argument("--output", default=None,
+                      help="config file to write (default: the data file's "
+                           "name with .toml, in the current folder)")
+    init.add_argument("--force", action="store_true",
+                      help="replace an existing config")
+    init.set_defaults(run=_init_config)
 
     quick = commands.add_parser(
         "quickstart", add_help=False,
@@ -150,7 +183,15 @@ def main(argv=None) -> int:
     if extra and args.command != "quickstart":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError) as error:
+        # Bad input (a missing file, a config or data error) is a message,
+        # not a traceback; MTZOO_DEBUG=1 shows the traceback.
+        if os.environ.get("MTZOO_DEBUG") == "1":
+            raise
+        print(f"mtzoo {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ class Recipe:
             architectures that take them.
         extra_args: recipe-specific flags: `(flags, argparse kwargs)`.
         needs_data: whether `--data-dir` (or a download) is needed.
+        config_defaults: `(argv) -> dict` of flag defaults read from a
+            config file the flags name (the table recipe), or None.
     """
 
     name: str
@@ -50,3 +52,4 @@ class Recipe:
     hparams: dict = dataclasses.field(default_factory=dict)
     extra_args: tuple = ()
     needs_data: bool = True
+    config_defaults: Callable | None = None

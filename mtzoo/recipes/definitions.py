@@ -9,6 +9,7 @@ from mtzoo import tasks as tasks_lib
 from mtzoo.data import synthetic
 from mtzoo.recipes.base import Recipe
 from mtzoo.recipes.base import Splits
+from mtzoo.recipes import table
 
 VALIDATION_FRACTION = 0.1
 
@@ -178,6 +179,14 @@ RECIPES = {
                 default="NL", choices=["NL", "ES", "FR", "US", "RU"],
                 help="country of the dataset")),
                 _ROWS, _MIN_FREQUENCY)),
+        _recipe(
+            "table", table.prepare, epochs=20, batch_size=512,
+            learning_rate=1e-3, needs_data=False,
+            config_defaults=table.parser_defaults,
+            extra_args=((("--config",), dict(
+                required=True, metavar="TOML",
+                help="the table's config: data files, features, tasks, "
+                     "training settings (see mtzoo.recipes.table)")),)),
         _recipe(
             "synthetic", _synthetic, epochs=10, batch_size=512,
             learning_rate=2e-3, needs_data=False,

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import statistics
+import sys
 import time
 
 import keras
@@ -477,6 +478,9 @@ def main(recipe_name: str, argv=None, *, prog: str | None = None,
     parser = build_parser(recipe)
     if prog:
         parser.prog = prog
+    if recipe.config_defaults is not None:
+        parser.set_defaults(**recipe.config_defaults(
+            sys.argv[1:] if argv is None else argv))
     parser.set_defaults(**defaults)
     args = parser.parse_args(argv)
     print(summary(run(recipe, args)))

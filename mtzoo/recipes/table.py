@@ -1,0 +1,284 @@
+"""Your own table as a recipe: a TOML config names the files, the features
+and the tasks; `mtzoo train table --config my_table.toml` then does what
+every recipe does (early stopping on validation, metrics.json, report.md,
+plots, TensorBoard, model.keras, a SavedModel).
+
+```toml
+[data]
+train = "reviews.csv"            # CSV or Parquet, relative to this file
+# validation = "valid.csv"       # optional, and so is test; without them
+# test = "test.csv"              # the split rule cuts them from train
+split = "random"                 # or "time" (then time_column = "...")
+validation_fraction = 0.1
+test_fraction = 0.2
+
+[features."Clothing ID"]         # one table per column, keyed by column
+kind = "categorical"             # categorical, numeric, text,
+                                 # multi_categorical (omit: inferred)
+[features."Review Text"]
+kind = "text"
+encoder = "bag"                  # any option of the kind's spec
+
+[tasks.stars]                    # keyed by task name
+kind = "multiclass"              # binary, regression or multiclass
+label = "Rating"
+classes = [1, 2, 3, 4, 5]
+
+[training]                       # any recipe flag's default
+model = "mmoe"
+epochs = 20
+[training.hyperparameters]
+num_experts = 4
+```
+
+`mtzoo init-config data.csv` writes a starting config from a file's
+columns, with each column's kind inferred from its values.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Feature kinds by config name, and the spec class each makes.
+FEATURE_KINDS = ("categorical", "numeric", "text", "multi_categorical")
+TASK_KINDS = ("binary", "regression", "multiclass")
+SPLITS = ("random", "time")
+_TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
+                  "patience", "seed", "weighting", "hyperparameters")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used, with the key and what to write."""
+
+
+def load_config(path) -> dict:
+    """The config at `path`, checked; file paths made absolute."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"No config file '{path}'. `mtzoo init-config "
+                          f"DATA.csv` writes one from a data file.")
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"'{path}' is not valid TOML: {error}") from None
+    unknown = sorted(set(config) - {"data", "features", "tasks", "training"})
+    if unknown:
+        raise ConfigError(f"'{path}': unknown sections {unknown}; the "
+                          f"sections are [data], [features.COLUMN], "
+                          f"[tasks.NAME] and [training].")
+    data = config.get("data")
+    if not data or "train" not in data:
+        raise ConfigError(f"'{path}': [data] needs `train = \"FILE\"` (CSV "
+                          f"or Parquet).")
+    for key in ("train", "validation", "test"):
+        if key in data:
+            data[key] = str((path.parent / data[key]).resolve())
+    split = data.setdefault("split", "random")
+    if split not in SPLITS:
+        raise ConfigError(f"'{path}': [data] split must be one of {SPLITS}. "
+                          f"Received: {split!r}")
+    if split == "time" and "time_column" not in data:
+        raise ConfigError(f"'{path}': split = \"time\" needs "
+                          f"`time_column = \"COLUMN\"` in [data].")
+    if not config.get("tasks"):
+        raise ConfigError(f"'{path}' declares no task: add e.g.\n"
+                          f"[tasks.clicked]\nkind = \"binary\"\n"
+                          f"label = \"COLUMN\"")
+    for name, task in config["tasks"].items():
+        if task.get("kind") not in TASK_KINDS:
+            raise ConfigError(f"'{path}': [tasks.{name}] kind must be one "
+                              f"of {TASK_KINDS}. Received: "
+                              f"{task.get('kind')!r}")
+    for column, options in config.get("features", {}).items():
+        if not isinstance(options, dict):
+            config["features"][column] = options = {"kind": options}
+        kind = options.get("kind", "auto")
+        if kind not in FEATURE_KINDS + ("auto",):
+            raise ConfigError(f"'{path}': [features.\"{column}\"] kind must "
+                              f"be one of {FEATURE_KINDS} (or omitted, to "
+                              f"infer it). Received: {kind!r}")
+    training = config.setdefault("training", {})
+    unknown = sorted(set(training) - set(_TRAINING_KEYS))
+    if unknown:
+        raise ConfigError(f"'{path}': [training] has unknown keys "
+                          f"{unknown}; known: {list(_TRAINING_KEYS)}.")
+    from mtzoo import catalog
+
+    fitting = catalog.recipe("table").architectures
+    if training.get("model", "mmoe") not in fitting:
+        raise ConfigError(f"'{path}': [training] model must be one of "
+                          f"{list(fitting)}. Received: "
+                          f"{training['model']!r}")
+    config["path"] = str(path)
+    return config
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame."""
+    if not pathlib.Path(path).is_file():
+        raise FileNotFoundError(f"No such data file: '{path}'")
+    if str(path).endswith((".parquet", ".pq")):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def infer_kind(series: pd.Series) -> str:
+    """A feature kind for a column from its values: few distinct integers,
+    booleans and short strings are categorical; other numbers numeric;
+    long strings with spaces text; lists multi-categorical."""
+    values = series.dropna()
+    if pd.api.types.is_bool_dtype(series):
+        return "categorical"
+    if pd.api.types.is_integer_dtype(series):
+        few = values.nunique() <= 20
+        named_id = series.name and str(series.name).lower().replace(
+            " ", "_").endswith("id")
+        return "categorical" if few or named_id else "numeric"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    sample = values.head(1000)
+    if len(sample) and all(isinstance(v, (list, tuple, np.ndarray))
+                           for v in sample):
+        return "multi_categorical"
+    text = sample.astype(str)
+    mostly_words = len(text) and text.str.contains(" ").mean() > 0.5
+    long_or_unique = len(text) and (text.str.len().mean() > 30
+                                    or text.nunique() > 0.5 * len(text))
+    if mostly_words and long_or_unique:
+        return "text"
+    return "categorical"
+
+
+def feature_specs(config: dict, frame: pd.DataFrame) -> list:
+    """The features of `config`, kinds inferred where not given."""
+    from mtzoo import features as features_lib
+    from mtzoo.features import base
+
+    classes = {"categorical": features_lib.CategoricalFeature,
+               "numeric": features_lib.NumericFeature,
+               "text": features_lib.TextFeature,
+               "multi_categorical": features_lib.MultiCategoricalFeature}
+    specs = []
+    for column, options in config.get("features", {}).items():
+        options = dict(options)
+        base.require_column(frame, column, f"Config '{config['path']}'")
+        kind = options.pop("kind", "auto")
+        if kind == "auto":
+            kind = infer_kind(frame[column])
+        name = options.pop("name", base.suggested_name(column))
+        try:
+            specs.append(classes[kind](name, column=column, **options))
+        except TypeError as error:
+            raise ConfigError(f"'{config['path']}': [features.\"{column}\"] "
+                              f"({kind}): {error}") from None
+    if not specs:
+        raise ConfigError(f"'{config['path']}' declares no feature: add "
+                          f"[features.\"COLUMN\"] tables (`mtzoo "
+                          f"init-config` lists every column).")
+    return specs
+
+
+def task_specs(config: dict) -> list:
+    from mtzoo import tasks as tasks_lib
+
+    tasks = []
+    for name, options in config["tasks"].items():
+        options = dict(options)
+        kind = options.pop("kind")
+        if "classes" in options:
+            options["classes"] = tuple(options["classes"])
+        try:
+            tasks.append(tasks_lib.Task(name, kind, **options))
+        except TypeError as error:
+            raise ConfigError(f"'{config['path']}': [tasks.{name}]: "
+                              f"{error}") from None
+    return tasks
+
+
+def split_frame(config: dict, seed: int):
+    """`(train, validation, test)` frames: the files given, the rest cut
+    from train by the split rule."""
+    data = config["data"]
+    train = read_table(data["train"])
+    test = read_table(data["test"]) if "test" in data else None
+    validation = (read_table(data["validation"]) if "validation" in data
+                  else None)
+    fractions = [("test", test, data.get("test_fraction", 0.2)),
+                 ("validation", validation,
+                  data.get("validation_fraction", 0.1))]
+    if data["split"] == "time":
+        train = train.sort_values(data["time_column"], kind="stable")
+    else:
+        train = train.sample(frac=1.0, random_state=seed)
+    cut = {}
+    for name, given, fraction in fractions:
+        if given is not None:
+            cut[name] = given
+            continue
+        if not 0 < fraction < 1:
+            raise ConfigError(f"'{config['path']}': {name}_fraction must be "
+                              f"in (0, 1). Received: {fraction!r}")
+        rows = int(round(len(train) * fraction))
+        cut[name] = train.iloc[len(train) - rows:]
+        train = train.iloc[:len(train) - rows]
+    return (train.reset_index(drop=True),
+            cut["validation"].reset_index(drop=True),
+            cut["test"].reset_index(drop=True))
+
+
+def prepare(args, model_name):
+    """The table recipe's `prepare`: splits and adapted specs."""
+    from mtzoo import features as features_lib
+    from mtzoo.recipes.base import Splits
+
+    config = load_config(args.config)
+    train, validation, test = split_frame(config, args.seed)
+    features = features_lib.adapt(feature_specs(config, train), train)
+    return Splits(train, validation, test, features, task_specs(config))
+
+
+def parser_defaults(argv) -> dict:
+    """Recipe flag defaults from the config's [training] section (flags
+    given on the command line still win)."""
+    import argparse
+
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    known, _ = early.parse_known_args(argv)
+    if not known.config:
+        return {}
+    training = dict(load_config(known.config)["training"])
+    defaults = {f"hp_{k}": tuple(v) if isinstance(v, list) else v
+                for k, v in training.pop("hyperparameters", {}).items()}
+    defaults.update(training)
+    return defaults
+
+
+def init_config(data_path, *, rows: int = 10_000) -> str:
+    """A starting config for a data file: every column as a feature with
+    its inferred kind, and a task to fill in."""
+    path = pathlib.Path(data_path)
+    frame = read_table(str(path)).head(rows)
+    lines = ["# mtzoo table recipe: mtzoo train table --config THIS_FILE",
+             "# Move label columns from [features] to [tasks] and set "
+             "their kind.", "", "[data]", f'train = "{path.name}"',
+             'split = "random"           # or "time", with time_column',
+             "validation_fraction = 0.1", "test_fraction = 0.2", ""]
+    for column in frame.columns:
+        kind = infer_kind(frame[column])
+        quoted = column.replace('"', '\\"')
+        lines += [f'[features."{quoted}"]', f'kind = "{kind}"', ""]
+    lines += ["[tasks.TASK_NAME]", 'kind = "binary"           # or '
+              'regression, multiclass (with classes = [...])',
+              'label = "LABEL_COLUMN"', "", "[training]", 'model = "mmoe"',
+              "epochs = 20", ""]
+    return "\n".join(lines)
