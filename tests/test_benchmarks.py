@@ -18,7 +18,10 @@ SCRIPTS = {"quality": "quality.py",
            "speed": "speed.py", "peers": "peers/run.py",
            "weighting": "weighting.py", "pipeline": "pipeline.py",
            "xla": "xla.py", "peers_movielens": "peers/movielens.py",
-           "retrieval_serving": "retrieval_serving.py"}
+           "retrieval_serving": "retrieval_serving.py",
+           "text_features": "text_features.py",
+           "text_encoding": "text_encoding.py", "transfer": "transfer.py",
+           "quickstart": "quickstart.py"}
 
 
 def _script(name):
