@@ -124,13 +124,8 @@ def _task_labels(frame, task):
         bad = np.zeros_like(present)
         expected = ""
     if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{owner} expects {expected} in column '{task.label_column}', "
-            f"but {columns.describe_row(frame, position)} has "
-            f"{columns.plain(frame[task.label_column].iloc[position])!r} "
-            f"({int(bad.sum())} such rows)"
-        )
+        raise columns.bad_values(frame, task.label_column, bad, owner,
+                                 expected, count=True)
     filled = np.where(present, values, 0.0)
     if task.kind == tasks_lib.MULTICLASS:
         label = filled.astype(np.int32).reshape(-1, 1)
@@ -155,13 +150,9 @@ def _class_labels(frame, task, owner):
                     for v, m in zip(series.to_numpy(), missing)])
     bad = ids < 0
     if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{owner} expects one of its classes {list(task.classes)} in "
-            f"column '{task.label_column}', but "
-            f"{columns.describe_row(frame, position)} has "
-            f"{columns.plain(series.iloc[position])!r} ({int(bad.sum())} "
-            f"such rows)")
+        raise columns.bad_values(
+            frame, task.label_column, bad, owner,
+            f"one of its classes {list(task.classes)}", count=True)
     return _weighted(frame, task, ids.astype(np.int32).reshape(-1, 1),
                      (~missing).astype(np.float32), owner)
 
@@ -180,13 +171,8 @@ def _weighted(frame, task, label, weight, owner):
             "non-negative numbers")
         invalid = ~np.isfinite(column_weights) | (column_weights < 0)
         if invalid.any():
-            position = int(np.flatnonzero(invalid)[0])
-            raise DataError(
-                f"{owner} expects non-negative weights in column "
-                f"'{task.weight_column}', but "
-                f"{columns.describe_row(frame, position)} has "
-                f"{columns.plain(frame[task.weight_column].iloc[position])!r}"
-            )
+            raise columns.bad_values(frame, task.weight_column, invalid,
+                                     owner, "non-negative weights")
         weight = weight * column_weights.astype(np.float32)
     if task.space_column:
         space = columns.numeric_column(

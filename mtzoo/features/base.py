@@ -102,6 +102,19 @@ def describe_row(frame: pd.DataFrame, position: int) -> str:
     return f"row {position} (index {plain(label)!r})"
 
 
+def bad_values(frame: pd.DataFrame, column: str, bad: np.ndarray, owner: str,
+               expected: str, *, count: bool = False) -> DataError:
+    """The error for the rows of `column` where `bad` is true: it names the
+    first such row, its value and what was expected (and how many rows are
+    bad, with `count`)."""
+    position = int(np.flatnonzero(bad)[0])
+    how_many = f" ({int(np.sum(bad))} such rows)" if count else ""
+    return DataError(
+        f"{owner} expects {expected} in column '{column}', but "
+        f"{describe_row(frame, position)} has "
+        f"{plain(frame[column].iloc[position])!r}{how_many}")
+
+
 def require_column(frame: pd.DataFrame, column: str, owner: str) -> None:
     if column not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:20]))
@@ -124,12 +137,7 @@ def numeric_column(
     converted = pd.to_numeric(series, errors="coerce")
     bad = converted.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{owner} expects {expected} in column '{column}', but "
-            f"{describe_row(frame, position)} has "
-            f"{plain(series.iloc[position])!r}"
-        )
+        raise bad_values(frame, column, bad, owner, expected)
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -169,12 +177,8 @@ def as_int_ids(values: np.ndarray, frame, spec) -> np.ndarray:
     finite = np.isfinite(values)
     bad = finite & (values != np.round(values))
     if bad.any():
-        position = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"Feature '{spec.name}' expects integer ids in column "
-            f"'{spec.source}', but {describe_row(frame, position)} has "
-            f"{plain(frame[spec.source].iloc[position])!r}"
-        )
+        raise bad_values(frame, spec.source, bad, f"Feature '{spec.name}'",
+                         "integer ids")
     out = np.full(values.shape, MISSING_INT, dtype=np.int64)
     out[finite] = values[finite].astype(np.int64)
     return out

@@ -1,7 +1,6 @@
 """Your own table as a recipe: `mtzoo init-config` and `mtzoo train table`."""
 
 import json
-import pathlib
 
 import numpy as np
 import pandas as pd
