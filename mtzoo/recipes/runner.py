@@ -92,7 +92,8 @@ def build_parser(recipe) -> argparse.ArgumentParser:
     parser.add_argument("--patience", type=int, default=2,
                         help="epochs without validation improvement before "
                              "stopping (best weights are restored)")
-    parser.add_argument("--batch-size", type=int, default=recipe.batch_size)
+    parser.add_argument("--batch-size", type=int, default=recipe.batch_size,
+                        help="examples per training step")
     parser.add_argument("--learning-rate", type=float,
                         default=recipe.learning_rate, help="Adam")
     parser.add_argument("--jit-compile", default="on", choices=["on", "off"],
@@ -151,7 +152,8 @@ def build_parser(recipe) -> argparse.ArgumentParser:
         "flags keep the builder's or the recipe's default.")
     for name, (default, users) in sorted(_hyperparameter_table().items()):
         if isinstance(default, (list, tuple)):
-            kind, shown = _int_list, ",".join(map(str, default))
+            kind = _int_list
+            shown = ",".join(map(str, default)) or "empty"
         elif isinstance(default, bool):
             kind, shown = _bool, str(default).lower()
         else:
