@@ -37,7 +37,7 @@ def test_models_command_describes_each_architecture():
 @pytest.mark.parametrize("model", ["mmoe", "esmm"])
 def test_quickstart_trains_saves_and_reloads(model, tmp_path):
     result = _run("-m", "mtzoo.cli", "quickstart", "--model", model,
-                  "--rows", "20000", "--epochs", "3", "--output-dir",
+                  "--rows", "30000", "--epochs", "4", "--output-dir",
                   str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "combined score" in result.stdout
