@@ -117,14 +117,7 @@ def transfer(trained: MultiTaskModel, tasks, *, freeze: str = "shared",
 def _shared_layers(model: MultiTaskModel) -> list:
     """The layers from the inputs up to the shared layer: what every task
     of `model` reads."""
-    shared = model.get_layer(model.shared_layer)
-    found, pending = [], [shared]
-    while pending:
-        layer = pending.pop()
-        if layer in found or isinstance(layer, keras.layers.InputLayer):
-            continue
-        found.append(layer)
-        for node in layer._inbound_nodes:
-            for tensor in node.input_tensors:
-                pending.append(tensor._keras_history.operation)
-    return found
+    path = keras.Model(model.inputs,
+                       model.get_layer(model.shared_layer).output)
+    return [layer for layer in path.layers
+            if not isinstance(layer, keras.layers.InputLayer)]
