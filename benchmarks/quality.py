@@ -17,9 +17,6 @@ import argparse
 import json
 import pathlib
 import statistics
-import subprocess
-import sys
-import tempfile
 
 from mtzoo import environment
 from mtzoo import recipes
@@ -30,17 +27,10 @@ TASKS = ("income", "marital")
 
 
 def _run_once(model: str, seed: int, data_dir, extra: list[str]) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "mtzoo.cli", "train",
-                   "census_income", "--model", model, "--seed", str(seed),
-                   "--no-export", "--output-dir", tmp, *extra]
-        if data_dir:
-            command += ["--data-dir", str(data_dir)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{model} seed {seed} failed:\n"
-                               f"{done.stderr[-3000:]}")
-        result = json.loads((pathlib.Path(tmp) / "metrics.json").read_text())
+    flags = ["--model", model, "--seed", seed, *extra]
+    if data_dir:
+        flags += ["--data-dir", data_dir]
+    result = recipes.run_in_process("census_income", flags)
     tasks = result["test"]["tasks"]
     return {
         "model": model, "seed": seed,

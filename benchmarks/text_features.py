@@ -20,9 +20,6 @@ import argparse
 import json
 import pathlib
 import statistics
-import subprocess
-import sys
-import tempfile
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 #: Setting name -> recipe flags.
@@ -40,17 +37,11 @@ METRICS = (("rating", "rmse"), ("liked", "auc"), ("helpful", "auc"))
 
 
 def run_once(setting: str, seed: int, args) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "mtzoo.cli", "train",
-                   "amazon_reviews", "--model", args.model, "--seed",
-                   str(seed), "--no-export", "--output-dir", tmp,
-                   "--data-dir", str(args.data_dir), *SETTINGS[setting],
-                   *args.recipe_flag]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{setting} seed {seed} failed:\n"
-                               f"{done.stderr[-3000:]}")
-        result = json.loads((pathlib.Path(tmp) / "metrics.json").read_text())
+    from mtzoo import recipes
+
+    result = recipes.run_in_process("amazon_reviews", [
+        "--model", args.model, "--seed", seed, "--data-dir", args.data_dir,
+        *SETTINGS[setting], *args.recipe_flag])
     tasks = result["test"]["tasks"]
     return {"setting": setting, "seed": seed,
             **{f"{task}_{metric}": tasks[task][metric]

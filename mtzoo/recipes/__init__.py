@@ -15,6 +15,7 @@ from mtzoo.recipes.definitions import get
 from mtzoo.recipes.runner import build_parser
 from mtzoo.recipes.runner import main
 from mtzoo.recipes.runner import run
+from mtzoo.recipes.runner import run_in_process
 
 __all__ = ["RECIPES", "Recipe", "Splits", "available", "build_parser", "get",
-           "main", "run"]
+           "main", "run", "run_in_process"]

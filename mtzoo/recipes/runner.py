@@ -465,6 +465,25 @@ def summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+def run_in_process(recipe_name: str, flags) -> dict:
+    """Runs a recipe with `flags` in a fresh Python process, without an
+    export, and returns its `metrics.json` (benchmarks run each setting
+    this way, so no run inherits another's state)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            [sys.executable, "-m", "mtzoo.cli", "train", recipe_name,
+             "--no-export", "--output-dir", folder, *map(str, flags)],
+            capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{recipe_name} {' '.join(map(str, flags))} "
+                               f"failed:\n{done.stderr[-3000:]}")
+        return json.loads((pathlib.Path(folder) / "metrics.json")
+                          .read_text())
+
+
 def main(recipe_name: str, argv=None, *, prog: str | None = None,
          **defaults) -> int:
     """Entry point of the recipe scripts and `mtzoo train`.
