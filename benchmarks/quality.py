@@ -5,8 +5,11 @@ split taken from the training data; the test set only for the report) for
 each architecture and seed, each run in its own process, and writes
 `benchmarks/results/quality.json` (every run, then mean and standard
 deviation per architecture) and `benchmarks/results/quality.md` (the table
-the README shows). Runs already in the JSON are kept and skipped, so an
-interrupted benchmark continues where it stopped.
+the README shows). Beside the architectures, LightGBM per task (one model per
+label, early-stopped on the same validation split, `benchmarks/
+gradient_boosting.py`) is the anchor a user would otherwise pick. Runs already
+in the JSON are kept and skipped, so an interrupted benchmark continues where
+it stopped.
 
     python benchmarks/quality.py --data-dir ../shared/data/census-income
 """
@@ -17,12 +20,17 @@ import argparse
 import json
 import pathlib
 import statistics
+import sys
 
 from mtzoo import environment
 from mtzoo import recipes
 from mtzoo.atomic import atomic_path
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the sibling module below, however run
+import gradient_boosting  # noqa: E402
+
+RESULTS = HERE / "results"
 TASKS = ("income", "marital")
 
 
@@ -43,6 +51,28 @@ def _run_once(model: str, seed: int, data_dir, extra: list[str]) -> dict:
     }
 
 
+def _lightgbm_once(seed: int, data_dir, extra: list[str]) -> dict:
+    """LightGBM per task on the recipe's split for `seed`."""
+    from mtzoo import data
+    from mtzoo.recipes import definitions
+
+    max_rows = next((int(flag.split("=", 1)[1]) for flag in extra
+                     if flag.startswith("--max-rows=")), None)
+    bundle = data.census_income(data_dir, max_rows=max_rows)
+    split = bundle.split_validation(definitions.VALIDATION_FRACTION,
+                                    seed=seed)
+    scores = gradient_boosting.per_task(split.train, split.validation,
+                                        bundle.test, bundle.features,
+                                        bundle.tasks, seed)
+    return {
+        "model": "lightgbm", "seed": seed,
+        **{f"{t}_auc": scores[t]["auc"] for t in TASKS},
+        "trees": {t: scores[t]["trees"] for t in TASKS},
+        "train_seconds": sum(s["seconds"] for s in scores.values()),
+        "hyperparameters": gradient_boosting.PARAMS,
+    }
+
+
 def summarize(runs: list[dict]) -> dict:
     """Mean and standard deviation of each metric per architecture."""
     summary = {}
@@ -51,7 +81,9 @@ def summarize(runs: list[dict]) -> dict:
         entry = {"seeds": [r["seed"] for r in mine]}
         for key in [f"{t}_auc" for t in TASKS] + ["epochs_run",
                                                   "train_seconds"]:
-            values = [r[key] for r in mine]
+            values = [r[key] for r in mine if key in r]
+            if not values:
+                continue
             entry[key] = {"mean": statistics.mean(values),
                           "std": (statistics.stdev(values)
                                   if len(values) > 1 else 0.0)}
@@ -68,9 +100,15 @@ def markdown_table(summary: dict) -> str:
         cells = [f"{entry[f'{t}_auc']['mean']:.4f} +- "
                  f"{entry[f'{t}_auc']['std']:.4f}" for t in TASKS]
         lines.append(f"| `{model}` | {cells[0]} | {cells[1]} | "
-                     f"{entry['epochs_run']['mean']:.1f} | "
+                     f"{_epochs(entry)} | "
                      f"{len(entry['seeds'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _epochs(entry: dict) -> str:
+    """Mean epochs of a neural model; LightGBM has none."""
+    return (f"{entry['epochs_run']['mean']:.1f}" if "epochs_run" in entry
+            else "")
 
 
 def _write(path: pathlib.Path, text: str) -> None:
@@ -86,6 +124,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", nargs="+",
                         default=list(recipes.get("census_income")
                                      .architectures))
+    parser.add_argument("--anchors", nargs="*", default=["lightgbm"],
+                        choices=["lightgbm"],
+                        help="gradient boosting beside the architectures "
+                             "(needs the bench extra)")
     parser.add_argument("--seeds", type=int, default=5,
                         help="seeds 0 .. N-1")
     parser.add_argument("--output", default=str(RESULTS / "quality.json"))
@@ -98,13 +140,14 @@ def main(argv=None) -> dict:
                 if output.exists() else {"runs": []})
     runs = [r for r in previous["runs"]
             if previous.get("recipe_flags", []) == args.recipe_flag]
-    for model in args.models:
+    for model in [*args.anchors, *args.models]:
         for seed in range(args.seeds):
             if any(r["model"] == model and r["seed"] == seed for r in runs):
                 continue
-            runs.append(_run_once(model, seed, args.data_dir,
-                                  args.recipe_flag))
-            print(json.dumps({k: runs[-1][k] for k in (
+            run_once = _lightgbm_once if model == "lightgbm" else (
+                lambda *a: _run_once(model, *a))
+            runs.append(run_once(seed, args.data_dir, args.recipe_flag))
+            print(json.dumps({k: runs[-1].get(k) for k in (
                 "model", "seed", "income_auc", "marital_auc",
                 "epochs_run")}), flush=True)
             content = {"benchmark": "census_income quality",

@@ -22,11 +22,13 @@ SCRIPTS = {"quality": "quality.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
            "quickstart": "quickstart.py"}
+HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
 def _script(name):
     spec = importlib.util.spec_from_file_location(
-        f"benchmark_{name}", ROOT / "benchmarks" / SCRIPTS[name])
+        f"benchmark_{name}",
+        ROOT / "benchmarks" / {**SCRIPTS, **HELPERS}[name])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -64,17 +66,52 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
              "--recipe-flag=--steps-per-execution=1"]
     module.main(flags[:5] + ["1"] + flags[6:])
     first = json.loads(output.read_text())
-    assert [r["seed"] for r in first["runs"]] == [0]
+    assert [(r["model"], r["seed"]) for r in first["runs"]] == [
+        ("lightgbm", 0), ("mmoe", 0)]
     module.main(flags)  # seed 0 is kept, seed 1 added
     content = json.loads(output.read_text())
-    assert content["runs"][0] == first["runs"][0]
-    assert [r["seed"] for r in content["runs"]] == [0, 1]
+    assert content["runs"][:2] == first["runs"]
+    assert [r["seed"] for r in content["runs"]] == [0, 0, 1, 1]
+    anchor = content["summary"]["lightgbm"]
+    assert 0.8 < anchor["income_auc"]["mean"] <= 1.0
+    assert 0.9 < anchor["marital_auc"]["mean"] <= 1.0
     entry = content["summary"]["mmoe"]
     # Trained enough to rank (a few steps only can rank income backwards:
     # the shared experts pick up marital status first).
     assert 0.8 < entry["income_auc"]["mean"] <= 1.0
     assert entry["seeds"] == [0, 1]
-    assert "| `mmoe` |" in output.with_suffix(".md").read_text()
+    table = output.with_suffix(".md").read_text()
+    assert "| `mmoe` |" in table and "| `lightgbm` |" in table
+
+
+def test_gradient_boosting_anchor_scores_each_task_on_its_metric():
+    import numpy as np
+    import pandas as pd
+
+    import mtzoo
+
+    module = _script("gradient_boosting")
+    rng = np.random.default_rng(0)
+    rows = 3000
+    frame = pd.DataFrame({
+        "x": rng.normal(size=rows),
+        "city": rng.choice(["a", "b", "c"], size=rows)})
+    signal = frame["x"] + (frame["city"] == "a") * 2.0
+    frame["clicked"] = (signal + rng.normal(size=rows) > 1).astype("float32")
+    frame["spend"] = 10 * signal + rng.normal(size=rows)
+    frame.loc[::7, "spend"] = np.nan  # missing labels are left out
+    features = mtzoo.features.adapt(
+        [mtzoo.features.NumericFeature("x"),
+         mtzoo.features.CategoricalFeature("city")], frame)
+    tasks = [mtzoo.tasks.binary("clicked"), mtzoo.tasks.regression("spend")]
+    test = frame.iloc[2500:].copy()
+    test.loc[test.index[:5], "city"] = "never seen"
+    scores = module.per_task(frame.iloc[:2000], frame.iloc[2000:2500], test,
+                             features, tasks, seed=0)
+    assert scores["clicked"]["auc"] > 0.85
+    # The noise's standard deviation is 1; the label's is about 15.
+    assert scores["spend"]["rmse"] < 2.0
+    assert scores["clicked"]["trees"] >= 1
 
 
 @pytest.mark.large
