@@ -150,3 +150,79 @@ def test_serialize_round_trip():
     spec = F.MultiCategoricalFeature("g", dtype="string", vocabulary=["a"],
                                      max_length=3, pooling="max")
     assert F.deserialize(F.serialize(spec)) == spec
+
+
+def _gains(rows=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    gain = np.where(rng.random(rows) < 0.7, 0.0,
+                    rng.choice([3.5, 7688.0, 15024.0, 99.0], rows))
+    one_off = rng.random(rows) < 0.05
+    gain[one_off] = rng.uniform(0, 20000, one_off.sum())
+    frame = pd.DataFrame({"gain": gain,
+                          "age": rng.integers(0, 90, rows).astype(float)})
+    return frame
+
+
+def test_numeric_piecewise_linear_bins_follow_the_training_quantiles():
+    frame = _gains()
+    (age,) = F.adapt([F.NumericFeature("age", piecewise_linear_bins=4,
+                                       missing_indicator=True)], frame)
+    assert len(age.bin_edges) == 5
+    np.testing.assert_allclose(
+        age.bin_edges, np.quantile(frame["age"], [0, .25, .5, .75, 1]),
+        atol=1.0)
+    lo, hi = age.bin_edges[1], age.bin_edges[2]
+    probe = pd.DataFrame({"age": [lo + (hi - lo) / 2, 1000.0, np.nan]})
+    encoded = mtzoo.data.encoded_arrays(probe, [age])["age"]
+    assert encoded.shape == (3, 1 + 1 + 4)
+    # standardized value, missing flag, then the bins
+    np.testing.assert_allclose(encoded[0, 2:], [1.0, 0.5, 0.0, 0.0],
+                               atol=1e-6)
+    np.testing.assert_allclose(encoded[1, 2:], [1.0] * 4)
+    np.testing.assert_allclose(encoded[2, 1:], [1.0, 0, 0, 0, 0])
+    assert age.output_dim == 6
+
+
+def test_numeric_embed_values_gives_frequent_values_their_own_rows():
+    frame = _gains()
+    (gain,) = F.adapt([F.NumericFeature(
+        "gain", log_transform=True, embed_values=True, min_frequency=20,
+        embedding_dim=4)], frame)
+    assert gain.value_vocabulary == (0.0, 3.5, 99.0, 7688.0, 15024.0)
+    probe = pd.DataFrame({"gain": [0.0, 15024.0, 12345.0, np.nan]})
+    ids = mtzoo.data.encoded_arrays(probe, [gain])["gain"][:, -1]
+    np.testing.assert_array_equal(ids, [1, 5, 0, 0])
+    assert gain.output_dim == 1 + 4
+    assert gain.embedding() == ("gain", 6, 4)
+    assert F.NumericFeature.from_config(gain.get_config()) == gain
+
+
+def test_numeric_options_train_and_serve_raw_values(tmp_path):
+    frame = _gains(6000)
+    # Income-like: a step in age and a spike at one exact gain.
+    frame["rich"] = ((frame["gain"] == 7688.0)
+                     | (frame["age"] > 60)).astype("float32")
+    features = F.adapt([
+        F.NumericFeature("gain", log_transform=True, embed_values=True),
+        F.NumericFeature("age", piecewise_linear_bins=8)], frame)
+    tasks = [mtzoo.tasks.binary("rich")]
+    model = mtzoo.models.mmoe(features, tasks, num_experts=2,
+                              expert_units=[16], tower_units=[8])
+    model.compile(optimizer="adam")
+    model.fit(mtzoo.data.from_dataframe(frame, features, tasks,
+                                        batch_size=256, shuffle=True,
+                                        seed=0), epochs=6, verbose=0)
+    encoded = mtzoo.data.model_inputs(frame.iloc[:500], features)
+    predicted = np.asarray(model.predict(encoded, verbose=0)["rich"]).ravel()
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(frame["rich"][:500], predicted) > 0.99
+    served = mtzoo.models.serving_model(model)(
+        mtzoo.data.feature_arrays(frame.iloc[:500], features))
+    np.testing.assert_allclose(np.asarray(served["rich"]).ravel(), predicted,
+                               atol=1e-5)
+    path = tmp_path / "model.keras"
+    mtzoo.models.save_model(model, path)
+    reloaded = mtzoo.models.load_model(path)
+    np.testing.assert_allclose(
+        np.asarray(reloaded.predict(encoded, verbose=0)["rich"]).ravel(),
+        predicted, atol=1e-5)

@@ -1,7 +1,10 @@
-"""A real number, standardized with statistics learned from training data."""
+"""A real number, standardized with statistics learned from training data;
+optionally also as a piecewise-linear encoding over quantile bins and as an
+embedding of its frequent exact values."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import ClassVar
 
@@ -21,12 +24,51 @@ def signed_log1p(x):
 
 
 class Moments:
-    """Count, sum and sum of squares of the finite values seen."""
+    """Count, sum and sum of squares of the finite values seen, and how
+    often each value occurs when bins or a value vocabulary are learned."""
 
-    def __init__(self):
+    def __init__(self, count_values: bool = False):
         self.count = 0
         self.total = 0.0
         self.total_squares = 0.0
+        self.values = collections.Counter() if count_values else None
+
+
+def quantile_edges(values: collections.Counter, bins: int) -> tuple:
+    """`bins + 1` edges at the quantiles of the counted values (equal
+    edges where one value holds more than a bin's share)."""
+    points = np.array(sorted(values), dtype=np.float64)
+    weights = np.array([values[v] for v in points], dtype=np.float64)
+    cumulative = np.cumsum(weights) / weights.sum()
+    targets = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    inner = points[np.minimum(np.searchsorted(cumulative, targets),
+                              len(points) - 1)]
+    return tuple(float(v) for v in (points[0], *inner, points[-1]))
+
+
+def piecewise_linear(x, edges):
+    """Gorishniy et al.'s piecewise-linear encoding: for each bin
+    `[lo, hi]`, 0 below it, 1 above it, linear inside (a step at `hi` for
+    an empty bin). `x`: `[batch]`; returns `[batch, bins]`."""
+    low = tf.constant(edges[:-1], tf.float32)
+    high = tf.constant(edges[1:], tf.float32)
+    width = high - low
+    x = x[:, None]
+    ramp = tf.clip_by_value((x - low) / tf.maximum(width, _EPSILON), 0., 1.)
+    step = tf.cast(x >= high, tf.float32)
+    return tf.where(width > 0, ramp, step)
+
+
+def value_ids(x, vocabulary):
+    """Row of each value in the sorted `vocabulary` plus one; 0 for values
+    outside it (and for missing ones). `x`: `[batch]`."""
+    if not vocabulary:
+        return tf.zeros_like(x)
+    known = tf.constant(vocabulary, tf.float32)
+    position = tf.searchsorted(known, x, side="left")
+    position = tf.minimum(position, len(vocabulary) - 1)
+    found = tf.gather(known, position) == x
+    return tf.where(found, tf.cast(position + 1, tf.float32), 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +86,28 @@ class NumericFeature(base.FeatureSpec):
         missing_indicator: bool. Also feed a 0/1 "was missing" input. Missing
             values (NaN, inf) are always replaced by the mean. Defaults to
             False.
+        piecewise_linear_bins: int. Also encode the value piecewise-linearly
+            over this many quantile bins learned by `adapt` (one input per
+            bin: 0 below the bin, 1 above, linear inside), which lets a
+            network draw thresholds as trees do. Defaults to 0 (off).
+        embed_values: bool. Also embed the value itself, as a category,
+            when it is one of the values seen at least `min_frequency` times
+            in training (others share one row). For numbers whose exact
+            values mean something, e.g. a capital gain of 15,024 or a wage
+            of 0. Defaults to False.
+        min_frequency: int. Occurrences a value needs to get its own
+            embedding with `embed_values`. Defaults to 5.
+        embedding_dim: int. Width of the value embedding. Defaults to 8.
         mean: float. Learned by `adapt`.
         variance: float. Learned by `adapt`.
+        bin_edges: the `piecewise_linear_bins + 1` quantile edges. Learned
+            by `adapt`.
+        value_vocabulary: the embedded values, sorted. Learned by `adapt`.
+
+    References:
+        - [Gorishniy et al., 2022](https://arxiv.org/abs/2203.05556): On
+          Embeddings for Numerical Features in Tabular Deep Learning
+          (NeurIPS 2022), piecewise-linear encoding.
     """
 
     kind: ClassVar[str] = "numeric"
@@ -54,8 +116,14 @@ class NumericFeature(base.FeatureSpec):
     log_transform: bool = False
     normalize: bool = True
     missing_indicator: bool = False
+    piecewise_linear_bins: int = 0
+    embed_values: bool = False
+    min_frequency: int = 5
+    embedding_dim: int = 8
     mean: float | None = None
     variance: float | None = None
+    bin_edges: tuple | None = None
+    value_vocabulary: tuple | None = None
 
     def __post_init__(self):
         base.check_name(self.name, "Feature")
@@ -64,15 +132,32 @@ class NumericFeature(base.FeatureSpec):
                 f"Feature '{self.name}': `variance` must be >= 0. "
                 f"Received: variance={self.variance}"
             )
+        if self.piecewise_linear_bins:
+            base.check_positive_int(self, "piecewise_linear_bins")
+        base.check_positive_int(self, "min_frequency")
+        base.check_positive_int(self, "embedding_dim")
+        for attr in ("bin_edges", "value_vocabulary"):
+            value = getattr(self, attr)
+            if value is not None:  # lists from a config
+                object.__setattr__(self, attr,
+                                   tuple(float(v) for v in value))
+        if (self.bin_edges is not None
+                and len(self.bin_edges) != self.piecewise_linear_bins + 1):
+            raise ValueError(
+                f"Feature '{self.name}': `bin_edges` needs "
+                f"piecewise_linear_bins + 1 = {self.piecewise_linear_bins + 1}"
+                f" edges. Received {len(self.bin_edges)}.")
 
     @property
     def is_adapted(self) -> bool:
-        return not self.normalize or (
-            self.mean is not None and self.variance is not None
-        )
+        return (not self.normalize or (
+            self.mean is not None and self.variance is not None)) and (
+            not self.piecewise_linear_bins or self.bin_edges is not None) and (
+            not self.embed_values or self.value_vocabulary is not None)
 
     def missing_state(self) -> str:
-        return "normalization statistics (mean, variance)"
+        return ("normalization statistics (mean, variance), quantile bin "
+                "edges or value vocabulary")
 
     # === Raw input ===
 
@@ -104,18 +189,32 @@ class NumericFeature(base.FeatureSpec):
 
     # === Adapt ===
 
+    def _counts_values(self) -> bool:
+        return (self.piecewise_linear_bins and self.bin_edges is None) or (
+            self.embed_values and self.value_vocabulary is None)
+
     def new_statistics(self):
-        return Moments() if self.normalize and (
-            self.mean is None or self.variance is None) else None
+        moments = self.normalize and (
+            self.mean is None or self.variance is None)
+        return Moments(count_values=self._counts_values()) if (
+            moments or self._counts_values()) else None
 
     def observe(self, chunk, statistics):
-        values = self.to_array(chunk)
+        raw = self.to_array(chunk)
         if statistics is not None:
-            values = np.asarray(self.transformed(values), dtype=np.float64)
+            values = np.asarray(self.transformed(raw), dtype=np.float64)
             values = values[np.isfinite(values)]
             statistics.count += values.size
             statistics.total += float(values.sum())
             statistics.total_squares += float(np.square(values).sum())
+            if statistics.values is not None:
+                # Bins and the vocabulary are of raw values (float32, as
+                # served): the log transform changes neither quantile ranks
+                # nor which values are equal.
+                raw = raw[np.isfinite(raw)]
+                distinct, counts = np.unique(raw, return_counts=True)
+                statistics.values.update(dict(zip(distinct.tolist(),
+                                                  counts.tolist())))
         return self
 
     def adapted(self, statistics, features):
@@ -128,15 +227,29 @@ class NumericFeature(base.FeatureSpec):
         mean = statistics.total / statistics.count
         variance = max(statistics.total_squares / statistics.count
                        - mean * mean, 0.0)
-        return dataclasses.replace(
-            self, mean=self.mean if self.mean is not None else mean,
-            variance=(self.variance if self.variance is not None
-                      else variance))
+        learned = {}
+        if self.normalize:
+            learned.update(
+                mean=self.mean if self.mean is not None else mean,
+                variance=(self.variance if self.variance is not None
+                          else variance))
+        if self.piecewise_linear_bins and self.bin_edges is None:
+            learned["bin_edges"] = quantile_edges(
+                statistics.values, self.piecewise_linear_bins)
+        if self.embed_values and self.value_vocabulary is None:
+            learned["value_vocabulary"] = tuple(sorted(
+                float(v) for v, c in statistics.values.items()
+                if c >= self.min_frequency))
+        return dataclasses.replace(self, **learned)
 
     # === Preprocessing stage ===
 
     def encoded_shape(self) -> tuple:
-        return (2,) if self.missing_indicator else (1,)
+        """Standardized value, then the missing indicator, the
+        piecewise-linear bins and the value's embedding row (as a float),
+        each when asked for."""
+        return (1 + int(self.missing_indicator) + self.piecewise_linear_bins
+                + int(self.embed_values),)
 
     def preprocess(self, raw, layer):
         return NumericFeature.preprocess_group([self], [raw])[self.name]
@@ -172,20 +285,40 @@ class NumericFeature(base.FeatureSpec):
         x = tf.where(finite, x, tf.zeros_like(x))  # missing -> the mean
         out = dict(zip([spec.name for spec in specs],
                        tf.split(x, len(specs), axis=1)))
-        indicators = [i for i, spec in enumerate(specs)
-                      if spec.missing_indicator]
-        if indicators:
-            missing = 1.0 - tf.cast(finite, tf.float32)
-            for i in indicators:
-                out[specs[i].name] = tf.concat(
-                    [out[specs[i].name], missing[:, i:i + 1]], axis=-1)
+        missing = 1.0 - tf.cast(finite, tf.float32)
+        for i, spec in enumerate(specs):
+            extra = []
+            if spec.missing_indicator:
+                extra.append(missing[:, i:i + 1])
+            raw = columns[i]
+            if spec.piecewise_linear_bins:
+                bins = piecewise_linear(raw, spec.bin_edges)
+                extra.append(tf.where(finite[:, i:i + 1], bins,
+                                      tf.zeros_like(bins)))
+            if spec.embed_values:
+                extra.append(value_ids(raw, spec.value_vocabulary)[:, None])
+            if extra:
+                out[spec.name] = tf.concat([out[spec.name], *extra], axis=-1)
         return out
 
     # === Model stage ===
 
     @property
     def output_dim(self) -> int:
-        return self.encoded_shape()[0]
+        return (self.encoded_shape()[0] - int(self.embed_values)
+                + (self.embedding_dim if self.embed_values else 0))
+
+    def embedding(self) -> tuple[str, int, int] | None:
+        if not self.embed_values:
+            return None
+        return self.name, len(self.value_vocabulary) + 1, self.embedding_dim
+
+    def embedding_ids(self, encoded):
+        return tf.cast(encoded[:, -1], tf.int32)
 
     def encode(self, encoded, layer, compute_dtype):
-        return tf.cast(encoded, compute_dtype)
+        if not self.embed_values:
+            return tf.cast(encoded, compute_dtype)
+        # `layer`: the embedding rows of the value ids (the last column).
+        return tf.concat([tf.cast(encoded[:, :-1], compute_dtype),
+                          tf.cast(layer, compute_dtype)], axis=-1)
