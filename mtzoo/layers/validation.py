@@ -53,3 +53,13 @@ def non_negative(value, name: str) -> float:
             f"Received: {name}={value!r}"
         )
     return float(value)
+
+
+def non_negative_int(value, name: str) -> int:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < 0):
+        raise ValueError(
+            f"`{name}` must be a non-negative integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)

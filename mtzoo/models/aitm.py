@@ -23,6 +23,8 @@ def aitm(
     calibration_weight=0.6,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="aitm",
 ):
     """AITM: multi-step conversion modelling with information transfer.
@@ -46,6 +48,10 @@ def aitm(
             (0 turns it off). Defaults to 0.6, as in the paper.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the towers. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Returns:
@@ -67,7 +73,8 @@ def aitm(
     """
     features, tasks = blocks.check_schema(features, tasks, min_tasks=2)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     tower_units = validation.positive_int_list(tower_units, "tower_units")
     validation.non_negative(calibration_weight, "calibration_weight")
     not_binary = [t.name for t in tasks if t.kind != tasks_lib.BINARY]
@@ -79,7 +86,8 @@ def aitm(
     dim = tower_units[-1]
     reg = blocks.regularizer(l2)
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
+                      cross_layers=cross_layers, l2=l2)
     outputs = {}
     previous_z = previous_probability = None
     for task in tasks:
@@ -92,7 +100,8 @@ def aitm(
             z = AdaptiveInformationTransfer(
                 dim, kernel_regularizer=reg,
                 name=f"information_transfer_{task.name}")([transferred, z])
-        logit = blocks.logit(z, 1, l2=l2, name=f"logit_{task.name}")
+        logit = blocks.logit(z, 1, l2=l2, name=f"logit_{task.name}",
+                             wide=x if wide else None)
         if previous_probability is None:
             probability = blocks.activation(logit, "sigmoid", name=task.name)
         else:

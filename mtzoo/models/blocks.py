@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+from keras_rs.layers import FeatureCross
 
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
@@ -97,12 +98,17 @@ def query_feature_names(task, feature_names) -> list[str]:
     return [n for n in feature_names if n not in task.candidate_features]
 
 
-def check_common(*, tower_units, dropout, l2, embedding_l2):
+def check_common(*, tower_units, dropout, l2, embedding_l2, cross_layers=0,
+                 wide=False):
     """Validates the hyperparameters shared by every builder."""
     validation.positive_int_list(tower_units, "tower_units", allow_empty=True)
     validation.rate(dropout, "dropout")
     validation.non_negative(l2, "l2")
     validation.non_negative(embedding_l2, "embedding_l2")
+    validation.non_negative_int(cross_layers, "cross_layers")
+    if not isinstance(wide, bool):
+        raise ValueError(f"`wide` must be True or False. Received: "
+                         f"wide={wide!r}")
 
 
 def feature_inputs(features) -> dict[str, keras.KerasTensor]:
@@ -120,28 +126,47 @@ def regularizer(l2: float):
     return keras.regularizers.L2(l2) if l2 else None
 
 
-def encode(inputs, features, *, embedding_l2=0.0, name="feature_encoder"):
+def encode(inputs, features, *, embedding_l2=0.0, cross_layers=0, l2=0.0,
+           name="feature_encoder"):
     """Encodes the encoded inputs into one dense vector with a
-    `FeatureEncoder`."""
+    `FeatureEncoder`, crossed by `cross_layers` DCN-v2 layers."""
     encoder = FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2), name=name)
-    return encoder(inputs)
+    suffix = name[len("feature_encoder"):]
+    return cross(encoder(inputs), cross_layers, l2=l2,
+                 name=f"feature_cross{suffix}")
 
 
 def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
-                     name="feature_encoder"):
-    """`(x, parts)`: every feature's encoding concatenated, and, when a
-    task is a retrieval task, each feature's encoding by name (its towers
-    read subsets through the same embedding tables); parts is None
-    otherwise."""
+                     cross_layers=0, l2=0.0, name="feature_encoder"):
+    """`(x, parts)`: every feature's encoding concatenated (and crossed),
+    and, when a task is a retrieval task, each feature's encoding by name
+    (its towers read subsets through the same embedding tables); parts is
+    None otherwise."""
     if not any(t.kind == tasks_lib.RETRIEVAL for t in tasks):
         return encode(inputs, features, embedding_l2=embedding_l2,
-                      name=name), None
+                      cross_layers=cross_layers, l2=l2, name=name), None
     parts = FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2),
         per_feature=True, name=name)(inputs)
-    return concatenate(parts, [f.name for f in features], "all_features"), \
-        parts
+    x = concatenate(parts, [f.name for f in features], "all_features")
+    return cross(x, cross_layers, l2=l2, name="feature_cross"), parts
+
+
+def cross(x, layers: int, *, l2=0.0, name="feature_cross"):
+    """`layers` keras-rs `FeatureCross` layers over `x` (DCN-v2's cross
+    network: `x_{l+1} = x_0 * (W x_l + b) + x_l`), explicit feature
+    interactions of growing degree before the deep part; `x` when 0.
+
+    References:
+        - [Wang et al., 2021](https://arxiv.org/abs/2008.13535): DCN V2:
+          Improved Deep & Cross Network (WWW 2021).
+    """
+    x0 = x
+    for i in range(layers):
+        x = FeatureCross(kernel_regularizer=regularizer(l2),
+                         name=f"{name}_{i + 1}")(x0, x)
+    return x
 
 
 def concatenate(parts: dict, names, name: str):
@@ -262,10 +287,20 @@ def tower(x, task, *, units, activation, dropout, l2, name=None):
 OUTPUT_DTYPE = "float32"
 
 
-def logit(x, units, *, l2=0.0, name):
-    """A float32 `Dense` output layer (logits or a regression value)."""
-    return keras.layers.Dense(units, kernel_regularizer=regularizer(l2),
+def logit(x, units, *, l2=0.0, name, wide=None):
+    """A float32 `Dense` output layer (logits or a regression value); with
+    `wide`, plus a linear function of it (the wide part of Wide & Deep,
+    Cheng et al., DLRS 2016), so mostly linear relations need no hidden
+    layer to pass through."""
+    deep = keras.layers.Dense(units, kernel_regularizer=regularizer(l2),
                               dtype=OUTPUT_DTYPE, name=name)(x)
+    if wide is None:
+        return deep
+    linear = keras.layers.Dense(units, kernel_regularizer=regularizer(l2),
+                                use_bias=False, dtype=OUTPUT_DTYPE,
+                                name=f"wide_{name}")(wide)
+    return keras.layers.Add(dtype=OUTPUT_DTYPE,
+                            name=f"{name}_with_wide")([deep, linear])
 
 
 def activation(x, function, *, name):
@@ -274,24 +309,29 @@ def activation(x, function, *, name):
                                    name=name)(x)
 
 
-def head(x, task, *, l2=0.0):
-    """The task's output layer, named after the task.
+def head(x, task, *, l2=0.0, wide=None):
+    """The task's output layer, named after the task (plus a linear
+    function of `wide` when given).
 
     Returns probabilities for binary and multiclass tasks and the value for
     regression tasks, in float32.
     """
-    logits = logit(x, task.output_units, l2=l2, name=f"logit_{task.name}")
+    logits = logit(x, task.output_units, l2=l2, name=f"logit_{task.name}",
+                   wide=wide)
     return activation(logits, task.activation, name=task.name)
 
 
 def tower_heads(per_task_inputs: Sequence, tasks, *, tower_units, activation,
-                dropout, l2) -> dict:
-    """One tower and head per task over that task's input tensor."""
+                dropout, l2, wide_inputs: Sequence | None = None) -> dict:
+    """One tower and head per task over that task's input tensor; with
+    `wide_inputs` (one per task), each logit adds a linear function of its
+    wide input."""
     outputs = {}
-    for x, task in zip(per_task_inputs, tasks):
+    wide_inputs = wide_inputs or [None] * len(tasks)
+    for x, task, wide in zip(per_task_inputs, tasks, wide_inputs):
         x = tower(x, task, units=tower_units, activation=activation,
                   dropout=dropout, l2=l2)
-        outputs[task.name] = head(x, task, l2=l2)
+        outputs[task.name] = head(x, task, l2=l2, wide=wide)
     return outputs
 
 

@@ -23,6 +23,8 @@ def esmm(
     dropout=0.0,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="esmm",
 ):
     """ESMM: post-click conversion rate learned over the entire space.
@@ -52,6 +54,10 @@ def esmm(
         dropout: float. Dropout rate. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the towers. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Returns:
@@ -73,7 +79,8 @@ def esmm(
     """
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     for arg_name, value in (("ctr_task", ctr_task),
                             ("ctcvr_task", ctcvr_task),
                             ("cvr_output", cvr_output)):
@@ -103,12 +110,14 @@ def esmm(
         raise ValueError(f"ESMM tasks must be binary; {not_binary} are not.")
 
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
+                      cross_layers=cross_layers, l2=l2)
     probabilities = {}
     for output in (ctr_task, cvr_output):
         h = blocks.tower(x, None, units=tower_units, activation=activation,
                          dropout=dropout, l2=l2, name=f"tower_{output}")
-        logit = blocks.logit(h, 1, l2=l2, name=f"logit_{output}")
+        logit = blocks.logit(h, 1, l2=l2, name=f"logit_{output}",
+                             wide=x if wide else None)
         probabilities[output] = blocks.activation(logit, "sigmoid",
                                                   name=output)
     ctcvr = keras.layers.Multiply(dtype=blocks.OUTPUT_DTYPE,

@@ -20,6 +20,8 @@ def mmoe(
     dropout=0.0,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="mmoe",
 ):
     """Multi-gate mixture-of-experts (MMoE) multi-task model.
@@ -41,6 +43,10 @@ def mmoe(
         dropout: float. Dropout rate. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the experts. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Retrieval tasks (`mtzoo.tasks.retrieval`) get a query tower and a
@@ -67,11 +73,13 @@ def mmoe(
     """
     features, tasks = blocks.check_schema(features, tasks, retrieval=True)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
     x, parts = blocks.encode_for_tasks(inputs, features, tasks,
-                                       embedding_l2=embedding_l2)
+                                       embedding_l2=embedding_l2,
+                                       cross_layers=cross_layers, l2=l2)
     ranking = blocks.ranking_tasks(tasks)
     outputs = {}
     if ranking:
@@ -87,7 +95,8 @@ def mmoe(
         ]
         outputs = blocks.tower_heads(
             mixed, ranking, tower_units=tower_units, activation=activation,
-            dropout=dropout, l2=l2)
+            dropout=dropout, l2=l2,
+            wide_inputs=[x] * len(ranking) if wide else None)
     return blocks.build_with_retrieval(
         features, inputs, parts, tasks, outputs, name, shared_layer="experts",
         units=tower_units, activation=activation, dropout=dropout, l2=l2)

@@ -20,6 +20,8 @@ def omoe(
     dropout=0.0,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="omoe",
 ):
     """One-gate mixture-of-experts (OMoE) multi-task model.
@@ -40,6 +42,10 @@ def omoe(
         dropout: float. Dropout rate. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the experts. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Returns:
@@ -60,10 +66,12 @@ def omoe(
     """
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
+                      cross_layers=cross_layers, l2=l2)
     experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
                              activation=activation, dropout=dropout, l2=l2)
     mixed = blocks.gated_mixture(
@@ -72,6 +80,7 @@ def omoe(
         mixture_name="mixture")
     outputs = blocks.tower_heads(
         [mixed] * len(tasks), tasks, tower_units=tower_units,
-        activation=activation, dropout=dropout, l2=l2)
+        activation=activation, dropout=dropout, l2=l2,
+        wide_inputs=[x] * len(tasks) if wide else None)
     return blocks.build_model(features, inputs, outputs, tasks, name,
                               shared_layer="experts")

@@ -24,6 +24,8 @@ def ple(
     dropout=0.0,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="ple",
 ):
     """Progressive layered extraction (PLE) multi-task model.
@@ -53,6 +55,10 @@ def ple(
         dropout: float. Dropout rate. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the experts. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Returns:
@@ -73,7 +79,8 @@ def ple(
     """
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     validation.positive_int(num_levels, "num_levels")
     validation.positive_int(num_shared_experts, "num_shared_experts")
     task_experts = blocks.per_task(num_task_experts, tasks,
@@ -95,7 +102,9 @@ def ple(
             mixture_name=f"level_{level}_mixture_{label}")
 
     inputs = blocks.feature_inputs(features)
-    x = blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
+                      cross_layers=cross_layers, l2=l2)
+    shared_input = x
     task_inputs = [x] * len(tasks)
     shared_input = x
     for level in range(1, num_levels + 1):
@@ -120,7 +129,8 @@ def ple(
         task_inputs = next_task_inputs
     outputs = blocks.tower_heads(
         task_inputs, tasks, tower_units=tower_units, activation=activation,
-        dropout=dropout, l2=l2)
+        dropout=dropout, l2=l2,
+        wide_inputs=[shared_input] * len(tasks) if wide else None)
     return blocks.build_model(
         features, inputs, outputs, tasks, name,
         shared_layer=f"level_{num_levels}_experts_shared")

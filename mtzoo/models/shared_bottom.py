@@ -19,6 +19,8 @@ def shared_bottom(
     dropout=0.0,
     l2=0.0,
     embedding_l2=0.0,
+    cross_layers=0,
+    wide=False,
     name="shared_bottom",
 ):
     """Shared-bottom multi-task model (hard parameter sharing).
@@ -35,6 +37,10 @@ def shared_bottom(
         dropout: float. Dropout rate in MLPs. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the bottom. Defaults to 0.
+        wide: bool. Add a linear function of the shared input to each
+            task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
 
     Retrieval tasks (`mtzoo.tasks.retrieval`) get a query tower and a
@@ -59,12 +65,15 @@ def shared_bottom(
     """
     features, tasks = blocks.check_schema(features, tasks, retrieval=True)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     validation.positive_int_list(bottom_units, "bottom_units",
                                  allow_empty=True)
     inputs = blocks.feature_inputs(features)
     x, parts = blocks.encode_for_tasks(inputs, features, tasks,
-                                       embedding_l2=embedding_l2)
+                                       embedding_l2=embedding_l2,
+                                       cross_layers=cross_layers, l2=l2)
+    shared_input = x
     ranking = blocks.ranking_tasks(tasks)
     outputs = {}
     if ranking:
@@ -72,7 +81,8 @@ def shared_bottom(
                 kernel_regularizer=blocks.regularizer(l2), name="bottom")(x)
         outputs = blocks.tower_heads(
             [x] * len(ranking), ranking, tower_units=tower_units,
-            activation=activation, dropout=dropout, l2=l2)
+            activation=activation, dropout=dropout, l2=l2,
+            wide_inputs=[shared_input] * len(ranking) if wide else None)
     return blocks.build_with_retrieval(
         features, inputs, parts, tasks, outputs, name, shared_layer="bottom",
         units=tower_units, activation=activation, dropout=dropout, l2=l2)

@@ -20,6 +20,8 @@ def single_task(
     l2=0.0,
     embedding_l2=0.0,
     share_embeddings=False,
+    cross_layers=0,
+    wide=False,
     name="single_task",
 ):
     """One independent network per task, trained together for convenience.
@@ -38,6 +40,10 @@ def single_task(
         dropout: float. Dropout rate in MLPs. Defaults to 0.
         l2: float. L2 penalty on dense kernels. Defaults to 0.
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
+        cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
+            on the encoded features before the networks. Defaults to 0.
+        wide: bool. Add a linear function of the encoded features to each
+            task's logit (Wide & Deep). Defaults to False.
         share_embeddings: bool. Use one encoder for all tasks. Defaults to
             False.
         name: str. Model name.
@@ -55,24 +61,30 @@ def single_task(
     """
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
-                        embedding_l2=embedding_l2)
+                        embedding_l2=embedding_l2,
+                        cross_layers=cross_layers, wide=wide)
     validation.positive_int_list(hidden_units, "hidden_units",
                                  allow_empty=True)
     inputs = blocks.feature_inputs(features)
-    shared = (blocks.encode(inputs, features, embedding_l2=embedding_l2)
+    shared = (blocks.encode(inputs, features, embedding_l2=embedding_l2,
+                            cross_layers=cross_layers, l2=l2)
               if share_embeddings else None)
-    per_task = []
+    per_task, encoded = [], []
     for task in tasks:
         x = shared if shared is not None else blocks.encode(
             inputs, features, embedding_l2=embedding_l2,
+            cross_layers=cross_layers, l2=l2,
             name=f"feature_encoder_{task.name}")
+        encoded.append(x)
         x = MLP(hidden_units, activation=activation, dropout=dropout,
                 kernel_regularizer=blocks.regularizer(l2),
                 name=f"network_{task.name}")(x)
         per_task.append(x)
+    if shared is not None:
+        encoded = [shared] * len(tasks)
     outputs = blocks.tower_heads(
         per_task, tasks, tower_units=tower_units, activation=activation,
-        dropout=dropout, l2=l2)
+        dropout=dropout, l2=l2, wide_inputs=encoded if wide else None)
     return blocks.build_model(
         features, inputs, outputs, tasks, name,
         shared_layer="feature_encoder" if share_embeddings else None)

@@ -150,3 +150,35 @@ def test_aitm_carries_the_calibration_loss(impression_features):
     without(x)
     assert len(with_constraint.losses) == 1
     assert len(without.losses) == 0
+
+
+@pytest.mark.parametrize("name", [a for a in ARCHITECTURES
+                                  if a != "two_tower"])
+def test_feature_cross_and_wide_path_build_and_save(name, impressions,
+                                                    impression_features,
+                                                    tmp_path):
+    tasks = _tasks(name)
+    plain = mtzoo.models.build(name, impression_features, tasks,
+                               **_small_hparams(name))
+    model = mtzoo.models.build(name, impression_features, tasks,
+                               cross_layers=2, wide=True,
+                               **_small_hparams(name))
+    width = model.get_layer("feature_encoder").output.shape[-1] if (
+        name != "single_task") else model.get_layer(
+            f"feature_encoder_{tasks[0].name}").output.shape[-1]
+    crosses = [layer for layer in model.layers
+               if layer.name.startswith("feature_cross")]
+    copies = len(tasks) if name == "single_task" else 1
+    assert len(crosses) == 2 * copies
+    # each cross layer: a width x width kernel and a bias
+    assert model.count_params() - plain.count_params() >= (
+        2 * copies * (width * width + width))
+    assert any(layer.name.startswith("wide_logit_") for layer in model.layers)
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:64],
+                                impression_features)
+    path = mtzoo.models.save_model(model, tmp_path / f"{name}.keras")
+    reloaded = mtzoo.models.load_model(path)
+    expected, actual = model.predict(x, verbose=0), reloaded.predict(
+        x, verbose=0)
+    for key in expected:
+        np.testing.assert_array_equal(expected[key], actual[key])
