@@ -22,7 +22,8 @@ SCRIPTS = {"quality": "quality.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
            "quickstart": "quickstart.py"}
-HELPERS = {"gradient_boosting": "gradient_boosting.py"}
+HELPERS = {"gradient_boosting": "gradient_boosting.py",
+           "tuning": "tuning.py"}
 
 
 def _script(name):
@@ -187,3 +188,22 @@ def test_peer_run_hands_mtzoo_a_full_speed_command(monkeypatch):
     assert command[command.index("--child") + 1] == "mmoe"
     assert command[command.index("--data-dir") + 1] == "census"
     assert "--max-rows" not in command  # peers compare on the full data
+
+
+def test_tuning_trials_change_one_thing_from_their_base():
+    module = _script("tuning")
+    names = [t[0] for t in module.TRIALS]
+    assert len(names) == len(set(names))
+    for name, _, base, change in module.TRIALS:
+        setting = module.settings(name)
+        if base is None:
+            continue
+        assert base in names[:names.index(name)]  # bases run first
+        before = module.settings(base)
+        differing = {(part, key) for part in setting
+                     for key in set(setting[part]) | set(before[part])
+                     if setting[part].get(key) != before[part].get(key)}
+        assert differing == {(part, key) for part, values in change.items()
+                             for key in values
+                             if before[part].get(key) != values[key]}, name
+        assert differing, f"{name} changes nothing"

@@ -87,15 +87,20 @@ def stream_columns(features) -> dict:
     return columns
 
 
-def feature_specs(embedding_dim: int = 8) -> list:
+def feature_specs(embedding_dim: int = 8, *, piecewise_linear_bins: int = 0,
+                  value_embeddings: bool = False) -> list:
     """One spec per census column except labels and `instance_weight`."""
     specs = []
     for column in COLUMNS:
         if column in NOT_FEATURES:
             continue
         if column in NUMERIC:
+            heavy_tailed = column in HEAVY_TAILED
             specs.append(features_lib.NumericFeature(
-                column, log_transform=column in HEAVY_TAILED))
+                column, log_transform=heavy_tailed,
+                piecewise_linear_bins=piecewise_linear_bins,
+                embed_values=value_embeddings and heavy_tailed,
+                embedding_dim=embedding_dim))
         else:
             specs.append(features_lib.CategoricalFeature(
                 column, embedding_dim=embedding_dim,
@@ -110,6 +115,8 @@ def task_specs(use_instance_weight: bool = False) -> list:
 
 
 def census_income(data_dir=None, *, embedding_dim: int = 8,
+                  piecewise_linear_bins: int = 16,
+                  value_embeddings: bool = True,
                   use_instance_weight: bool = False,
                   max_rows: int | None = None) -> DatasetBundle:
     """Loads Census-Income (KDD) with the MMoE paper's two tasks.
@@ -123,7 +130,16 @@ def census_income(data_dir=None, *, embedding_dim: int = 8,
         data_dir: folder with `census-income.data.gz` and
             `census-income.test.gz` (or its parent with `census-income/`).
             Downloaded from UCI when absent and online.
-        embedding_dim: int. Embedding size of every categorical feature.
+        embedding_dim: int. Embedding size of every categorical feature
+            (and of numeric values, below).
+        piecewise_linear_bins: int. Numeric features also enter
+            piecewise-linearly over this many quantile bins
+            (`NumericFeature.piecewise_linear_bins`); 0 for the
+            standardized value alone. Defaults to 16.
+        value_embeddings: bool. Wage, capital gains and losses and
+            dividends also get an embedding of their frequent exact values
+            (a capital gain of 15,024 says more than its size). Defaults to
+            True.
         use_instance_weight: bool. Weight both tasks' examples by
             `instance_weight`. Defaults to False, as in the MMoE paper.
         max_rows: int. Read only the first rows of each file (for quick
@@ -143,7 +159,10 @@ def census_income(data_dir=None, *, embedding_dim: int = 8,
                       "dataset/117/census+income+kdd."))
     train = read(folder / TRAIN_FILE, max_rows)
     test = read(folder / TEST_FILE, max_rows)
-    features = features_lib.adapt(feature_specs(embedding_dim), train)
+    specs = feature_specs(embedding_dim,
+                          piecewise_linear_bins=piecewise_linear_bins,
+                          value_embeddings=value_embeddings)
+    features = features_lib.adapt(specs, train)
     return DatasetBundle(
         name="census_income", train=train, test=test, features=features,
         tasks=task_specs(use_instance_weight),
