@@ -22,8 +22,11 @@ import math
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
+from mtzoo.features import DataError
+from mtzoo.features import base as columns
 from mtzoo.features import check_name
 
 BINARY = "binary"
@@ -136,6 +139,16 @@ class Task:
             over `num_sampled` rows drawn by sampling probability).
         num_sampled: retrieval only: negatives drawn per batch when
             `negatives="sampled"`.
+        standardize: regression only: train on labels standardized with
+            the mean and standard deviation `adapt` learns from training
+            data; the model still predicts, and its loss is still reported,
+            in the label's own units. Defaults to True.
+        log_transform: regression only: standardize `log1p(label)` instead
+            of the label (heavy-tailed targets such as watch time or
+            spend; labels must be > -1). Defaults to False.
+        label_mean: regression only: learned by `adapt`.
+        label_scale: regression only: learned by `adapt` (the standard
+            deviation, 1 for a constant label).
     """
 
     name: str
@@ -161,6 +174,10 @@ class Task:
     ks: tuple = (1, 10, 50, 100)
     negatives: str = IN_BATCH
     num_sampled: int = 1000
+    standardize: bool = True
+    log_transform: bool = False
+    label_mean: float | None = None
+    label_scale: float | None = None
 
     def __post_init__(self):
         check_name(self.name, "Task")
@@ -212,6 +229,32 @@ class Task:
             object.__setattr__(self, "metrics", tuple(self.metrics))
             for metric in self.metrics:
                 _metric_factory(self, metric)  # raises if unknown
+        if self.kind != REGRESSION and (
+                self.log_transform or self.label_mean is not None
+                or self.label_scale is not None):
+            raise ValueError(
+                f"Task '{self.name}' is {self.kind}; `log_transform`, "
+                f"`label_mean` and `label_scale` apply to regression tasks "
+                f"only.")
+        if self.label_scale is not None and not self.label_scale > 0:
+            raise ValueError(
+                f"Task '{self.name}': `label_scale` must be > 0. Received: "
+                f"label_scale={self.label_scale!r}")
+
+    @property
+    def label_scaling(self) -> tuple[float, float, bool] | None:
+        """`(mean, scale, log_transform)` the model trains its output in,
+        or None when the task trains on its labels as they are."""
+        if (self.kind != REGRESSION or not self.standardize
+                or self.label_mean is None):
+            return None
+        return self.label_mean, self.label_scale, self.log_transform
+
+    @property
+    def needs_adapt(self) -> bool:
+        """A regression task that standardizes but has no statistics."""
+        return (self.kind == REGRESSION and self.standardize
+                and self.label_mean is None)
 
     def _check_classes(self) -> None:
         classes = tuple(v.item() if hasattr(v, "item") else v
@@ -330,6 +373,12 @@ class Task:
                 listed for the task's kind, or any Keras loss function name.
         """
         loss = loss or self.loss_name
+        if self.label_scaling is not None:
+            return LabelScaledLoss(self._make_loss(loss), self.label_scaling,
+                                   name=f"{self.name}_loss")
+        return self._make_loss(loss)
+
+    def _make_loss(self, loss: str) -> keras.losses.Loss:
         if self.kind == RETRIEVAL and loss in _LOSSES[self.kind]:
             return _LOSSES[self.kind][loss](
                 reduction=LOSS_REDUCTION, name=f"{self.name}_loss",
@@ -364,6 +413,9 @@ class Task:
         if self.kind != RETRIEVAL:
             for key in _RETRIEVAL_FIELDS:
                 config.pop(key)
+        if self.kind != REGRESSION:
+            for key in _REGRESSION_FIELDS:
+                config.pop(key)
         return config
 
     @classmethod
@@ -375,6 +427,75 @@ _RETRIEVAL_FIELDS = ("candidate_features", "query_features",
                      "embedding_dim", "temperature", "cosine",
                      "remove_accidental_hits", "sampling_correction",
                      "num_hard_negatives", "ks", "negatives", "num_sampled")
+
+
+_REGRESSION_FIELDS = ("standardize", "log_transform", "label_mean",
+                      "label_scale")
+
+
+def standardized_labels(values, scaling):
+    """Labels (or predictions) in the units a regression task trains in:
+    `(f(y) - mean) / scale`, `f` being `log1p` with `log_transform`."""
+    mean, scale, log_transform = scaling
+    values = ops.cast(values, "float32")
+    if log_transform:
+        values = ops.log1p(ops.maximum(values, -1.0 + 1e-6))
+    return (values - mean) / scale
+
+
+class LabelScaledLoss(keras.losses.Loss):
+    """A regression loss computed on standardized labels and predictions
+    (the model outputs the label's units; `LabelScale` is its last layer),
+    so tasks of any scale weigh alike in the total loss."""
+
+    def __init__(self, loss, scaling, name=None):
+        super().__init__(name=name, reduction=LOSS_REDUCTION)
+        self.loss = loss
+        self.scaling = tuple(scaling)
+
+    def call(self, y_true, y_pred):
+        return self.loss.call(standardized_labels(y_true, self.scaling),
+                              standardized_labels(y_pred, self.scaling))
+
+
+def adapt(tasks, frame) -> list[Task]:
+    """Tasks with what they learn from training data filled in: each
+    standardizing regression task's label mean and scale (of `log1p` of
+    the label with `log_transform`), over its labelled rows.
+
+    Raises:
+        DataError: a regression label column with no numbers, or labels
+            <= -1 for a log-transformed task (naming the row).
+    """
+    from mtzoo.data import frames
+
+    tasks = validate(tasks)
+    labels, weights = frames.label_arrays(frame, tasks)
+    adapted = []
+    for task in tasks:
+        if not task.needs_adapt:
+            adapted.append(task)
+            continue
+        values = np.asarray(labels[task.name], dtype=np.float64).reshape(-1)
+        known = (np.asarray(weights[task.name]).reshape(-1) > 0) & \
+            np.isfinite(values)
+        if not known.any():
+            raise DataError(
+                f"Task '{task.name}': column '{task.label_column}' has no "
+                f"labels to learn their scale from.")
+        if task.log_transform and (known & (values <= -1)).any():
+            raise columns.bad_values(
+                frame, task.label_column, known & (values <= -1),
+                f"Task '{task.name}'", "labels > -1 (it takes log1p of "
+                "them)", count=True)
+        values = values[known]
+        if task.log_transform:
+            values = np.log1p(values)
+        scale = float(values.std())
+        adapted.append(dataclasses.replace(
+            task, label_mean=float(values.mean()),
+            label_scale=scale if scale > 0 else 1.0))
+    return adapted
 
 
 class FunctionLoss(keras.losses.Loss):
@@ -434,7 +555,10 @@ def binary(name: str, **kwargs) -> Task:
 
 
 def regression(name: str, **kwargs) -> Task:
-    """A regression task (rating, watch time): linear output."""
+    """A regression task (rating, watch time): linear output, in the
+    label's units. `mtzoo.tasks.adapt(tasks, train_frame)` learns the
+    label's scale, so the network trains on standardized labels (recipes
+    do this themselves)."""
     return Task(name, REGRESSION, **kwargs)
 
 

@@ -110,3 +110,98 @@ def test_multiclass_with_classes_takes_label_values():
         data.label_arrays(pd.DataFrame({"stars": [5, 6]}), [task])
     with pytest.raises(ValueError, match="multiclass tasks only"):
         T.Task("stars", T.BINARY, classes=(0, 1))
+
+
+def test_adapt_learns_the_scale_of_regression_labels_only():
+    import pandas as pd
+
+    frame = pd.DataFrame({"spend": [10.0, 30.0, np.nan, 50.0, -1.0],
+                          "click": [1.0, 0.0, 1.0, 0.0, 1.0]})
+    spend, click, logged = T.adapt(
+        [T.regression("spend", missing_label=-1.0), T.binary("click"),
+         T.regression("log_spend", label="spend", log_transform=True,
+                      missing_label=-1.0)], frame)
+    assert spend.label_scaling == pytest.approx(
+        (30.0, np.std([10.0, 30.0, 50.0]), False))
+    assert click.label_scaling is None and not click.needs_adapt
+    mean, scale, log = logged.label_scaling
+    assert log and mean == pytest.approx(np.log1p([10, 30, 50]).mean())
+    assert T.Task.from_config(spend.get_config()) == spend
+    assert "label_mean" not in click.get_config()
+    assert T.regression("raw", standardize=False).label_scaling is None
+    constant = T.adapt([T.regression("c")], pd.DataFrame({"c": [2.0] * 3}))
+    assert constant[0].label_scaling == (2.0, 1.0, False)
+
+
+def test_adapt_names_the_row_of_a_label_log1p_cannot_take():
+    import pandas as pd
+
+    frame = pd.DataFrame({"spend": [1.0, -3.0, 2.0]})
+    with pytest.raises(T.DataError, match=r"'spend'.*row 1.*-3"):
+        T.adapt([T.regression("spend", log_transform=True)], frame)
+    with pytest.raises(ValueError, match="regression tasks only"):
+        T.binary("click", log_transform=True)
+
+
+def test_scaled_loss_is_the_loss_of_standardized_labels():
+    import pandas as pd
+
+    (task,) = T.adapt([T.regression("spend")],
+                      pd.DataFrame({"spend": [100.0, 300.0]}))
+    assert task.label_scaling == (200.0, 100.0, False)
+    y_true = np.array([[100.0], [300.0]], np.float32)
+    y_pred = np.array([[150.0], [300.0]], np.float32)
+    # (0.5 standard deviations)^2 / 2 examples
+    assert float(task.make_loss()(y_true, y_pred)) == pytest.approx(0.125)
+    assert float(task.make_loss("mae")(y_true, y_pred)) == pytest.approx(
+        0.25)
+
+
+def test_regression_of_any_scale_trains_standardized_and_predicts_in_units(
+        tmp_path):
+    import pandas as pd
+
+    import mtzoo
+
+    rng = np.random.default_rng(0)
+    rows = 6000
+    x = rng.normal(size=(rows, 4))
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    frame["small"] = x @ [0.5, -0.2, 0.1, 0.3] + 0.05 * rng.normal(size=rows)
+    frame["price"] = 300 + 80 * (x @ [1.0, 0.5, -0.5, 0.2]) \
+        + 5 * rng.normal(size=rows)
+    features = mtzoo.features.adapt(
+        [mtzoo.features.NumericFeature(c) for c in "abcd"], frame)
+    raw = [T.regression("small"), T.regression("price")]
+    train, test = frame.iloc[:5000], frame.iloc[5000:]
+
+    def test_error(tasks):
+        keras.utils.set_random_seed(0)
+        model = mtzoo.models.mmoe(features, tasks, num_experts=4,
+                                  expert_units=[32], tower_units=[16])
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        model.fit(mtzoo.data.from_dataframe(train, features, tasks,
+                                            batch_size=128, shuffle=True,
+                                            seed=0), epochs=5, verbose=0)
+        predicted = model.predict(mtzoo.data.model_inputs(test, features),
+                                  verbose=0)
+        errors = {t: float(np.sqrt(np.mean(np.square(
+            np.asarray(predicted[t]).ravel() - test[t]))) / test[t].std())
+            for t in ("small", "price")}
+        return model, errors
+
+    _, raw_errors = test_error(raw)
+    model, errors = test_error(T.adapt(raw, train))
+    assert errors["price"] < 0.15, errors
+    assert errors["price"] < raw_errors["price"] / 2, (errors, raw_errors)
+    assert errors["small"] < raw_errors["small"], (errors, raw_errors)
+    metrics = model.evaluate(mtzoo.data.from_dataframe(
+        test, features, model.tasks, batch_size=1000), return_dict=True,
+        verbose=0)
+    # reported in dollars, not standard deviations
+    assert 5 < metrics["price_rmse"] < 0.15 * test["price"].std()
+    path = mtzoo.models.save_model(model, tmp_path / "m.keras")
+    reloaded = mtzoo.models.load_model(path)
+    x = mtzoo.data.model_inputs(test.iloc[:50], features)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0)["price"],
+                               model.predict(x, verbose=0)["price"])

@@ -10,6 +10,7 @@ from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.item_softmax_head import ItemSoftmaxHead
+from mtzoo.layers.label_scale import LabelScale
 from mtzoo.layers.mlp import MLP
 from mtzoo.layers.retrieval_head import RetrievalHead
 from mtzoo.layers.softmax_gate import SoftmaxGate
@@ -29,6 +30,7 @@ __all__ = [
     "FusedVocabularyLookup",
     "GATE_LAYERS",
     "ItemSoftmaxHead",
+    "LabelScale",
     "MLP",
     "RetrievalHead",
     "SoftmaxGate",

@@ -14,6 +14,7 @@ from mtzoo.layers import ExpertBank
 from mtzoo.layers import ExpertMixture
 from mtzoo.layers import FeatureEncoder
 from mtzoo.layers import ItemSoftmaxHead
+from mtzoo.layers import LabelScale
 from mtzoo.layers import RetrievalHead
 from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
@@ -318,6 +319,10 @@ def head(x, task, *, l2=0.0, wide=None):
     """
     logits = logit(x, task.output_units, l2=l2, name=f"logit_{task.name}",
                    wide=wide)
+    if task.label_scaling is not None:
+        mean, scale, log_transform = task.label_scaling
+        return LabelScale(mean, scale, log_transform, dtype=OUTPUT_DTYPE,
+                          name=task.name)(logits)
     return activation(logits, task.activation, name=task.name)
 
 

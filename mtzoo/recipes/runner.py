@@ -255,6 +255,9 @@ def run(recipe, args) -> dict:
     keras.utils.set_random_seed(args.seed)
 
     splits = recipe.prepare(args, model_name)
+    # Regression tasks learn their label scale from the training split.
+    splits = dataclasses.replace(splits, tasks=tasks_lib.adapt(
+        splits.tasks, splits.train))
     if args.task_weights:
         splits = dataclasses.replace(splits, tasks=with_task_weights(
             splits.tasks, args.task_weights))

@@ -122,7 +122,7 @@ def amazon_reviews(data_dir=None, *, text_encoder: str = "bag",
                       max_length=max_length), train)
     bundle = DatasetBundle(
         name="amazon_reviews", train=train, test=test, features=features,
-        tasks=task_specs(),
+        tasks=tasks_lib.adapt(task_specs(), train),
         description="Amazon Musical Instruments reviews: `rating` "
                     "(regression), `liked` (rating >= 4), `helpful` (half "
                     "the votes or more); split by time.")

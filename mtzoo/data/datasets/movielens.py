@@ -145,7 +145,7 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
     features = features_lib.adapt(feature_specs(embedding_dim), train)
     return DatasetBundle(
         name=name, train=train, test=test, features=features,
-        tasks=task_specs(),
+        tasks=tasks_lib.adapt(task_specs(), train),
         description="MovieLens ratings: `rating` (regression, 1-5) and "
                     "`liked` (rating >= 4); split by time.")
 
