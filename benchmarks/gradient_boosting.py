@@ -23,7 +23,7 @@ PARAMS = {"n_estimators": 5000, "learning_rate": 0.05, "num_leaves": 31,
 EARLY_STOPPING_ROUNDS = 100
 
 
-def _columns(features) -> tuple[list[str], list[str]]:
+def columns_of(features) -> tuple[list[str], list[str]]:
     """(numeric columns, categorical columns) the specs read."""
     numeric, categorical = [], []
     for spec in features:
@@ -40,7 +40,7 @@ def _columns(features) -> tuple[list[str], list[str]]:
 def design_matrices(train, others, features):
     """The feature columns of `train` and of each frame in `others`, with
     categoricals coded by the training categories (unseen -> missing)."""
-    numeric, categorical = _columns(features)
+    numeric, categorical = columns_of(features)
     categories = {c: pd.Index(pd.unique(train[c].astype(str)))
                   for c in categorical}
 
