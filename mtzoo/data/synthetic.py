@@ -189,6 +189,8 @@ def task_correlation(
     num_sinusoids: int = 10,
     scale: float = 1.0,
     noise_std: float = 0.1,
+    alphas=None,
+    betas=None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Two regression tasks with a chosen correlation (the MMoE paper's data).
@@ -198,9 +200,10 @@ def task_correlation(
     `w2 = c (p u1 + sqrt(1 - p^2) u2)`, whose cosine similarity is the
     chosen `correlation` p; inputs `x ~ N(0, I)`; labels
     `y_t = w_t . x + sum_i sin(alpha_i w_t . x + beta_i) + noise`.
-    The paper does not publish alpha and beta; they are drawn here from a
-    standard normal distribution with the seed, the same for both tasks.
-    The noise is N(0, 0.01), i.e. a standard deviation of 0.1.
+    The paper does not publish alpha and beta; unless given, they are drawn
+    from a standard normal distribution with the seed, the same for both
+    tasks. The noise is N(0, 0.01), i.e. a standard deviation of 0.1, unless
+    `noise_std` says otherwise.
 
     Args:
         num_rows: int. Number of examples.
@@ -209,6 +212,10 @@ def task_correlation(
         num_sinusoids: int. The paper's m (10).
         scale: float. The paper's c (1).
         noise_std: float. Standard deviation of the label noise.
+        alphas: the `num_sinusoids` frequencies alpha_i (e.g.
+            `range(1, 11)`). Defaults to standard normal draws.
+        betas: the `num_sinusoids` phases beta_i (e.g. `(i - 1) ** 2`).
+            Defaults to standard normal draws.
         seed: int. The same seed gives the same data (and the same alpha,
             beta, u1, u2 for every correlation).
 
@@ -229,8 +236,12 @@ def task_correlation(
     structure = np.random.default_rng(seed)
     basis, _ = np.linalg.qr(structure.normal(size=(input_dim, 2)))
     u1, u2 = basis[:, 0], basis[:, 1]
-    alphas = structure.normal(size=num_sinusoids)
-    betas = structure.normal(size=num_sinusoids)
+    drawn_alphas = structure.normal(size=num_sinusoids)
+    drawn_betas = structure.normal(size=num_sinusoids)
+    alphas = drawn_alphas if alphas is None else _sinusoid_parameters(
+        alphas, num_sinusoids, "alphas")
+    betas = drawn_betas if betas is None else _sinusoid_parameters(
+        betas, num_sinusoids, "betas")
     w1 = scale * u1
     w2 = scale * (correlation * u1 + np.sqrt(1 - correlation ** 2) * u2)
     rng = np.random.default_rng([seed, 1])
@@ -246,6 +257,14 @@ def task_correlation(
         "y1": label(w1).astype(np.float32),
         "y2": label(w2).astype(np.float32),
     })
+
+
+def _sinusoid_parameters(values, count: int, name: str) -> np.ndarray:
+    values = np.asarray(list(values), dtype=np.float64)
+    if values.shape != (count,):
+        raise ValueError(f"`{name}` needs num_sinusoids = {count} values. "
+                         f"Received {values.size}.")
+    return values
 
 
 def task_correlation_specs(input_dim: int = 100) -> tuple[list, list]:
