@@ -2,6 +2,7 @@
 
 from mtzoo.layers.expert_attention_gate import ExpertAttentionGate
 from mtzoo.layers.expert_bank import ExpertBank
+from mtzoo.layers.dropout import Dropout
 from mtzoo.layers.embedding_tables import EmbeddingTables
 from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
@@ -21,6 +22,7 @@ GATE_LAYERS = (SoftmaxGate, ExpertAttentionGate)
 __all__ = [
     "AdaptiveInformationTransfer",
     "CalibrationConstraint",
+    "Dropout",
     "EmbeddingTables",
     "ExpertAttentionGate",
     "ExpertBank",

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.dropout import Dropout
 from mtzoo.layers import validation
 from mtzoo.layers.initializers import fresh
 
@@ -59,7 +60,7 @@ class ExpertBank(keras.layers.Layer):
         self.dropout = float(dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self._dropout = (keras.layers.Dropout(self.dropout)
+        self._dropout = (Dropout(self.dropout)
                          if self.dropout > 0 else None)
 
     def build(self, input_shape):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.dropout import Dropout
 from mtzoo.layers import validation
 from mtzoo.layers.initializers import fresh
 
@@ -75,7 +76,7 @@ class MLP(keras.layers.Layer):
             for i in range(len(units))
         ] if self.batch_norm else []
         self._dropouts = [
-            keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
+            Dropout(self.dropout, name=f"dropout_{i}")
             for i in range(len(units))
         ] if self.dropout > 0 else []
 

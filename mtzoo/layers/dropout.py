@@ -1,0 +1,35 @@
+"""Dropout whose random mask XLA compiles to fast code on CPU."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from mtzoo.api_export import mtzoo_export
+
+
+@mtzoo_export
+class Dropout(keras.layers.Dropout):
+    """`keras.layers.Dropout` drawing its mask with the Philox generator.
+
+    Keras draws dropout masks with TensorFlow's default stateless algorithm
+    ("auto_select"), which XLA compiles on CPU into code about 75 times
+    slower than Philox (213 ms against 2.8 ms per 512k numbers on 2 cores):
+    with it, a census MMoE with `dropout=0.2` trained 10 times slower under
+    XLA than without dropout. Philox is also what TensorFlow's own kernels
+    run outside XLA. Same arguments, seeding and behaviour as Keras' layer.
+    """
+
+    def call(self, inputs, training=False):
+        if not training or self.rate <= 0:
+            return inputs
+        seed = self.seed_generator.next()
+        # Stateless ops under XLA take int32 seeds (as Keras casts them).
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        noise_shape = self.noise_shape
+        if noise_shape is not None:
+            noise_shape = [tf.shape(inputs)[i] if dim is None else dim
+                           for i, dim in enumerate(noise_shape)]
+        return tf.nn.experimental.stateless_dropout(
+            inputs, rate=self.rate, seed=seed, rng_alg="philox",
+            noise_shape=noise_shape)
