@@ -34,6 +34,7 @@ import keras  # noqa: E402
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
 from mtzoo import atomic  # noqa: E402
+from mtzoo.data.datasets.census_income import PLAIN_NUMBERS  # noqa: E402
 from mtzoo.data.datasets import census_income as census  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
@@ -104,7 +105,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--output", default=str(RESULTS / "pipeline.json"))
     args = parser.parse_args(argv)
 
-    bundle = mtzoo.data.census_income(args.data_dir)
+    bundle = mtzoo.data.census_income(args.data_dir, **PLAIN_NUMBERS)
     train_file = bundle.files["train"][0]
     columns = census.stream_columns(bundle.features)
     common = dict(batch_size=args.batch_size, shuffle=True, seed=args.seed)

@@ -35,6 +35,7 @@ import time
 import keras
 
 from mtzoo import export as export_lib
+from mtzoo.data.datasets.census_income import PLAIN_NUMBERS
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 CENSUS_MODELS = ["single_task", "shared_bottom", "omoe", "mmoe", "ple",
@@ -176,7 +177,8 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
     keras.utils.set_random_seed(seed)
     peaks = {"import": _peak_rss_mb()}
     started = time.perf_counter()
-    bundle = data_lib.census_income(data_dir, max_rows=max_rows)
+    bundle = data_lib.census_income(data_dir, max_rows=max_rows,
+                                     **PLAIN_NUMBERS)
     load_seconds = time.perf_counter() - started
     peaks["load"] = _peak_rss_mb()
     model = models.build(model_name, bundle.features, bundle.tasks)

@@ -97,10 +97,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from mtzoo import data
+    from mtzoo.data.datasets.census_income import PLAIN_NUMBERS
     from mtzoo import environment
     from mtzoo.atomic import write_results
 
-    bundle = data.census_income(args.data_dir, max_rows=args.max_rows)
+    bundle = data.census_income(args.data_dir, max_rows=args.max_rows,
+                                **PLAIN_NUMBERS)
     runs = []
     for seed in range(args.seeds):
         runs.append(run_seed(bundle, seed, args.fraction))

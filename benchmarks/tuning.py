@@ -80,6 +80,12 @@ TRIALS = [
      {"fit": {"batch_size": 512}}),
     ("batch 2048", "model", "+ both (numeric encodings)",
      {"fit": {"batch_size": 2048}}),
+    ("1 cross layer + dropout 0.1", "combined", "1 cross layer",
+     {"model": {"dropout": 0.1}}),
+    ("2 cross layers + dropout 0.1", "combined", "2 cross layers",
+     {"model": {"dropout": 0.1}}),
+    ("3 cross layers", "combined", "2 cross layers",
+     {"model": {"cross_layers": 3}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}

@@ -27,6 +27,7 @@ from speed import EpochTimer  # noqa: E402
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
 from mtzoo import atomic  # noqa: E402
+from mtzoo.data.datasets.census_income import PLAIN_NUMBERS  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -67,7 +68,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--output", default=str(RESULTS / "xla.json"))
     args = parser.parse_args(argv)
 
-    bundle = mtzoo.data.census_income(args.data_dir, max_rows=args.max_rows)
+    bundle = mtzoo.data.census_income(args.data_dir, max_rows=args.max_rows,
+                                      **PLAIN_NUMBERS)
     train = mtzoo.data.from_dataframe(
         bundle.train, bundle.features, bundle.tasks,
         batch_size=args.batch_size, shuffle=True, seed=0)

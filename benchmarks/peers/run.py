@@ -88,8 +88,9 @@ def prepare(data_dir, folder: pathlib.Path) -> dict:
     schema (vocabulary sizes, numeric columns)."""
     from mtzoo import data as data_lib
     from mtzoo import features as features_lib
+    from mtzoo.data.datasets.census_income import PLAIN_NUMBERS
 
-    bundle = data_lib.census_income(data_dir)
+    bundle = data_lib.census_income(data_dir, **PLAIN_NUMBERS)
     schema = {"categorical": {}, "numeric": []}
     splits = {"train": {}, "test": {}}
     for spec in bundle.features:
