@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
-from keras_rs.layers import FeatureCross
 
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
@@ -163,6 +162,12 @@ def cross(x, layers: int, *, l2=0.0, name="feature_cross"):
         - [Wang et al., 2021](https://arxiv.org/abs/2008.13535): DCN V2:
           Improved Deep & Cross Network (WWW 2021).
     """
+    if not layers:
+        return x
+    # Imported here: importing keras-rs draws from Keras' global random
+    # state, which would change the weights of models built after a seed.
+    from keras_rs.layers import FeatureCross
+
     x0 = x
     for i in range(layers):
         x = FeatureCross(kernel_regularizer=regularizer(l2),
