@@ -86,8 +86,8 @@ TRIALS = [
      {"model": {"dropout": 0.1}}),
     ("3 cross layers", "combined", "2 cross layers",
      {"model": {"cross_layers": 3}}),
-    ("2 cross layers, no piecewise-linear bins", "combined",
-     "2 cross layers", {"data": {"piecewise_linear_bins": 0}}),
+    ("1 cross layer + dropout 0.1, no piecewise-linear bins", "combined",
+     "1 cross layer + dropout 0.1", {"data": {"piecewise_linear_bins": 0}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}
