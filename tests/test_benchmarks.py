@@ -21,9 +21,8 @@ SCRIPTS = {"quality": "quality.py",
            "retrieval_serving": "retrieval_serving.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
-           "quickstart": "quickstart.py"}
-HELPERS = {"gradient_boosting": "gradient_boosting.py",
-           "tuning": "tuning.py"}
+           "quickstart": "quickstart.py", "tuning": "tuning.py"}
+HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
 def _script(name):
