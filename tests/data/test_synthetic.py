@@ -26,6 +26,23 @@ def test_task_correlation_is_seeded_and_shaped():
         synthetic.task_correlation(10, correlation=1.5)
 
 
+def test_task_correlation_takes_the_sinusoids_alpha_and_beta():
+    alphas, betas = [1.0, 2.0, 3.0], [0.0, 1.0, 4.0]
+    frame = synthetic.task_correlation(
+        200, correlation=1.0, input_dim=5, num_sinusoids=3, alphas=alphas,
+        betas=betas, noise_std=0.0, seed=1)
+    x = np.stack(frame.x)
+    # The documented construction: u1 from the seed's orthonormal basis,
+    # w1 = c u1, y1 = w1.x + sum_i sin(alpha_i w1.x + beta_i).
+    basis, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(5, 2)))
+    dot = x @ basis[:, 0]
+    expected = dot + sum(np.sin(a * dot + b) for a, b in zip(alphas, betas))
+    np.testing.assert_allclose(frame.y1, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(frame.y2, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="alphas.*3 values"):
+        synthetic.task_correlation(10, num_sinusoids=3, alphas=[1.0])
+
+
 def test_impressions_return_true_probabilities():
     frame = synthetic.impressions(20_000, seed=0)
     # Labels follow the returned probabilities.
