@@ -21,7 +21,8 @@ SCRIPTS = {"quality": "quality.py",
            "retrieval_serving": "retrieval_serving.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
-           "quickstart": "quickstart.py", "tuning": "tuning.py"}
+           "quickstart": "quickstart.py", "tuning": "tuning.py",
+           "mmoe_paper": "mmoe_paper.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
@@ -43,6 +44,9 @@ def test_readme_tables_match_the_json(name):
                                       content["settings"]["models"])
     elif name in ("pipeline", "retrieval_serving"):  # one flat record
         table = module.markdown_table(content)
+    elif name == "mmoe_paper":
+        table = module.markdown_table(content["summary"],
+                                      content["learning_rates"])
     else:
         table = module.markdown_table(content["summary"])
     readme = (ROOT / "README.md").read_text()
