@@ -22,7 +22,7 @@ SCRIPTS = {"quality": "quality.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
            "quickstart": "quickstart.py", "tuning": "tuning.py",
-           "mmoe_paper": "mmoe_paper.py"}
+           "mmoe_paper": "mmoe_paper.py", "regression": "regression.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
