@@ -22,7 +22,8 @@ SCRIPTS = {"quality": "quality.py",
            "text_features": "text_features.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
            "quickstart": "quickstart.py", "tuning": "tuning.py",
-           "mmoe_paper": "mmoe_paper.py", "regression": "regression.py"}
+           "mmoe_paper": "mmoe_paper.py", "regression": "regression.py",
+           "impressions_gap": "impressions_gap.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
