@@ -23,7 +23,8 @@ SCRIPTS = {"quality": "quality.py",
            "text_encoding": "text_encoding.py", "transfer": "transfer.py",
            "quickstart": "quickstart.py", "tuning": "tuning.py",
            "mmoe_paper": "mmoe_paper.py", "regression": "regression.py",
-           "impressions_gap": "impressions_gap.py"}
+           "impressions_gap": "impressions_gap.py",
+           "dropout": "dropout.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
