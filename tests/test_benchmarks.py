@@ -90,13 +90,17 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
     assert "| `mmoe` |" in table and "| `lightgbm` |" in table
 
 
-def test_gradient_boosting_anchor_scores_each_task_on_its_metric():
+def test_gradient_boosting_anchor_scores_each_task_on_its_metric(
+        monkeypatch):
     import numpy as np
     import pandas as pd
 
     import mtzoo
 
     module = _script("gradient_boosting")
+    # One thread: OpenMP threads spinning beside the other test worker took
+    # 35 s for what runs in 0.4 s alone.
+    monkeypatch.setitem(module.PARAMS, "n_jobs", 1)
     rng = np.random.default_rng(0)
     rows = 3000
     frame = pd.DataFrame({
