@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from mtzoo import in_batch_softmax
 from mtzoo.features import DataError
 from mtzoo.features import base as columns
 from mtzoo.features import check_name
@@ -658,26 +659,25 @@ def split_retrieval_output(y_pred, dim: int):
     return query, candidate, log_probability, ids
 
 
+def in_batch_arguments(task: Task, y_pred) -> dict:
+    """Query and candidate vectors of a retrieval task's output and the
+    corrections its task asks for (see `mtzoo.in_batch_softmax`)."""
+    query, candidate, log_probability, ids = split_retrieval_output(
+        y_pred, task.embedding_dim)
+    return {"query": query, "candidate": candidate,
+            "temperature": task.temperature,
+            "log_q": log_probability if task.sampling_correction else None,
+            # keras-rs 0.4's RemoveAccidentalHits adds a tiny positive
+            # number instead of masking (keras-rs pull request #206).
+            "ids": ids if task.remove_accidental_hits else None}
+
+
 def in_batch_logits(task: Task, y_pred):
     """`[batch, batch]` logits of every query against every candidate of
     the batch (the diagonal holds the positives), corrected as the task
     says."""
-    query, candidate, log_probability, ids = split_retrieval_output(
-        y_pred, task.embedding_dim)
-    logits = ops.matmul(query, ops.transpose(candidate))
-    logits = logits / task.temperature
-    if task.sampling_correction:
-        logits = logits - log_probability[None, :]
-    if task.remove_accidental_hits:
-        # keras-rs 0.4's RemoveAccidentalHits adds a tiny positive number
-        # instead of masking (keras-rs pull request #206): mask here. The
-        # mask is built from broadcast comparisons (no [batch, batch]
-        # identity matrix), so XLA computes it in the same pass.
-        rows = ops.arange(ops.shape(ids)[0])
-        hit = ops.logical_and(ops.equal(ids[:, None], ids[None, :]),
-                              ops.not_equal(rows[:, None], rows[None, :]))
-        logits = ops.where(hit, -1e9, logits)
-    return logits
+    return in_batch_softmax.in_batch_logits(
+        **in_batch_arguments(task, y_pred))
 
 
 def retrieval_logits(task: Task, y_pred):
@@ -707,6 +707,10 @@ class RetrievalSoftmax(keras.losses.Loss):
         self.task = task
 
     def call(self, y_true, y_pred):
+        if (self.task.negatives == IN_BATCH
+                and not self.task.num_hard_negatives):
+            return in_batch_softmax.cross_entropy(
+                **in_batch_arguments(self.task, y_pred))
         logits, labels = retrieval_logits(self.task, y_pred)
         if self.task.num_hard_negatives:
             import keras_rs

@@ -88,6 +88,48 @@ def test_loss_is_softmax_cross_entropy_of_the_diagonal():
     np.testing.assert_allclose(np.asarray(loss), expected, rtol=1e-4)
 
 
+@pytest.mark.parametrize("corrections", [
+    {}, {"temperature": 0.3, "sampling_correction": False,
+         "remove_accidental_hits": False}])
+def test_in_batch_loss_gradient_matches_automatic_differentiation(
+        corrections):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    query, candidate = (tf.Variable(v) for v in
+                        rng.normal(size=(2, 6, 3)).astype(np.float32))
+    ids = np.array([1, 4, 1, 2, 3, 4], np.float32)[:, None]
+    log_q = np.log(rng.uniform(0.05, 0.5, (6, 1))).astype(np.float32)
+    weights = np.array([1, 0, 2, 1, 1, 0.5], np.float32)
+    task = T.retrieval("item", candidate_features=["item_id"],
+                       embedding_dim=3, **corrections)
+
+    def by_hand():
+        y_pred = tf.concat([query, candidate, log_q, ids], axis=1)
+        return T.RetrievalSoftmax(task)(np.zeros((6, 1)), y_pred,
+                                        sample_weight=weights)
+
+    def automatic():
+        y_pred = tf.concat([query, candidate, log_q, ids], axis=1)
+        logits = T.in_batch_logits(task, y_pred)
+        per_query = keras.losses.sparse_categorical_crossentropy(
+            tf.range(6), logits, from_logits=True)
+        return tf.reduce_sum(per_query * weights) / tf.reduce_sum(weights)
+
+    results = []
+    for loss in (by_hand, automatic):
+        with tf.GradientTape() as tape:
+            value = loss()
+        results.append([value, *tape.gradient(value, [query, candidate])])
+    for mine, reference in zip(*results):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(reference),
+                                   rtol=1e-4, atol=1e-6)
+    # A query of weight 0 gets no gradient; the others do.
+    query_gradient = np.asarray(results[0][1])
+    np.testing.assert_array_equal(query_gradient[1], 0)
+    assert np.abs(query_gradient).sum() > 0
+
+
 def test_catalogue_and_sampling_probabilities(watch_log):
     train, _, features = watch_log
     tasks = _tasks()
