@@ -6,12 +6,15 @@ MLP of 256 and 64 units, in-batch softmax retrieval, Adagrad 0.1, batch
 tf_keras and `TF_USE_LEGACY_KERAS=1`, created on first use), and mtzoo's
 `two_tower` with the same sizes, optimizer and objective (TFRS sums its
 retrieval loss over the batch where mtzoo averages, so mtzoo's retrieval
-weight is multiplied by the batch size; its retrieval task keeps its
-defaults: log Q correction, accidental hits removed), on the same time
-split of MovieLens 100K (the latest 20% of ratings are the test set), in
-the tutorial's three loss-weight settings. Hit rate at k is the share of
+weight is multiplied by the batch size), on the same time split of
+MovieLens 100K (the latest 20% of ratings are the test set), in the
+tutorial's three loss-weight settings. mtzoo's tasks are what its recipe
+builds (the rating standardized by `mtzoo.tasks.adapt`, accidental hits
+removed from the in-batch negatives) with the tutorial's uncorrected
+in-batch softmax (`sampling_correction=False`); `mtzoo_log_q` adds the
+retrieval task's default log Q correction. Hit rate at k is the share of
 test ratings whose movie is among the k best of all 1,682 movies for that
-user, computed the same way for both.
+user, computed the same way for every library.
 
 Writes `benchmarks/results/peers_movielens.json` and `.md`.
 
@@ -45,6 +48,13 @@ TFRS = {"packages": ["tensorflow==2.21.0", "tf_keras==2.21.0",
 #: (rating weight, retrieval weight), as in the tutorial.
 SETTINGS = {"retrieval only": (0.0, 1.0), "rating only": (1.0, 0.0),
             "both": (1.0, 1.0)}
+#: The measures each setting trains (the others read untrained layers).
+TRAINED = {"retrieval only": ("hit_rate_at_100", "hit_rate_at_10"),
+           "rating only": ("rating_rmse",),
+           "both": ("hit_rate_at_100", "hit_rate_at_10", "rating_rmse")}
+#: mtzoo's variants: whether the retrieval task corrects in-batch
+#: negatives by their sampling probability.
+MTZOO = {"mtzoo": False, "mtzoo_log_q": True}
 
 
 def prepare(data_dir, folder: pathlib.Path) -> None:
@@ -63,7 +73,7 @@ def prepare(data_dir, folder: pathlib.Path) -> None:
 
 
 def run_mtzoo(folder, seed: int, rating_weight: float,
-              retrieval_weight: float) -> dict:
+              retrieval_weight: float, sampling_correction: bool) -> dict:
     import keras
     import pandas as pd
 
@@ -83,10 +93,12 @@ def run_mtzoo(folder, seed: int, rating_weight: float,
         train)
     # TFRS's retrieval loss is a sum over the batch, mtzoo's task losses are
     # means: the batch size in the weight makes the objective the same.
-    tasks = [tasks_lib.retrieval("movie", candidate_features=["movie_id"],
-                                 embedding_dim=32,
-                                 weight=retrieval_weight * measure.BATCH_SIZE),
-             tasks_lib.regression("rating", weight=rating_weight)]
+    tasks = tasks_lib.adapt([
+        tasks_lib.retrieval("movie", candidate_features=["movie_id"],
+                            embedding_dim=32,
+                            sampling_correction=sampling_correction,
+                            weight=retrieval_weight * measure.BATCH_SIZE),
+        tasks_lib.regression("rating", weight=rating_weight)], train)
     model = models.two_tower(features, tasks, tower_units=(),
                              head_units=(256, 64))
     model.compile(optimizer=keras.optimizers.Adagrad(0.1))
@@ -114,8 +126,10 @@ def run_mtzoo(folder, seed: int, rating_weight: float,
         test, features, batch_size=4096), verbose=0)["rating"]
     versions = environment.describe()["versions"]
     return {
-        "library": f"mtzoo {versions['mtzoo']} (Keras {versions['keras']}, "
-                   f"TensorFlow {versions['tensorflow']})",
+        "library": f"mtzoo {versions['mtzoo']}"
+                   + (", log Q correction" if sampling_correction else "")
+                   + f" (Keras {versions['keras']}, "
+                     f"TensorFlow {versions['tensorflow']})",
         "seed": seed,
         "train_examples_per_s": measure.epochs_rate(len(train), seconds),
         "rating_rmse": measure.rmse(test["rating"].to_numpy(), predicted),
@@ -184,32 +198,32 @@ def markdown_table(summary: dict) -> str:
                 f"{entry['train_examples_per_s']:,.0f} |")
         if {"mtzoo", "tfrs"} <= set(entries):
             ours, theirs = entries["mtzoo"], entries["tfrs"]
-            lines.append(
-                f"| {setting} | mtzoo / TFRS | "
-                f"{ours['hit_rate_at_100'] / theirs['hit_rate_at_100']:.2f}x "
-                f"| {ours['hit_rate_at_10'] / theirs['hit_rate_at_10']:.2f}x "
-                f"| {ours['rating_rmse'] / theirs['rating_rmse']:.2f}x | "
-                f"{ours['train_examples_per_s'] / theirs['train_examples_per_s']:.2f}x |")
+            ratios = [f"{ours[key] / theirs[key]:.2f}x"
+                      if key in (*TRAINED[setting], "train_examples_per_s")
+                      else "untrained"
+                      for key in MEASURES]
+            lines.append(f"| {setting} | mtzoo / TFRS | "
+                         + " | ".join(ratios) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--libraries", nargs="+", default=["mtzoo", "tfrs"],
-                        choices=["mtzoo", "tfrs"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--libraries", nargs="+",
+                        default=[*MTZOO, "tfrs"], choices=[*MTZOO, "tfrs"])
     parser.add_argument("--venv-dir", default=str(
         pathlib.Path.home() / ".cache" / "mtzoo" / "peer-venvs"))
     parser.add_argument("--output", default=str(
         RESULTS / "peers_movielens.json"))
-    parser.add_argument("--child", nargs=5, default=None,
+    parser.add_argument("--child", nargs=6, default=None,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        folder, seed, rating, retrieval_weight, output = args.child
+        folder, seed, rating, retrieval_weight, variant, output = args.child
         result = run_mtzoo(folder, int(seed), float(rating),
-                           float(retrieval_weight))
+                           float(retrieval_weight), MTZOO[variant])
         pathlib.Path(output).write_text(json.dumps(result))
         return result
 
@@ -225,8 +239,8 @@ def main(argv=None) -> dict:
             for seed in range(args.seeds):
                 for name in args.libraries:
                     result = (run_isolated([folder, seed, rating,
-                                            retrieval_weight])
-                              if name == "mtzoo" else
+                                            retrieval_weight, name])
+                              if name in MTZOO else
                               run_tfrs(python, folder, seed, rating,
                                        retrieval_weight))
                     runs.append({"name": name, "setting": setting, **result})
