@@ -24,6 +24,7 @@ def aitm(
     l2=0.0,
     embedding_l2=0.0,
     cross_layers=0,
+    dot_interaction=0,
     wide=False,
     name="aitm",
 ):
@@ -50,6 +51,10 @@ def aitm(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
             on the encoded features before the towers. Defaults to 0.
+        dot_interaction: int. When > 0, every feature's encoding is
+            projected to this size and their pairwise dot products
+            (keras-rs `DotInteraction`, DLRM) join the encoded
+            features. Defaults to 0 (off).
         wide: bool. Add a linear function of the shared input to each
             task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
@@ -74,7 +79,8 @@ def aitm(
     features, tasks = blocks.check_schema(features, tasks, min_tasks=2)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
-                        cross_layers=cross_layers, wide=wide)
+                        cross_layers=cross_layers, wide=wide,
+                        dot_interaction=dot_interaction)
     tower_units = validation.positive_int_list(tower_units, "tower_units")
     validation.non_negative(calibration_weight, "calibration_weight")
     not_binary = [t.name for t in tasks if t.kind != tasks_lib.BINARY]
@@ -87,7 +93,8 @@ def aitm(
     reg = blocks.regularizer(l2)
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
-                      cross_layers=cross_layers, l2=l2)
+                      cross_layers=cross_layers,
+                      dot_interaction=dot_interaction, l2=l2)
     outputs = {}
     previous_z = previous_probability = None
     for task in tasks:

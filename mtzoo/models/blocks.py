@@ -99,13 +99,14 @@ def query_feature_names(task, feature_names) -> list[str]:
 
 
 def check_common(*, tower_units, dropout, l2, embedding_l2, cross_layers=0,
-                 wide=False):
+                 wide=False, dot_interaction=0):
     """Validates the hyperparameters shared by every builder."""
     validation.positive_int_list(tower_units, "tower_units", allow_empty=True)
     validation.rate(dropout, "dropout")
     validation.non_negative(l2, "l2")
     validation.non_negative(embedding_l2, "embedding_l2")
     validation.non_negative_int(cross_layers, "cross_layers")
+    validation.non_negative_int(dot_interaction, "dot_interaction")
     if not isinstance(wide, bool):
         raise ValueError(f"`wide` must be True or False. Received: "
                          f"wide={wide!r}")
@@ -126,31 +127,84 @@ def regularizer(l2: float):
     return keras.regularizers.L2(l2) if l2 else None
 
 
-def encode(inputs, features, *, embedding_l2=0.0, cross_layers=0, l2=0.0,
-           name="feature_encoder"):
+def encode(inputs, features, *, embedding_l2=0.0, cross_layers=0,
+           dot_interaction=0, l2=0.0, name="feature_encoder"):
     """Encodes the encoded inputs into one dense vector with a
-    `FeatureEncoder`, crossed by `cross_layers` DCN-v2 layers."""
-    encoder = FeatureEncoder(
-        features, embeddings_regularizer=regularizer(embedding_l2), name=name)
+    `FeatureEncoder`, crossed by `cross_layers` DCN-v2 layers, beside the
+    features' pairwise dot products when `dot_interaction` > 0."""
     suffix = name[len("feature_encoder"):]
-    return cross(encoder(inputs), cross_layers, l2=l2,
-                 name=f"feature_cross{suffix}")
+    if not dot_interaction:
+        encoder = FeatureEncoder(
+            features, embeddings_regularizer=regularizer(embedding_l2),
+            name=name)
+        return cross(encoder(inputs), cross_layers, l2=l2,
+                     name=f"feature_cross{suffix}")
+    parts = FeatureEncoder(
+        features, embeddings_regularizer=regularizer(embedding_l2),
+        per_feature=True, name=name)(inputs)
+    return interact(parts, [f.name for f in features],
+                    cross_layers=cross_layers,
+                    dot_interaction=dot_interaction, l2=l2, suffix=suffix)
 
 
 def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
-                     cross_layers=0, l2=0.0, name="feature_encoder"):
+                     cross_layers=0, dot_interaction=0, l2=0.0,
+                     name="feature_encoder"):
     """`(x, parts)`: every feature's encoding concatenated (and crossed),
     and, when a task is a retrieval task, each feature's encoding by name
     (its towers read subsets through the same embedding tables); parts is
     None otherwise."""
     if not any(t.kind == tasks_lib.RETRIEVAL for t in tasks):
         return encode(inputs, features, embedding_l2=embedding_l2,
-                      cross_layers=cross_layers, l2=l2, name=name), None
+                      cross_layers=cross_layers,
+                      dot_interaction=dot_interaction, l2=l2,
+                      name=name), None
     parts = FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2),
         per_feature=True, name=name)(inputs)
-    x = concatenate(parts, [f.name for f in features], "all_features")
-    return cross(x, cross_layers, l2=l2, name="feature_cross"), parts
+    return interact(parts, [f.name for f in features],
+                    cross_layers=cross_layers,
+                    dot_interaction=dot_interaction, l2=l2), parts
+
+
+def interact(parts: dict, names, *, cross_layers, dot_interaction, l2,
+             suffix=""):
+    """The features' encodings side by side, crossed (`cross`), beside
+    their pairwise dot products when `dot_interaction` > 0 (`dot_products`).
+    """
+    x = concatenate(parts, names, f"all_features{suffix}")
+    x = cross(x, cross_layers, l2=l2, name=f"feature_cross{suffix}")
+    if not dot_interaction:
+        return x
+    products = dot_products(parts, names, dot_interaction, l2=l2,
+                            name=f"dot_interaction{suffix}")
+    return keras.layers.Concatenate(name=f"interactions{suffix}")(
+        [x, products])
+
+
+def dot_products(parts: dict, names, size: int, *, l2=0.0,
+                 name="dot_interaction"):
+    """Each feature's encoding projected to `size`, then the dot product of
+    every pair of features (DLRM's interaction): a user-item affinity that
+    is an inner product of latent factors is one of these numbers, which an
+    MLP over concatenated embeddings approximates poorly.
+
+    References:
+        - [Naumov et al., 2019](https://arxiv.org/abs/1906.00091): Deep
+          Learning Recommendation Model for Personalization and
+          Recommendation Systems (DLRM).
+    """
+    if len(names) < 2:
+        raise ValueError(
+            f"`dot_interaction` needs at least two features to pair; the "
+            f"model has {len(names)}: {list(names)}.")
+    # Imported here for the reason `cross` gives.
+    from keras_rs.layers import DotInteraction
+
+    projected = [keras.layers.Dense(size, kernel_regularizer=regularizer(l2),
+                                    name=f"{name}_{n}")(parts[n])
+                 for n in names]
+    return DotInteraction(name=name)(projected)
 
 
 def cross(x, layers: int, *, l2=0.0, name="feature_cross"):

@@ -21,6 +21,7 @@ def omoe(
     l2=0.0,
     embedding_l2=0.0,
     cross_layers=0,
+    dot_interaction=0,
     wide=False,
     name="omoe",
 ):
@@ -44,6 +45,10 @@ def omoe(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
             on the encoded features before the experts. Defaults to 0.
+        dot_interaction: int. When > 0, every feature's encoding is
+            projected to this size and their pairwise dot products
+            (keras-rs `DotInteraction`, DLRM) join the encoded
+            features. Defaults to 0 (off).
         wide: bool. Add a linear function of the shared input to each
             task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
@@ -67,11 +72,13 @@ def omoe(
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
-                        cross_layers=cross_layers, wide=wide)
+                        cross_layers=cross_layers, wide=wide,
+                        dot_interaction=dot_interaction)
     validation.positive_int(num_experts, "num_experts")
     inputs = blocks.feature_inputs(features)
     x = blocks.encode(inputs, features, embedding_l2=embedding_l2,
-                      cross_layers=cross_layers, l2=l2)
+                      cross_layers=cross_layers,
+                      dot_interaction=dot_interaction, l2=l2)
     experts = blocks.experts(x, num_experts=num_experts, units=expert_units,
                              activation=activation, dropout=dropout, l2=l2)
     mixed = blocks.gated_mixture(

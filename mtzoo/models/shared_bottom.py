@@ -20,6 +20,7 @@ def shared_bottom(
     l2=0.0,
     embedding_l2=0.0,
     cross_layers=0,
+    dot_interaction=0,
     wide=False,
     name="shared_bottom",
 ):
@@ -39,6 +40,10 @@ def shared_bottom(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
             on the encoded features before the bottom. Defaults to 0.
+        dot_interaction: int. When > 0, every feature's encoding is
+            projected to this size and their pairwise dot products
+            (keras-rs `DotInteraction`, DLRM) join the encoded
+            features. Defaults to 0 (off).
         wide: bool. Add a linear function of the shared input to each
             task's logit (Wide & Deep). Defaults to False.
         name: str. Model name.
@@ -66,13 +71,15 @@ def shared_bottom(
     features, tasks = blocks.check_schema(features, tasks, retrieval=True)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
-                        cross_layers=cross_layers, wide=wide)
+                        cross_layers=cross_layers, wide=wide,
+                        dot_interaction=dot_interaction)
     validation.positive_int_list(bottom_units, "bottom_units",
                                  allow_empty=True)
     inputs = blocks.feature_inputs(features)
     x, parts = blocks.encode_for_tasks(inputs, features, tasks,
                                        embedding_l2=embedding_l2,
-                                       cross_layers=cross_layers, l2=l2)
+                                       cross_layers=cross_layers,
+                                       dot_interaction=dot_interaction, l2=l2)
     shared_input = x
     ranking = blocks.ranking_tasks(tasks)
     outputs = {}

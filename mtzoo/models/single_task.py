@@ -21,6 +21,7 @@ def single_task(
     embedding_l2=0.0,
     share_embeddings=False,
     cross_layers=0,
+    dot_interaction=0,
     wide=False,
     name="single_task",
 ):
@@ -42,6 +43,10 @@ def single_task(
         embedding_l2: float. L2 penalty on embeddings. Defaults to 0.
         cross_layers: int. DCN-v2 cross layers (keras-rs `FeatureCross`)
             on the encoded features before the networks. Defaults to 0.
+        dot_interaction: int. When > 0, every feature's encoding is
+            projected to this size and their pairwise dot products
+            (keras-rs `DotInteraction`, DLRM) join the encoded
+            features. Defaults to 0 (off).
         wide: bool. Add a linear function of the encoded features to each
             task's logit (Wide & Deep). Defaults to False.
         share_embeddings: bool. Use one encoder for all tasks. Defaults to
@@ -62,18 +67,21 @@ def single_task(
     features, tasks = blocks.check_schema(features, tasks)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
-                        cross_layers=cross_layers, wide=wide)
+                        cross_layers=cross_layers, wide=wide,
+                        dot_interaction=dot_interaction)
     validation.positive_int_list(hidden_units, "hidden_units",
                                  allow_empty=True)
     inputs = blocks.feature_inputs(features)
     shared = (blocks.encode(inputs, features, embedding_l2=embedding_l2,
-                            cross_layers=cross_layers, l2=l2)
+                            cross_layers=cross_layers,
+                            dot_interaction=dot_interaction, l2=l2)
               if share_embeddings else None)
     per_task, encoded = [], []
     for task in tasks:
         x = shared if shared is not None else blocks.encode(
             inputs, features, embedding_l2=embedding_l2,
-            cross_layers=cross_layers, l2=l2,
+            cross_layers=cross_layers,
+            dot_interaction=dot_interaction, l2=l2,
             name=f"feature_encoder_{task.name}")
         encoded.append(x)
         x = MLP(hidden_units, activation=activation, dropout=dropout,

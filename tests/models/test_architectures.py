@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 import mtzoo
@@ -182,3 +183,40 @@ def test_feature_cross_and_wide_path_build_and_save(name, impressions,
         x, verbose=0)
     for key in expected:
         np.testing.assert_array_equal(expected[key], actual[key])
+
+
+@pytest.mark.parametrize("name", ["mmoe", "single_task", "esmm"])
+def test_dot_interaction_pairs_every_feature_and_saves(
+        name, impressions, impression_features, tmp_path):
+    tasks = _tasks(name)
+    model = mtzoo.models.build(name, impression_features, tasks,
+                               dot_interaction=4, cross_layers=1,
+                               **_small_hparams(name))
+    pairs = len(impression_features) * (len(impression_features) - 1) // 2
+    products = [layer for layer in model.layers
+                if layer.name.startswith("dot_interaction")
+                and type(layer).__name__ == "DotInteraction"]
+    assert len(products) == (len(tasks) if name == "single_task" else 1)
+    assert all(layer.output.shape[-1] == pairs for layer in products)
+    projections = [layer for layer in model.layers
+                   if layer.name.startswith("dot_interaction_")
+                   and isinstance(layer, keras.layers.Dense)]
+    assert len(projections) == len(products) * len(impression_features)
+    assert {layer.units for layer in projections} == {4}
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:64],
+                                impression_features)
+    path = mtzoo.models.save_model(model, tmp_path / f"{name}.keras")
+    reloaded = mtzoo.models.load_model(path)
+    expected, actual = model.predict(x, verbose=0), reloaded.predict(
+        x, verbose=0)
+    for key in expected:
+        np.testing.assert_array_equal(expected[key], actual[key])
+
+
+def test_dot_interaction_needs_two_features():
+    features = mtzoo.features.adapt(
+        [mtzoo.features.CategoricalFeature("user_id")],
+        pd.DataFrame({"user_id": ["a", "b"]}))
+    with pytest.raises(ValueError, match="two features to pair"):
+        mtzoo.models.mmoe(features, [mtzoo.tasks.binary("click")],
+                          dot_interaction=4)

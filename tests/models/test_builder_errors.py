@@ -29,6 +29,7 @@ def test_unknown_hyperparameter_lists_the_valid_ones(impression_features):
     ("omoe", {"tower_units": [0]}, "tower_units"),
     ("single_task", {"l2": -0.1}, "l2=-0.1"),
     ("mmoe", {"cross_layers": -1}, "cross_layers=-1"),
+    ("ple", {"dot_interaction": 1.5}, "dot_interaction=1.5"),
     ("ple", {"wide": "yes"}, "wide='yes'"),
 ])
 def test_invalid_hyperparameters(name, hparams, message,
