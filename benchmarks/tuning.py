@@ -13,7 +13,8 @@ Stage "features" starts from the first round's defaults (standardized
 numbers only) and adds the numeric encodings; stage "model" starts from
 the best of those and varies embedding width, feature crosses, the wide
 path, expert and tower sizes, dropout, weight decay, learning rate and its
-schedule, and batch size; stage "combined" puts the winners together.
+schedule, and batch size; stage "combined" puts the winners together and
+tries DLRM's dot interaction and a longer early-stopping patience on them.
 
     python benchmarks/tuning.py --data-dir ../shared/data/census-income
 """
@@ -88,6 +89,12 @@ TRIALS = [
      {"model": {"cross_layers": 3}}),
     ("1 cross layer + dropout 0.1, no piecewise-linear bins", "combined",
      "1 cross layer + dropout 0.1", {"data": {"piecewise_linear_bins": 0}}),
+    ("+ dot interaction 8", "combined", "1 cross layer + dropout 0.1",
+     {"model": {"dot_interaction": 8}}),
+    ("+ dot interaction 16", "combined", "1 cross layer + dropout 0.1",
+     {"model": {"dot_interaction": 16}}),
+    ("+ patience 4", "combined", "1 cross layer + dropout 0.1",
+     {"fit": {"patience": 4}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}
