@@ -14,7 +14,8 @@ numbers only) and adds the numeric encodings; stage "model" starts from
 the best of those and varies embedding width, feature crosses, the wide
 path, expert and tower sizes, dropout, weight decay, learning rate and its
 schedule, and batch size; stage "combined" puts the winners together and
-tries DLRM's dot interaction and a longer early-stopping patience on them.
+tries DLRM's dot interaction, a longer early-stopping patience and an
+exponential moving average of the weights on them.
 
     python benchmarks/tuning.py --data-dir ../shared/data/census-income
 """
@@ -95,6 +96,8 @@ TRIALS = [
      {"model": {"dot_interaction": 16}}),
     ("+ patience 4", "combined", "1 cross layer + dropout 0.1",
      {"fit": {"patience": 4}}),
+    ("+ weight averaging (EMA 0.99)", "combined",
+     "1 cross layer + dropout 0.1", {"fit": {"ema_momentum": 0.99}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}
@@ -124,15 +127,22 @@ def _train_once(bundle_for, setting: dict, seed: int) -> dict:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = models.mmoe(bundle.features, bundle.tasks, **setting["model"])
+    ema = fit.get("ema_momentum", 0.0)
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     optimizer = (keras.optimizers.AdamW(fit["learning_rate"],
-                                        weight_decay=fit["weight_decay"])
+                                        weight_decay=fit["weight_decay"],
+                                        **averaging)
                  if fit["weight_decay"] else
-                 keras.optimizers.Adam(fit["learning_rate"]))
+                 keras.optimizers.Adam(fit["learning_rate"], **averaging))
     model.compile(optimizer=optimizer, jit_compile="auto",
                   steps_per_execution=16)
-    callbacks = [keras.callbacks.EarlyStopping(
+    # With weight averaging, validation (and so early stopping, which keeps
+    # the best epoch's weights) sees the averaged weights.
+    callbacks = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+                 if ema else [])
+    callbacks.append(keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=fit["patience"],
-        restore_best_weights=True)]
+        restore_best_weights=True))
     if fit["reduce_on_plateau"]:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss", factor=1 / 3, patience=1))
