@@ -139,12 +139,20 @@ def encode(inputs, features, *, embedding_l2=0.0, cross_layers=0,
             name=name)
         return cross(encoder(inputs), cross_layers, l2=l2,
                      name=f"feature_cross{suffix}")
-    parts = FeatureEncoder(
-        features, embeddings_regularizer=regularizer(embedding_l2),
-        per_feature=True, name=name)(inputs)
+    parts = encode_per_feature(inputs, features, embedding_l2=embedding_l2,
+                               name=name)
     return interact(parts, [f.name for f in features],
                     cross_layers=cross_layers,
                     dot_interaction=dot_interaction, l2=l2, suffix=suffix)
+
+
+def encode_per_feature(inputs, features, *, embedding_l2=0.0,
+                       name="feature_encoder") -> dict:
+    """Each feature's encoding by name, through one `FeatureEncoder` (its
+    embedding tables shared by whatever reads the parts)."""
+    return FeatureEncoder(
+        features, embeddings_regularizer=regularizer(embedding_l2),
+        per_feature=True, name=name)(inputs)
 
 
 def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
@@ -159,9 +167,8 @@ def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
                       cross_layers=cross_layers,
                       dot_interaction=dot_interaction, l2=l2,
                       name=name), None
-    parts = FeatureEncoder(
-        features, embeddings_regularizer=regularizer(embedding_l2),
-        per_feature=True, name=name)(inputs)
+    parts = encode_per_feature(inputs, features, embedding_l2=embedding_l2,
+                               name=name)
     return interact(parts, [f.name for f in features],
                     cross_layers=cross_layers,
                     dot_interaction=dot_interaction, l2=l2), parts

@@ -153,6 +153,17 @@ def test_aitm_carries_the_calibration_loss(impression_features):
     assert len(without.losses) == 0
 
 
+def _assert_reloads_exactly(model, impressions, features, path):
+    """A `.keras` round trip (safe mode) predicts exactly what the model
+    does on 64 test rows."""
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:64], features)
+    reloaded = mtzoo.models.load_model(mtzoo.models.save_model(model, path))
+    expected, actual = model.predict(x, verbose=0), reloaded.predict(
+        x, verbose=0)
+    for key in expected:
+        np.testing.assert_array_equal(expected[key], actual[key])
+
+
 @pytest.mark.parametrize("name", [a for a in ARCHITECTURES
                                   if a != "two_tower"])
 def test_feature_cross_and_wide_path_build_and_save(name, impressions,
@@ -175,14 +186,8 @@ def test_feature_cross_and_wide_path_build_and_save(name, impressions,
     assert model.count_params() - plain.count_params() >= (
         2 * copies * (width * width + width))
     assert any(layer.name.startswith("wide_logit_") for layer in model.layers)
-    x = mtzoo.data.model_inputs(impressions[1].iloc[:64],
-                                impression_features)
-    path = mtzoo.models.save_model(model, tmp_path / f"{name}.keras")
-    reloaded = mtzoo.models.load_model(path)
-    expected, actual = model.predict(x, verbose=0), reloaded.predict(
-        x, verbose=0)
-    for key in expected:
-        np.testing.assert_array_equal(expected[key], actual[key])
+    _assert_reloads_exactly(model, impressions, impression_features,
+                            tmp_path / f"{name}.keras")
 
 
 @pytest.mark.parametrize("name", ["mmoe", "single_task", "esmm"])
@@ -203,14 +208,8 @@ def test_dot_interaction_pairs_every_feature_and_saves(
                    and isinstance(layer, keras.layers.Dense)]
     assert len(projections) == len(products) * len(impression_features)
     assert {layer.units for layer in projections} == {4}
-    x = mtzoo.data.model_inputs(impressions[1].iloc[:64],
-                                impression_features)
-    path = mtzoo.models.save_model(model, tmp_path / f"{name}.keras")
-    reloaded = mtzoo.models.load_model(path)
-    expected, actual = model.predict(x, verbose=0), reloaded.predict(
-        x, verbose=0)
-    for key in expected:
-        np.testing.assert_array_equal(expected[key], actual[key])
+    _assert_reloads_exactly(model, impressions, impression_features,
+                            tmp_path / f"{name}.keras")
 
 
 def test_dot_interaction_needs_two_features():
