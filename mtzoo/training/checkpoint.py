@@ -55,16 +55,23 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             if any.
         write: whether this process writes checkpoints (False on the
             non-chief workers of multi-worker training, which only read).
+        averaged_weights: whether a `keras.callbacks.SwapEMAWeights(
+            swap_on_epoch=True)` callback runs before this one, so the model
+            holds the moving average of its weights at the end of an epoch
+            (and the optimizer the weights being trained). `restore` then
+            exchanges the two again, as they are when the next epoch of an
+            uninterrupted run begins.
     """
 
     def __init__(self, directory, *, settings: dict | None = None,
                  early_stopping: keras.callbacks.EarlyStopping | None = None,
-                 write: bool = True):
+                 write: bool = True, averaged_weights: bool = False):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.settings = json.loads(json.dumps(settings or {}, default=str))
         self.early_stopping = early_stopping
         self.write = write
+        self.averaged_weights = averaged_weights
         self.history: dict[str, list[float]] = {}
         #: Whether the restored run had already stopped early.
         self.finished = False
@@ -109,6 +116,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(folder / "model.weights.h5")
+        if self.averaged_weights:
+            # A swap callback that believes the model holds the training
+            # weights exchanges them with the optimizer's average on
+            # `on_test_begin`; used once here, then dropped.
+            swap = keras.callbacks.SwapEMAWeights()
+            swap.set_model(model)
+            swap.on_test_begin()
         generators = _random_state(model)
         with np.load(folder / "random.npz", allow_pickle=False) as f:
             if len(f.files) != len(generators):

@@ -17,26 +17,49 @@ def _dataset(frame, features, seed=0, first_epoch=0):
         batch_size=512, shuffle=True, seed=seed, first_epoch=first_epoch)
 
 
-def _model(features, weighting):
+def _model(features, weighting, averaging=False):
     model = mtzoo.models.mmoe(features,
                               mtzoo.data.synthetic.impression_tasks(),
                               num_experts=2, expert_units=[16],
                               tower_units=[8])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  weighting=weighting)
+    model.compile(optimizer=keras.optimizers.Adam(
+        1e-3, use_ema=averaging, ema_momentum=0.9), weighting=weighting)
     return model
 
 
+class _Killed(Exception):
+    pass
+
+
+class _KillAfter(keras.callbacks.Callback):
+    """Ends the process's training abruptly after `epochs` epochs."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise _Killed
+
+
 def _train(model, data, directory, *, epochs, initial_epoch=0, stop=None,
-           settings=None, restore=False):
+           settings=None, restore=False, averaging=False, kill_after=None):
     stop = stop or keras.callbacks.EarlyStopping(
         monitor="loss", patience=50, restore_best_weights=True)
     checkpoint = TrainingCheckpoint(directory, settings=settings or {},
-                                    early_stopping=stop)
+                                    early_stopping=stop,
+                                    averaged_weights=averaging)
     if restore:
         initial_epoch = checkpoint.restore(model)
-    model.fit(data, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=[stop, checkpoint], verbose=0)
+    swap = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+            if averaging else [])
+    kill = [_KillAfter(kill_after)] if kill_after else []
+    try:
+        model.fit(data, epochs=epochs, initial_epoch=initial_epoch,
+                  callbacks=swap + [stop, checkpoint] + kill, verbose=0)
+    except _Killed:
+        pass
     return checkpoint, stop
 
 
@@ -86,26 +109,28 @@ def _strategy_state(model):
     return [np.asarray(v) for v in own]
 
 
-@pytest.mark.parametrize("weighting", ["fixed", "dwa"])
+@pytest.mark.parametrize("weighting,averaging", [
+    ("fixed", False), ("dwa", False), ("fixed", True)])
 def test_resumed_training_ends_with_the_uninterrupted_weights(
-        weighting, impressions, impression_features, tmp_path):
+        weighting, averaging, impressions, impression_features, tmp_path):
     train, test = impressions
     keras.utils.set_random_seed(0)
-    whole = _model(impression_features, weighting)
+    whole = _model(impression_features, weighting, averaging)
     whole_checkpoint, _ = _train(whole, _dataset(train, impression_features),
-                                 tmp_path / "a", epochs=4)
+                                 tmp_path / "a", epochs=4,
+                                 averaging=averaging)
 
     keras.utils.set_random_seed(0)
-    first = _model(impression_features, weighting)
+    first = _model(impression_features, weighting, averaging)
     _train(first, _dataset(train, impression_features), tmp_path / "b",
-           epochs=2)
+           epochs=4, averaging=averaging, kill_after=2)
     keras.utils.set_random_seed(7)
     # A fresh process builds the model from another random state; the
     # checkpoint replaces all of it, and the data resumes at epoch 2.
-    second = _model(impression_features, weighting)
+    second = _model(impression_features, weighting, averaging)
     checkpoint, _ = _train(
         second, _dataset(train, impression_features, first_epoch=2),
-        tmp_path / "b", epochs=4, restore=True)
+        tmp_path / "b", epochs=4, restore=True, averaging=averaging)
     assert int(second.optimizer.iterations) == int(whole.optimizer.iterations)
     assert len(checkpoint.history["loss"]) == 4
     assert checkpoint.history["loss"] == pytest.approx(
