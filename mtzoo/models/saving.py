@@ -19,6 +19,10 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No saved model at '{path}'.")
+    # Builders import keras-rs layers (FeatureCross, DotInteraction) only
+    # when a model uses them; importing it registers them for loading.
+    import keras_rs.layers  # noqa: F401
+
     return keras.saving.load_model(path, compile=compile, safe_mode=True)
 
 

@@ -1,5 +1,8 @@
 """Every architecture: builds on a mixed schema, learns, saves safely."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pandas as pd
@@ -210,6 +213,31 @@ def test_dot_interaction_pairs_every_feature_and_saves(
     assert {layer.units for layer in projections} == {4}
     _assert_reloads_exactly(model, impressions, impression_features,
                             tmp_path / f"{name}.keras")
+
+
+def test_keras_rs_layers_load_in_a_fresh_process(impressions,
+                                                 impression_features,
+                                                 tmp_path):
+    model = mtzoo.models.build("mmoe", impression_features, _tasks("mmoe"),
+                               dot_interaction=4, cross_layers=1,
+                               **_small_hparams("mmoe"))
+    path = mtzoo.models.save_model(model, tmp_path / "model.keras")
+    x = mtzoo.data.model_inputs(impressions[1].iloc[:16], impression_features)
+    np.savez(tmp_path / "expected.npz", **model.predict(x, verbose=0))
+    np.savez(tmp_path / "inputs.npz", **{k: np.asarray(v)
+                                          for k, v in x.items()})
+    script = (
+        "import sys, numpy as np, mtzoo\n"
+        "model = mtzoo.models.load_model(sys.argv[1])\n"
+        "x = dict(np.load(sys.argv[2], allow_pickle=False))\n"
+        "expected = np.load(sys.argv[3], allow_pickle=False)\n"
+        "got = model.predict(x, verbose=0)\n"
+        "assert all(np.array_equal(got[k], expected[k]) for k in got)\n")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path),
+         str(tmp_path / "inputs.npz"), str(tmp_path / "expected.npz")],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_dot_interaction_needs_two_features():
