@@ -33,6 +33,9 @@ class Recipe:
         epochs: maximum epochs (early stopping usually ends sooner).
         batch_size: examples per batch.
         learning_rate: Adam learning rate.
+        weight_averaging: momentum of the exponential moving average of
+            the weights that validation, early stopping and the saved model
+            use (Polyak averaging); 0 uses the trained weights as they are.
         hparams: builder keyword defaults of this recipe, applied to the
             architectures that take them.
         extra_args: recipe-specific flags: `(flags, argparse kwargs)`.
@@ -49,6 +52,7 @@ class Recipe:
     epochs: int = 20
     batch_size: int = 1024
     learning_rate: float = 1e-3
+    weight_averaging: float = 0.0
     hparams: dict = dataclasses.field(default_factory=dict)
     extra_args: tuple = ()
     needs_data: bool = True

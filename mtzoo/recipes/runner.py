@@ -66,6 +66,17 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
 
 
+def _momentum(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a momentum in [0, 1) such as 0.99; got {text!r}")
+    return value
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows defaults, except the None of flags whose help says it."""
 
@@ -96,6 +107,12 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                         help="examples per training step")
     parser.add_argument("--learning-rate", type=float,
                         default=recipe.learning_rate, help="Adam")
+    parser.add_argument("--weight-averaging", type=_momentum,
+                        default=recipe.weight_averaging, metavar="MOMENTUM",
+                        help="validate, early-stop, save and export an "
+                             "exponential moving average of the weights "
+                             "with this momentum (e.g. 0.99); 0 keeps the "
+                             "trained weights")
     parser.add_argument("--jit-compile", default="on", choices=["on", "off"],
                         help="compile the training step with XLA (about "
                              "1.4x faster on CPU, benchmarks/results/"
@@ -277,7 +294,11 @@ def run(recipe, args) -> dict:
     def build_model():
         built = models.build(model_name, splits.features, splits.tasks,
                              **hparams)
-        built.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+        averaging = ({"use_ema": True,
+                      "ema_momentum": args.weight_averaging}
+                     if args.weight_averaging else {})
+        built.compile(optimizer=keras.optimizers.Adam(args.learning_rate,
+                                                      **averaging),
                       weighting=weighting, jit_compile=jit_compile,
                       steps_per_execution=steps_per_execution)
         return built
@@ -296,7 +317,8 @@ def run(recipe, args) -> dict:
         restore_best_weights=True)
     checkpoint = TrainingCheckpoint(
         output / "checkpoint", settings=_run_settings(recipe, args),
-        early_stopping=stop, write=chief)
+        early_stopping=stop, write=chief,
+        averaged_weights=bool(args.weight_averaging))
     if checkpoint.latest() is not None and not args.resume:
         raise SystemExit(
             f"'{checkpoint.directory}' holds the checkpoint of an "
@@ -317,6 +339,10 @@ def run(recipe, args) -> dict:
         batch_size=max(args.batch_size, 4096))
     timer = _Throughput(len(splits.train))
     callbacks = [stop, timer, StopOnNonFiniteLoss()]
+    if args.weight_averaging:
+        # Before early stopping, so it judges and keeps the averaged weights.
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(
+            swap_on_epoch=True))
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(
             str(output / "tensorboard"), write_graph=False))
@@ -379,6 +405,7 @@ def run(recipe, args) -> dict:
         "seed": args.seed,
         "hyperparameters": _jsonable(hparams),
         "learning_rate": args.learning_rate,
+        "weight_averaging": args.weight_averaging,
         "weighting": model.weighting.describe(),
         "final_task_weights": {
             t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks

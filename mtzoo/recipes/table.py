@@ -53,7 +53,8 @@ FEATURE_KINDS = ("categorical", "numeric", "text", "multi_categorical")
 TASK_KINDS = ("binary", "regression", "multiclass")
 SPLITS = ("random", "time")
 _TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
-                  "patience", "seed", "weighting", "hyperparameters")
+                  "weight_averaging", "patience", "seed", "weighting",
+                  "hyperparameters")
 
 
 class ConfigError(ValueError):
