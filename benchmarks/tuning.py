@@ -98,6 +98,14 @@ TRIALS = [
      {"fit": {"patience": 4}}),
     ("+ weight averaging (EMA 0.99)", "combined",
      "1 cross layer + dropout 0.1", {"fit": {"ema_momentum": 0.99}}),
+    ("EMA 0.995", "combined", "+ weight averaging (EMA 0.99)",
+     {"fit": {"ema_momentum": 0.995}}),
+    ("EMA 0.999", "combined", "+ weight averaging (EMA 0.99)",
+     {"fit": {"ema_momentum": 0.999}}),
+    ("EMA 0.99 + patience 4", "combined", "+ weight averaging (EMA 0.99)",
+     {"fit": {"patience": 4}}),
+    ("EMA 0.99 + 2 cross layers", "combined",
+     "+ weight averaging (EMA 0.99)", {"model": {"cross_layers": 2}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}
