@@ -106,6 +106,10 @@ TRIALS = [
      {"fit": {"patience": 4}}),
     ("EMA 0.99 + 2 cross layers", "combined",
      "+ weight averaging (EMA 0.99)", {"model": {"cross_layers": 2}}),
+    ("EMA 0.995 + exact values of every number", "combined", "EMA 0.995",
+     {"data": {"value_embeddings": ["age", "wage_per_hour", "capital_gains",
+                                    "capital_losses", "stock_dividends",
+                                    "num_emp", "weeks_worked"]}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}

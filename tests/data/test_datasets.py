@@ -46,6 +46,20 @@ def test_census_keeps_na_as_a_category(census):
     assert not census.train.isna().any().any()
 
 
+def test_census_value_embeddings_choose_columns():
+    from mtzoo.data.datasets import census_income
+
+    def embedded(option):
+        return [f.name for f in census_income.feature_specs(
+            value_embeddings=option) if getattr(f, "embed_values", False)]
+
+    assert embedded(True) == list(census_income.HEAVY_TAILED)
+    assert embedded(False) == []
+    assert embedded(["age", "weeks_worked"]) == ["age", "weeks_worked"]
+    with pytest.raises(ValueError, match="'education'.*not census numbers"):
+        census_income.feature_specs(value_embeddings=["age", "education"])
+
+
 def test_census_instance_weight_option():
     bundle = mtzoo.data.census_income(_folder("census-income"),
                                       use_instance_weight=True)

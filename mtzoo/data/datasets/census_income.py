@@ -92,8 +92,9 @@ def stream_columns(features) -> dict:
 
 
 def feature_specs(embedding_dim: int = 8, *, piecewise_linear_bins: int = 0,
-                  value_embeddings: bool = False) -> list:
+                  value_embeddings=False) -> list:
     """One spec per census column except labels and `instance_weight`."""
+    embedded = _value_embedding_columns(value_embeddings)
     specs = []
     for column in COLUMNS:
         if column in NOT_FEATURES:
@@ -103,13 +104,25 @@ def feature_specs(embedding_dim: int = 8, *, piecewise_linear_bins: int = 0,
             specs.append(features_lib.NumericFeature(
                 column, log_transform=heavy_tailed,
                 piecewise_linear_bins=piecewise_linear_bins,
-                embed_values=value_embeddings and heavy_tailed,
+                embed_values=column in embedded,
                 embedding_dim=embedding_dim))
         else:
             specs.append(features_lib.CategoricalFeature(
                 column, embedding_dim=embedding_dim,
                 dtype="int64" if column in INTEGER_CODES else "string"))
     return specs
+
+
+def _value_embedding_columns(value_embeddings) -> tuple:
+    if value_embeddings is True:
+        return HEAVY_TAILED
+    if not value_embeddings:
+        return ()
+    unknown = sorted(set(value_embeddings) - set(NUMERIC))
+    if unknown:
+        raise ValueError(f"value_embeddings names {unknown}, which are not "
+                         f"census numbers; they are {list(NUMERIC)}.")
+    return tuple(value_embeddings)
 
 
 def task_specs(use_instance_weight: bool = False) -> list:
@@ -120,7 +133,7 @@ def task_specs(use_instance_weight: bool = False) -> list:
 
 def census_income(data_dir=None, *, embedding_dim: int = 8,
                   piecewise_linear_bins: int = 16,
-                  value_embeddings: bool = True,
+                  value_embeddings=True,
                   use_instance_weight: bool = False,
                   max_rows: int | None = None) -> DatasetBundle:
     """Loads Census-Income (KDD) with the MMoE paper's two tasks.
@@ -140,10 +153,11 @@ def census_income(data_dir=None, *, embedding_dim: int = 8,
             piecewise-linearly over this many quantile bins
             (`NumericFeature.piecewise_linear_bins`); 0 for the
             standardized value alone. Defaults to 16.
-        value_embeddings: bool. Wage, capital gains and losses and
-            dividends also get an embedding of their frequent exact values
-            (a capital gain of 15,024 says more than its size). Defaults to
-            True.
+        value_embeddings: bool or list of numeric column names. True:
+            wage, capital gains and losses and dividends also get an
+            embedding of their frequent exact values (a capital gain of
+            15,024 says more than its size); a list: those columns; False:
+            none. Defaults to True.
         use_instance_weight: bool. Weight both tasks' examples by
             `instance_weight`. Defaults to False, as in the MMoE paper.
         max_rows: int. Read only the first rows of each file (for quick
