@@ -13,8 +13,8 @@ same rows:
   MLP over concatenated embeddings approximates poorly);
 * the earlier defaults (no dot interaction, no dropout);
 * `--cross-layers 1` (a DCN-v2 cross layer on the shared input);
-* 4x the rows, with the defaults and the earlier ones (how much data
-  limits it);
+* 2x and 4x the rows, with the defaults (and 4x with the earlier ones):
+  how much data limits it;
 * AITM, whose funnel tasks include conversion (the default tasks do not),
   with its defaults and the earlier ones.
 
@@ -36,6 +36,7 @@ SETTINGS = {
     "mmoe (recipe defaults)": [],
     "mmoe, earlier defaults": EARLIER,
     "mmoe, 1 cross layer": ["--cross-layers", "1"],
+    "mmoe, 2x rows": ["--rows", str(2 * ROWS)],
     "mmoe, 4x rows": ["--rows", str(4 * ROWS)],
     "mmoe, 4x rows, earlier defaults": ["--rows", str(4 * ROWS), *EARLIER],
     # The default tasks have no conversion; the funnel models learn it.
