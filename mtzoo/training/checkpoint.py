@@ -42,9 +42,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     Resume by calling `restore()` before `fit` and passing its result as
     `initial_epoch` (or the final epoch when `finished`: the run had stopped
-    early, and `fit` then only restores the best weights); the rest of the state is put back when training
-    begins. `history` holds the logs of every epoch, restored ones
-    included. Place this callback after `early_stopping` in the callback
+    early, and `fit` then only restores the best weights); the rest of the
+    state is put back when training begins. `history` holds the logs of
+    every epoch, restored ones included. Place this callback after
+    `early_stopping` in the callback
     list, as early stopping resets its counters when training begins.
 
     Args:
