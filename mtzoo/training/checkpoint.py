@@ -45,8 +45,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     early, and `fit` then only restores the best weights); the rest of the
     state is put back when training begins. `history` holds the logs of
     every epoch, restored ones included. Place this callback after
-    `early_stopping` in the callback
-    list, as early stopping resets its counters when training begins.
+    `early_stopping` in the callback list, as early stopping resets its
+    counters when training begins.
 
     Args:
         directory: folder of the checkpoints.
