@@ -110,6 +110,14 @@ TRIALS = [
      {"data": {"value_embeddings": ["age", "wage_per_hour", "capital_gains",
                                     "capital_losses", "stock_dividends",
                                     "num_emp", "weeks_worked"]}}),
+    ("EMA 0.995 + learning rate 2e-3", "combined", "EMA 0.995",
+     {"fit": {"learning_rate": 2e-3}}),
+    ("EMA 0.995 + batch 512", "combined", "EMA 0.995",
+     {"fit": {"batch_size": 512}}),
+    ("EMA 0.995 + embeddings of 16", "combined", "EMA 0.995",
+     {"data": {"embedding_dim": 16}}),
+    ("EMA 0.995 + dropout 0.2", "combined", "EMA 0.995",
+     {"model": {"dropout": 0.2}}),
 ]
 DEFAULT_FIT = {"learning_rate": 1e-3, "batch_size": 1024, "weight_decay": 0.0,
                "reduce_on_plateau": False, "epochs": 30, "patience": 2}

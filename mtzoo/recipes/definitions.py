@@ -196,7 +196,7 @@ RECIPES = {
             # Chosen on validation AUC of click (benchmarks/impressions_gap.py).
             hparams={"dot_interaction": 32, "dropout": 0.3},
             extra_args=((("--rows",), dict(
-                type=int, default=50_000,
+                type=int, default=200_000,
                 help="simulated impressions")),)),
     )
 }
