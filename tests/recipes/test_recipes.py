@@ -221,3 +221,11 @@ def test_steps_per_execution_does_not_change_training(tmp_path):
         assert many == pytest.approx(one, rel=1e-5)
     assert results[1]["test"]["tasks"]["click"]["auc"] == pytest.approx(
         results[0]["test"]["tasks"]["click"]["auc"], rel=1e-5)
+
+
+def test_weight_averaging_spans_at_most_two_epochs():
+    from mtzoo.recipes.runner import averaging_momentum
+
+    assert averaging_momentum(0.995, 176) == 0.995  # census, full data
+    assert averaging_momentum(0.995, 3) == pytest.approx(1 - 1 / 6)
+    assert averaging_momentum(0.0, 3) == 0.0
