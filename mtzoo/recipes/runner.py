@@ -332,7 +332,7 @@ def run(recipe, args) -> dict:
     checkpoint = TrainingCheckpoint(
         output / "checkpoint", settings=_run_settings(recipe, args),
         early_stopping=stop, write=chief,
-        averaged_weights=bool(args.weight_averaging))
+        averaged_weights=bool(momentum))
     if checkpoint.latest() is not None and not args.resume:
         raise SystemExit(
             f"'{checkpoint.directory}' holds the checkpoint of an "
@@ -353,7 +353,7 @@ def run(recipe, args) -> dict:
         batch_size=max(args.batch_size, 4096))
     timer = _Throughput(len(splits.train))
     callbacks = [stop, timer, StopOnNonFiniteLoss()]
-    if args.weight_averaging:
+    if momentum:
         # Before early stopping, so it judges and keeps the averaged weights.
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(
             swap_on_epoch=True))
