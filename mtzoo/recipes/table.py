@@ -112,6 +112,12 @@ def load_config(path) -> dict:
     if unknown:
         raise ConfigError(f"'{path}': [training] has unknown keys "
                           f"{unknown}; known: {list(_TRAINING_KEYS)}.")
+    momentum = training.get("weight_averaging", 0.0)
+    if (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+            or not 0.0 <= momentum < 1.0):
+        raise ConfigError(f"'{path}': [training] weight_averaging must be a "
+                          f"momentum in [0, 1) such as 0.99 (0: off). "
+                          f"Received: {momentum!r}")
     from mtzoo import catalog
 
     fitting = catalog.recipe("table").architectures

@@ -47,6 +47,12 @@ def test_config_errors_say_what_to_write(tmp_path):
     path.write_text('[data]\ntrain = "x.csv"\n[tasks.a]\nkind = "rank"\n')
     with pytest.raises(table.ConfigError, match="kind must be one of"):
         table.load_config(path)
+    path.write_text('[data]\ntrain = "x.csv"\n[tasks.a]\nkind = "binary"\n'
+                    '[training]\nweight_averaging = 1.5\n')
+    with pytest.raises(table.ConfigError,
+                       match=r"weight_averaging must be a momentum in "
+                             r"\[0, 1\).*Received: 1.5"):
+        table.load_config(path)
     assert cli.main(["train", "table", "--config",
                      str(tmp_path / "none.toml")]) == 2
 
