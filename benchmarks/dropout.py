@@ -22,13 +22,13 @@ from unittest import mock
 import keras
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from speed import EpochTimer  # noqa: E402
 
 import mtzoo  # noqa: E402
-from mtzoo import atomic  # noqa: E402
 from mtzoo import environment  # noqa: E402
 from mtzoo.layers import expert_bank  # noqa: E402
 from mtzoo.layers import mlp  # noqa: E402
+
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 SETTINGS = ("no dropout", "mtzoo Dropout", "keras Dropout")
@@ -47,10 +47,9 @@ def training_rate(bundle, train, setting: str, *, epochs: int,
                                   dropout=dropout)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=True,
                   steps_per_execution=16)
-    timer = EpochTimer()
+    timer = common.EpochTimer(len(bundle.train))
     model.fit(train, epochs=epochs, callbacks=[timer], verbose=0)
-    return statistics.median(len(bundle.train) / s
-                             for s in timer.seconds[1:])
+    return timer.examples_per_second
 
 
 def markdown_table(summary: dict) -> str:
@@ -88,7 +87,7 @@ def main(argv=None) -> dict:
                "settings": {k: v for k, v in vars(args).items()
                             if k != "output"},
                "runs": runs, "summary": summary, **environment.describe()}
-    atomic.write_results(args.output, content, markdown_table(summary))
+    common.write_results(args.output, content, markdown_table(summary))
     return summary
 
 

@@ -24,24 +24,28 @@ same rows:
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import statistics
+import sys
 
 from sklearn import metrics
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-EARLIER = ["--dot-interaction", "0", "--dropout", "0"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+EARLIER = {"hyperparameters": {"dot_interaction": 0, "dropout": 0.0}}
+#: Setting name -> `mtzoo.runs.RunConfig` settings of the synthetic recipe.
 SETTINGS = {
-    "mmoe (recipe defaults: 200,000 rows)": [],
-    "mmoe, 100,000 rows": ["--rows", "100000"],
-    "mmoe, 50,000 rows": ["--rows", "50000"],
+    "mmoe (recipe defaults: 200,000 rows)": {},
+    "mmoe, 100,000 rows": {"options": {"rows": 100_000}},
+    "mmoe, 50,000 rows": {"options": {"rows": 50_000}},
     "mmoe, earlier defaults": EARLIER,
-    "mmoe, 50,000 rows, earlier defaults": ["--rows", "50000", *EARLIER],
-    "mmoe, 1 cross layer": ["--cross-layers", "1"],
+    "mmoe, 50,000 rows, earlier defaults": {"options": {"rows": 50_000},
+                                            **EARLIER},
+    "mmoe, 1 cross layer": {"hyperparameters": {"cross_layers": 1}},
     # The default tasks have no conversion; the funnel models learn it.
-    "aitm (click, conversion)": ["--model", "aitm"],
-    "aitm, earlier defaults": ["--model", "aitm", *EARLIER],
+    "aitm (click, conversion)": {"model": "aitm"},
+    "aitm, earlier defaults": {"model": "aitm", **EARLIER},
 }
 TASKS = {"click": "p_click", "conversion": "p_conversion"}
 
@@ -56,22 +60,14 @@ def oracle(rows: int, seed: int) -> dict:
             for task, truth in TASKS.items()}
 
 
-def _default_rows() -> int:
-    """The synthetic recipe's `--rows` default."""
-    from mtzoo.recipes import definitions
-
-    return next(kwargs["default"] for flags, kwargs
-                in definitions.RECIPES["synthetic"].extra_args
-                if "--rows" in flags)
-
-
-def run_once(flags: list[str], seed: int) -> dict:
+def run_once(settings: dict, seed: int) -> dict:
     from mtzoo import recipes
+    from mtzoo import runs
 
-    rows = int(flags[flags.index("--rows") + 1]) if "--rows" in flags \
-        else _default_rows()
-    result = recipes.run_in_process(
-        "synthetic", ["--seed", seed, "--no-export", *flags])
+    config = runs.resolve(runs.RunConfig("synthetic", seed=seed, **settings),
+                          recipes.get("synthetic"))
+    rows = config.option("rows")
+    result = common.run_isolated(config)
     tested = result["test"]["tasks"]
     best = oracle(rows, seed)
     return {"seed": seed, "rows": rows,
@@ -113,15 +109,11 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import atomic
     from mtzoo import environment
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser = common.parser(__doc__, "impressions_gap.json", seeds=3)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS),
                         choices=list(SETTINGS))
-    parser.add_argument("--output",
-                        default=str(RESULTS / "impressions_gap.json"))
     args = parser.parse_args(argv)
     runs = {name: [run_once(SETTINGS[name], seed)
                    for seed in range(args.seeds)] for name in args.settings}
@@ -129,7 +121,7 @@ def main(argv=None) -> dict:
                "settings": {n: SETTINGS[n] for n in args.settings},
                "runs": runs, "summary": summarize(runs),
                **environment.describe()}
-    atomic.write_results(args.output, content,
+    common.write_results(args.output, content,
                          markdown_table(content["summary"]))
     return content["summary"]
 

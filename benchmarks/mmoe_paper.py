@@ -28,10 +28,14 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 import statistics
 import time
 
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 MODELS = {
@@ -177,7 +181,6 @@ def plot(runs: dict, path: pathlib.Path) -> None:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import atomic
     from mtzoo import environment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -219,7 +222,7 @@ def main(argv=None) -> dict:
         "summary": summary, "curves": runs,
         "seconds": round(time.perf_counter() - start, 1),
         **environment.describe()}
-    atomic.write_results(output, content,
+    common.write_results(output, content,
                          markdown_table(summary, learning_rates))
     return summary
 

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 import statistics
 import tempfile
 import time
@@ -36,6 +37,9 @@ from mtzoo import environment  # noqa: E402
 from mtzoo import atomic  # noqa: E402
 from mtzoo.data.datasets.census_income import PLAIN_NUMBERS  # noqa: E402
 from mtzoo.data.datasets import census_income as census  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -57,25 +61,28 @@ def cached_rate(dataset, repeats: int) -> float:
     return examples_per_second(dataset, repeats)[0]
 
 
+def stream_columns(features) -> dict:
+    """Columns to read from raw census files to stream `features` and the
+    two tasks: the features' columns plus the labels' sources."""
+    from mtzoo.data import readers
+    from mtzoo.data.pipeline import column_types
+
+    columns = column_types(features)
+    columns.update({"income_50k": readers.STRING,
+                    "marital_stat": readers.STRING})
+    return columns
+
+
 def training_rate(bundle, dataset, epochs: int, seed: int) -> float:
     """Median examples/s of MMoE training epochs after the first."""
     keras.utils.set_random_seed(seed)
     model = mtzoo.models.mmoe(bundle.features, bundle.tasks, num_experts=8,
                               expert_units=[64], tower_units=[32])
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    timings = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            timings.append(time.perf_counter() - self.start)
-
-    model.fit(dataset, epochs=epochs, callbacks=[Timer()], verbose=0,
+    timer = common.EpochTimer(len(bundle.train))
+    model.fit(dataset, epochs=epochs, callbacks=[timer], verbose=0,
               shuffle=False)
-    rows = len(bundle.train)
-    return statistics.median(rows / t for t in timings[1:])
+    return timer.examples_per_second
 
 
 def markdown_table(results: dict) -> str:
@@ -107,14 +114,15 @@ def main(argv=None) -> dict:
 
     bundle = mtzoo.data.census_income(args.data_dir, **PLAIN_NUMBERS)
     train_file = bundle.files["train"][0]
-    columns = census.stream_columns(bundle.features)
-    common = dict(batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    columns = stream_columns(bundle.features)
+    batching = dict(batch_size=args.batch_size, shuffle=True,
+                    seed=args.seed)
 
     def csv(cache=None):
         return mtzoo.data.from_csv(
             train_file, bundle.features, bundle.tasks,
             csv_format=census.CSV_FORMAT, columns=columns,
-            transform=census.add_labels, cache=cache, **common)
+            transform=census.add_labels, cache=cache, **batching)
 
     results = {"rows": len(bundle.train), "batch_size": args.batch_size,
                "repeats": args.repeats, "seed": args.seed}
@@ -129,10 +137,10 @@ def main(argv=None) -> dict:
         bundle.train.to_parquet(parquet)
         results["parquet_examples_per_s"], _ = examples_per_second(
             mtzoo.data.from_parquet(parquet, bundle.features, bundle.tasks,
-                                    **common), args.repeats)
+                                    **batching), args.repeats)
         results["parquet_cached_examples_per_s"] = cached_rate(
             mtzoo.data.from_parquet(parquet, bundle.features, bundle.tasks,
-                                    cache=True, **common), args.repeats)
+                                    cache=True, **batching), args.repeats)
         records = pathlib.Path(tmp) / "census.tfrecord.gz"
         start = time.perf_counter()
         mtzoo.data.write_tfrecord(bundle.train, records, bundle.features,
@@ -140,7 +148,7 @@ def main(argv=None) -> dict:
         results["tfrecord_write_seconds"] = time.perf_counter() - start
         results["tfrecord_examples_per_s"], _ = examples_per_second(
             mtzoo.data.from_tfrecord(records, bundle.features, bundle.tasks,
-                                     **common), args.repeats)
+                                     **batching), args.repeats)
 
     results["mmoe_train_examples_per_s"] = training_rate(
         bundle, csv(cache=True), args.epochs, args.seed)

@@ -16,7 +16,6 @@ it stopped.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import statistics
@@ -24,21 +23,20 @@ import sys
 
 from mtzoo import environment
 from mtzoo import recipes
-from mtzoo.atomic import atomic_path
+from mtzoo import runs as runs_lib
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the sibling module below, however run
+sys.path.insert(0, str(HERE))  # the sibling modules below, however run
+import common  # noqa: E402
 import gradient_boosting  # noqa: E402
 
-RESULTS = HERE / "results"
 TASKS = ("income", "marital")
 
 
-def _run_once(model: str, seed: int, data_dir, extra: list[str]) -> dict:
-    flags = ["--model", model, "--seed", seed, *extra]
-    if data_dir:
-        flags += ["--data-dir", data_dir]
-    result = recipes.run_in_process("census_income", flags)
+def _run_once(model: str, seed: int, data_dir, settings: dict) -> dict:
+    result = common.run_isolated(runs_lib.RunConfig(
+        "census_income", model=model, seed=seed, data_dir=data_dir,
+        **settings))
     tasks = result["test"]["tasks"]
     return {
         "model": model, "seed": seed,
@@ -51,14 +49,13 @@ def _run_once(model: str, seed: int, data_dir, extra: list[str]) -> dict:
     }
 
 
-def _lightgbm_once(seed: int, data_dir, extra: list[str]) -> dict:
+def _lightgbm_once(seed: int, data_dir, settings: dict) -> dict:
     """LightGBM per task on the recipe's split for `seed`."""
     from mtzoo import data
     from mtzoo.recipes import definitions
 
-    max_rows = next((int(flag.split("=", 1)[1]) for flag in extra
-                     if flag.startswith("--max-rows=")), None)
-    bundle = data.census_income(data_dir, max_rows=max_rows)
+    bundle = data.census_income(data_dir, max_rows=settings.get(
+        "options", {}).get("max_rows"))
     split = bundle.split_validation(definitions.VALIDATION_FRACTION,
                                     seed=seed)
     scores = gradient_boosting.per_task(split.train, split.validation,
@@ -111,16 +108,9 @@ def _epochs(entry: dict) -> str:
             else "")
 
 
-def _write(path: pathlib.Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        pathlib.Path(temporary).write_text(text)
-
-
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with the census files (else "
-                             "$MTZOO_DATA_DIR or the cache)")
+    parser = common.parser(__doc__, "quality.json", data="census-income",
+                           seeds=5)
     parser.add_argument("--models", nargs="+",
                         default=list(recipes.get("census_income")
                                      .architectures))
@@ -128,35 +118,42 @@ def main(argv=None) -> dict:
                         choices=["lightgbm"],
                         help="gradient boosting beside the architectures "
                              "(needs the bench extra)")
-    parser.add_argument("--seeds", type=int, default=5,
-                        help="seeds 0 .. N-1")
-    parser.add_argument("--output", default=str(RESULTS / "quality.json"))
-    parser.add_argument("--recipe-flag", action="append", default=[],
-                        help="extra flag for every run, e.g. "
-                             "--recipe-flag=--max-rows=20000")
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="rows per census file, for quick trials")
+    for flag in ("--epochs", "--batch-size", "--steps-per-execution"):
+        parser.add_argument(flag, type=int, default=None,
+                            help="instead of the recipe's (quick trials)")
     args = parser.parse_args(argv)
+    # Run settings besides the recipe's defaults (mtzoo.runs.RunConfig).
+    settings = {k: v for k, v in (
+        ("epochs", args.epochs), ("batch_size", args.batch_size),
+        ("steps_per_execution", args.steps_per_execution)) if v}
+    if args.max_rows:
+        settings["options"] = {"max_rows": args.max_rows}
     output = pathlib.Path(args.output)
     previous = (json.loads(output.read_text())
                 if output.exists() else {"runs": []})
-    runs = [r for r in previous["runs"]
-            if previous.get("recipe_flags", []) == args.recipe_flag]
+    # Runs of other settings are not kept (files written before settings
+    # existed hold `recipe_flags`, empty for the defaults).
+    same = previous.get("run_settings", {}) == settings and not \
+        previous.get("recipe_flags")
+    runs = previous["runs"] if same else []
     for model in [*args.anchors, *args.models]:
         for seed in range(args.seeds):
             if any(r["model"] == model and r["seed"] == seed for r in runs):
                 continue
             run_once = _lightgbm_once if model == "lightgbm" else (
                 lambda *a: _run_once(model, *a))
-            runs.append(run_once(seed, args.data_dir, args.recipe_flag))
+            runs.append(run_once(seed, args.data_dir, settings))
             print(json.dumps({k: runs[-1].get(k) for k in (
                 "model", "seed", "income_auc", "marital_auc",
                 "epochs_run")}), flush=True)
             content = {"benchmark": "census_income quality",
-                       "recipe_flags": args.recipe_flag,
+                       "run_settings": settings,
                        "runs": runs, "summary": summarize(runs),
                        **environment.describe()}
-            _write(output, json.dumps(content, indent=2))
-            _write(output.with_suffix(".md"),
-                   markdown_table(content["summary"]))
+            common.write_results(output, content,
+                                 markdown_table(content["summary"]))
     summary = summarize(runs)
     print(markdown_table(summary))
     return summary

@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
@@ -56,7 +59,6 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from mtzoo import environment
-    from mtzoo.atomic import write_results
 
     runs = [run_once() for _ in range(args.repeats)]
     summary = {key: {"median": statistics.median(r[key] for r in runs),
@@ -65,7 +67,7 @@ def main(argv=None) -> dict:
                for key in ("total_seconds", "train_seconds")}
     content = {"benchmark": "mtzoo quickstart, end to end", "runs": runs,
                "summary": summary, **environment.describe()}
-    write_results(args.output, content, markdown_table(summary))
+    common.write_results(args.output, content, markdown_table(summary))
     return content
 
 

@@ -32,6 +32,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling module below, however run
 import gradient_boosting  # noqa: E402
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 RESULTS = HERE / "results"
 TARGETS = ("age", "weeks_worked", "num_emp", "wage_per_hour")
 ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -173,7 +176,6 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import atomic
     from mtzoo import environment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -201,7 +203,7 @@ def main(argv=None) -> dict:
                    "test": len(test)},
                "runs": runs, "summary": summarize(runs),
                **environment.describe()}
-    atomic.write_results(args.output, content,
+    common.write_results(args.output, content,
                          markdown_table(content["summary"]))
     return content["summary"]
 

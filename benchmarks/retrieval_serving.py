@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -53,7 +57,6 @@ def main(argv=None) -> dict:
     from mtzoo import models
     from mtzoo import retrieval
     from mtzoo import tasks as tasks_lib
-    from mtzoo.atomic import write_results
 
     keras.utils.set_random_seed(0)
     bundle = data_lib.movielens(args.data_dir)
@@ -85,7 +88,7 @@ def main(argv=None) -> dict:
     content = {"benchmark": "top_k one-query latency (MovieLens 100K)",
                "candidates": len(catalogue), "calls": args.calls,
                "signatures": results, **environment.describe()}
-    write_results(args.output, content, markdown_table(content))
+    common.write_results(args.output, content, markdown_table(content))
     return content
 
 

@@ -37,24 +37,13 @@ import keras
 from mtzoo import export as export_lib
 from mtzoo.data.datasets.census_income import PLAIN_NUMBERS
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 CENSUS_MODELS = ["single_task", "shared_bottom", "omoe", "mmoe", "ple",
                  "attention_gated"]
 TASKS = ("income", "marital")
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of each epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:
@@ -190,7 +179,7 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
                                     shuffle=True, seed=seed)
     encode_seconds = time.perf_counter() - started
     peaks["encode"] = _peak_rss_mb()
-    timer = EpochTimer()
+    timer = common.EpochTimer(len(bundle.train))
     model.fit(train, epochs=epochs, callbacks=[timer], verbose=0)
     peaks["train"] = _peak_rss_mb()
     timed = timer.seconds[1:]

@@ -31,6 +31,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE / "peers"))
@@ -111,7 +114,6 @@ def main(argv=None) -> dict:
     import pandas as pd
 
     from mtzoo import environment
-    from mtzoo.atomic import write_results
     from mtzoo.text import checkpoints
     from run import ensure_venv_for
 
@@ -158,7 +160,7 @@ def main(argv=None) -> dict:
                "seconds": {"mtzoo": ours["seconds"],
                            "reference": theirs["seconds"]},
                **environment.describe()}
-    write_results(args.output, content, markdown_table(summary))
+    common.write_results(args.output, content, markdown_table(summary))
     return content
 
 

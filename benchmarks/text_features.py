@@ -16,32 +16,36 @@ Writes `benchmarks/results/text_features.json` and `.md`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import statistics
+import sys
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-#: Setting name -> recipe flags.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+#: Setting name -> `mtzoo.runs.RunConfig` settings of the recipe.
 SETTINGS = {
-    "no text": ["--text-encoder", "none"],
-    "bag of words": ["--text-encoder", "bag"],
-    "MiniLM, frozen": ["--text-encoder", "minilm"],
+    "no text": {"options": {"text_encoder": "none"}},
+    "bag of words": {"options": {"text_encoder": "bag"}},
+    "MiniLM, frozen": {"options": {"text_encoder": "minilm"}},
     # About 4-5 minutes per epoch on 2 cores (every epoch runs all six
     # layers forward): capped at 4 epochs.
-    "MiniLM, top layer fine-tuned, 4 epochs": [
-        "--text-encoder", "minilm", "--fine-tune-layers", "1",
-        "--epochs", "4"],
+    "MiniLM, top layer fine-tuned, 4 epochs": {
+        "options": {"text_encoder": "minilm", "fine_tune_layers": 1},
+        "epochs": 4},
 }
 METRICS = (("rating", "rmse"), ("liked", "auc"), ("helpful", "auc"))
 
 
 def run_once(setting: str, seed: int, args) -> dict:
-    from mtzoo import recipes
+    from mtzoo import runs
 
-    result = recipes.run_in_process("amazon_reviews", [
-        "--model", args.model, "--seed", seed, "--data-dir", args.data_dir,
-        *SETTINGS[setting], *args.recipe_flag])
+    settings = dict(SETTINGS[setting])
+    options = {**settings.pop("options", {}), **args.options}
+    result = common.run_isolated(runs.RunConfig(
+        "amazon_reviews", model=args.model, seed=seed,
+        data_dir=args.data_dir, options=options, **settings))
     tasks = result["test"]["tasks"]
     return {"setting": setting, "seed": seed,
             **{f"{task}_{metric}": tasks[task][metric]
@@ -77,20 +81,17 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True)
+    parser = common.parser(__doc__, "text_features.json",
+                           data="amazon-musical-instruments", seeds=3)
     parser.add_argument("--model", default="mmoe")
-    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS),
                         choices=list(SETTINGS))
-    parser.add_argument("--recipe-flag", action="append", default=[],
-                        help="extra flag for every recipe run")
-    parser.add_argument("--output", default=str(RESULTS /
-                                                "text_features.json"))
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="rows of the recipe's data (default: all)")
     args = parser.parse_args(argv)
+    args.options = ({"max_rows": args.max_rows} if args.max_rows else {})
 
     from mtzoo import environment
-    from mtzoo.atomic import write_results
     from mtzoo.atomic import write_text
 
     output = pathlib.Path(args.output)
@@ -106,11 +107,11 @@ def main(argv=None) -> dict:
             content = {"benchmark": "amazon_reviews recipe, text settings",
                        "model": args.model, "runs": runs,
                        "summary": summarize(runs),
-                       "recipe_flags": args.recipe_flag,
+                       "recipe_options": args.options,
                        **environment.describe()}
             write_text(output, json.dumps(content, indent=2))
     content = json.loads(output.read_text())
-    write_results(output, content, markdown_table(content["summary"]))
+    common.write_results(output, content, markdown_table(content["summary"]))
     return content
 
 

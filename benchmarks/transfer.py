@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 import statistics
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 #: How the marital model starts: transfer with a `freeze` value, or not.
@@ -99,7 +103,6 @@ def main(argv=None) -> dict:
     from mtzoo import data
     from mtzoo.data.datasets.census_income import PLAIN_NUMBERS
     from mtzoo import environment
-    from mtzoo.atomic import write_results
 
     bundle = data.census_income(args.data_dir, max_rows=args.max_rows,
                                 **PLAIN_NUMBERS)
@@ -111,7 +114,7 @@ def main(argv=None) -> dict:
                "fraction": args.fraction, "max_rows": args.max_rows,
                "runs": runs, "summary": summarize(runs),
                **environment.describe()}
-    write_results(args.output, content, markdown_table(content["summary"]))
+    common.write_results(args.output, content, markdown_table(content["summary"]))
     return content
 
 

@@ -25,8 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 import statistics
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 TASKS = ("income", "marital")
@@ -141,25 +145,26 @@ def _train_once(bundle_for, setting: dict, seed: int) -> dict:
 
     from mtzoo import data
     from mtzoo import models
+    from mtzoo.training.averaging import WeightAveraging
 
     bundle, split = bundle_for(setting["data"])
     fit = setting["fit"]
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = models.mmoe(bundle.features, bundle.tasks, **setting["model"])
-    ema = fit.get("ema_momentum", 0.0)
-    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
-    optimizer = (keras.optimizers.AdamW(fit["learning_rate"],
-                                        weight_decay=fit["weight_decay"],
-                                        **averaging)
-                 if fit["weight_decay"] else
-                 keras.optimizers.Adam(fit["learning_rate"], **averaging))
+    # As in a recipe run: the momentum capped to the data's size, and the
+    # average swapped in before early stopping judges and keeps weights.
+    averaging = WeightAveraging.for_run(
+        fit.get("ema_momentum", 0.0),
+        data.batches_per_epoch(len(split.train), fit["batch_size"]))
+    optimizer = (keras.optimizers.AdamW(
+        fit["learning_rate"], weight_decay=fit["weight_decay"],
+        **averaging.optimizer_options) if fit["weight_decay"] else
+        keras.optimizers.Adam(fit["learning_rate"],
+                              **averaging.optimizer_options))
     model.compile(optimizer=optimizer, jit_compile="auto",
                   steps_per_execution=16)
-    # With weight averaging, validation (and so early stopping, which keeps
-    # the best epoch's weights) sees the averaged weights.
-    callbacks = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-                 if ema else [])
+    callbacks = averaging.callbacks
     callbacks.append(keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=fit["patience"],
         restore_best_weights=True))
@@ -246,7 +251,6 @@ def markdown_table(summary: list[dict]) -> str:
 
 
 def main(argv=None) -> list[dict]:
-    from mtzoo import atomic
     from mtzoo import environment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -283,7 +287,7 @@ def main(argv=None) -> list[dict]:
         content = {"benchmark": "census_income tuning (validation split)",
                    "validation_seed": VALIDATION_SEED, "trials": trials,
                    "summary": summarize(trials), **environment.describe()}
-        atomic.write_results(output, content,
+        common.write_results(output, content,
                              markdown_table(content["summary"]))
     return summarize(trials)
 

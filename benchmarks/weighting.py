@@ -11,18 +11,18 @@ throughput and the final task weights to
 
 from __future__ import annotations
 
-import argparse
-import json
 import pathlib
 import statistics
+import sys
 import tempfile
 
 from mtzoo import environment
-from mtzoo import recipes
-from mtzoo import atomic
+from mtzoo import runs as runs_lib
 from mtzoo.training import weighting
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 TASKS = ("income", "marital")
 
 
@@ -56,26 +56,21 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None)
+    parser = common.parser(__doc__, "weighting.json", data="census-income")
     parser.add_argument("--model", default="mmoe")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--strategies", nargs="+",
                         default=list(weighting.STRATEGIES))
-    parser.add_argument("--output", default=str(RESULTS / "weighting.json"))
     args = parser.parse_args(argv)
-    recipe = recipes.get("census_income")
     runs = {}
     for strategy in args.strategies:
         runs[strategy] = []
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as tmp:
-                flags = recipes.build_parser(recipe).parse_args([
-                    "--model", args.model, "--weighting", strategy,
-                    "--seed", str(seed), "--no-export", "--output-dir", tmp]
-                    + (["--data-dir", args.data_dir] if args.data_dir
-                       else []))
-                result = recipes.run(recipe, flags)
+                result = runs_lib.run(runs_lib.RunConfig(
+                    "census_income", model=args.model, weighting=strategy,
+                    seed=seed, data_dir=args.data_dir, output_dir=tmp,
+                    export=False))
             tasks = result["test"]["tasks"]
             runs[strategy].append({
                 "seed": seed,
@@ -89,12 +84,7 @@ def main(argv=None) -> dict:
     summary = summarize(runs)
     output = {"model": args.model, "seeds": args.seeds, "runs": runs,
               "summary": summary, **environment.describe()}
-    path = pathlib.Path(args.output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, text in ((path, json.dumps(output, indent=2)),
-                         (path.with_suffix(".md"), markdown_table(summary))):
-        atomic.write_text(target, text)
-    print(f"written: {args.output}")
+    common.write_results(args.output, output, markdown_table(summary))
     return output
 
 

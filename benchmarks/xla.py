@@ -22,12 +22,13 @@ import sys
 import keras
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from speed import EpochTimer  # noqa: E402
 
 import mtzoo  # noqa: E402
 from mtzoo import environment  # noqa: E402
 from mtzoo import atomic  # noqa: E402
 from mtzoo.data.datasets.census_income import PLAIN_NUMBERS  # noqa: E402
+
+import common  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -40,10 +41,9 @@ def training_rate(bundle, train, *, jit_compile: bool, epochs: int,
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution)
-    timer = EpochTimer()
+    timer = common.EpochTimer(len(bundle.train))
     model.fit(train, epochs=epochs, callbacks=[timer], verbose=0)
-    return statistics.median(len(bundle.train) / s
-                             for s in timer.seconds[1:])
+    return timer.examples_per_second
 
 
 def markdown_table(summary: dict) -> str:

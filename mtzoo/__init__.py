@@ -17,7 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("catalog", "data", "evaluation", "export", "features",
-               "layers", "models", "recipes", "retrieval", "tasks", "text")
+               "layers", "models", "recipes", "retrieval", "runs", "tasks",
+               "text")
 
 __all__ = [*_SUBMODULES, "__version__"]
 

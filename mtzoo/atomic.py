@@ -38,15 +38,3 @@ def write_text(path, text: str) -> None:
     with atomic_path(path) as temporary:
         with open(temporary, "w") as handle:
             handle.write(text)
-
-
-def write_results(output, content: dict, table: str) -> None:
-    """A benchmark's results: `content` as `output` (JSON) and `table` as
-    the `.md` beside it, each written atomically; prints the table."""
-    import json
-    import pathlib
-
-    output = pathlib.Path(output)
-    write_text(output, json.dumps(content, indent=2))
-    write_text(output.with_suffix(".md"), table)
-    print(table)

@@ -13,9 +13,22 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class ArchitectureInfo:
+    """An architecture's entry.
+
+    Attributes:
+        name: the registry name.
+        description: one line for `mtzoo models`.
+        paper: the paper behind it.
+        retrieval: whether its builder trains retrieval tasks (query and
+            candidate towers) beside ranking tasks. The one place this is
+            stated: builders' schema checks, recipes and the command line
+            read it.
+    """
+
     name: str
     description: str
     paper: str | None = None
+    retrieval: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,11 +43,12 @@ ARCHITECTURES = {a.name: a for a in (
     ArchitectureInfo("single_task", "An independent encoder and network per "
                      "task (no sharing baseline)."),
     ArchitectureInfo("shared_bottom", "A shared bottom MLP with one tower per "
-                     "task (hard parameter sharing).", "Caruana, 1997"),
+                     "task (hard parameter sharing).", "Caruana, 1997",
+                     retrieval=True),
     ArchitectureInfo("omoe", "Experts mixed by one softmax gate shared by "
                      "all tasks.", "Ma et al., KDD 2018"),
     ArchitectureInfo("mmoe", "Shared experts with one softmax gate per "
-                     "task.", "Ma et al., KDD 2018"),
+                     "task.", "Ma et al., KDD 2018", retrieval=True),
     ArchitectureInfo("ple", "Progressive layered extraction: shared and "
                      "task-specific experts over several levels.",
                      "Tang et al., RecSys 2020"),
@@ -48,7 +62,7 @@ ARCHITECTURES = {a.name: a for a in (
                      "trained on all impressions.", "Ma et al., SIGIR 2018"),
     ArchitectureInfo("two_tower", "Query and candidate towers for retrieval; "
                      "ranking heads read both vectors.",
-                     "Yi et al., RecSys 2019"),
+                     "Yi et al., RecSys 2019", retrieval=True),
 )}
 
 #: Architectures for any set of ranking tasks.
@@ -58,6 +72,19 @@ GENERAL = ("single_task", "shared_bottom", "omoe", "mmoe", "ple",
 FUNNEL = GENERAL + ("aitm", "esmm")
 #: ...and two towers for retrieval.
 RETRIEVAL = GENERAL + ("two_tower",)
+#: Architectures that train retrieval tasks.
+RETRIEVAL_ARCHITECTURES = tuple(
+    name for name, info in ARCHITECTURES.items() if info.retrieval)
+
+
+
+def architectures_for(architectures, retrieval: bool) -> tuple:
+    """Of `architectures`, those a run can train: all of them, or those
+    that train retrieval when the run has a retrieval task."""
+    if not retrieval:
+        return tuple(architectures)
+    return tuple(a for a in architectures if a in RETRIEVAL_ARCHITECTURES)
+
 
 RECIPES = {r.name: r for r in (
     RecipeInfo("census_income", "UCI Census-Income (KDD): income > 50K and "

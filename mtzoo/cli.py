@@ -73,14 +73,14 @@ def _train(args) -> int:
         print(f"mtzoo train: unknown recipe {args.recipe!r}; available: "
               f"{', '.join(catalog.RECIPES)}", file=sys.stderr)
         return 2
-    recipes = _import_quietly("mtzoo.recipes")
-    return recipes.main(args.recipe, args.flags,
+    flags = _import_quietly("mtzoo.runs.flags")
+    return flags.main(args.recipe, args.flags,
                         prog=f"mtzoo train {args.recipe}")
 
 
 def _quickstart(args) -> int:
-    recipes = _import_quietly("mtzoo.recipes")
-    return recipes.main("synthetic", args.extra, prog="mtzoo quickstart",
+    flags = _import_quietly("mtzoo.runs.flags")
+    return flags.main("synthetic", args.extra, prog="mtzoo quickstart",
                         output_dir=QUICKSTART_DIR)
 
 

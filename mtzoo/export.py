@@ -153,7 +153,7 @@ def export_saved_model(
                 input_signature=[tf.TensorSpec([None], tf.string,
                                                 name=EXAMPLES_INPUT)])
         if catalogues:
-            from mtzoo import retrieval_export
+            from mtzoo.retrieval import export as retrieval_export
 
             retrieval_export.add_endpoints(
                 archive, model, catalogues, serving_signature(serving),

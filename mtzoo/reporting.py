@@ -6,16 +6,6 @@ import pathlib
 
 import numpy as np
 
-from mtzoo import tasks as tasks_lib
-
-_COLUMNS = {
-    tasks_lib.BINARY: ["auc", "log_loss", "accuracy", "precision", "recall",
-                       "f1", "positive_rate"],
-    tasks_lib.REGRESSION: ["rmse", "mae", "skill"],
-    tasks_lib.MULTICLASS: ["accuracy", "macro_f1"],
-    tasks_lib.RETRIEVAL: [],  # recall and NDCG at the tasks' ks
-}
-
 
 def _fmt(value) -> str:
     if value is None:
@@ -25,8 +15,16 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _by_kind(tasks) -> dict:
+    """Tasks grouped by kind, in the order kinds first appear."""
+    groups = {}
+    for task in tasks:
+        groups.setdefault(task.kind, []).append(task)
+    return groups
+
+
 def markdown_report(result: dict, tasks) -> str:
-    """The report of a recipe run (see `mtzoo.recipes.run`) as Markdown."""
+    """The report of a recipe run (see `mtzoo.runs.run`) as Markdown."""
     lines = [
         f"# {result['recipe']} / {result['model']}",
         "",
@@ -50,20 +48,10 @@ def markdown_report(result: dict, tasks) -> str:
         "(multiclass) and recall at the largest k over the whole catalogue "
         "(retrieval).",
     ]
-    for kind in tasks_lib.KINDS:
-        kind_tasks = [t for t in tasks if t.kind == kind]
-        if not kind_tasks:
-            continue
-        columns = list(_COLUMNS[kind])
-        if kind == tasks_lib.RETRIEVAL:
-            ks = sorted({k for t in kind_tasks for k in t.ks})
-            columns += [f"recall_at_{k}" for k in ks]
-            columns += [f"ndcg_at_{k}" for k in ks]
-        if kind == tasks_lib.MULTICLASS:
-            extra = {k for t in kind_tasks
-                     for k in result["test"]["tasks"][t.name]
-                     if k.startswith("top")}
-            columns += sorted(extra)
+    for kind, kind_tasks in _by_kind(tasks).items():
+        columns = list(dict.fromkeys(
+            column for t in kind_tasks for column in t.report_metrics(
+                result["test"]["tasks"][t.name])))
         lines += ["", f"### {kind} tasks", "",
                   "| task | weight | examples | " + " | ".join(columns)
                   + " |",

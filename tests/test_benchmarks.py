@@ -67,9 +67,8 @@ def test_quality_benchmark_runs_and_resumes(tmp_path):
     module = _script("quality")
     output = tmp_path / "quality.json"
     flags = ["--data-dir", str(CENSUS), "--models", "mmoe", "--seeds", "2",
-             "--output", str(output), "--recipe-flag=--max-rows=3000",
-             "--recipe-flag=--epochs=3", "--recipe-flag=--batch-size=128",
-             "--recipe-flag=--steps-per-execution=1"]
+             "--output", str(output), "--max-rows=3000", "--epochs=3",
+             "--batch-size=128", "--steps-per-execution=1"]
     module.main(flags[:5] + ["1"] + flags[6:])
     first = json.loads(output.read_text())
     assert [(r["model"], r["seed"]) for r in first["runs"]] == [

@@ -8,6 +8,7 @@ from mtzoo import data
 from mtzoo import features as F
 from mtzoo import models
 from mtzoo import retrieval
+from mtzoo.retrieval import layout
 from mtzoo import tasks as T
 
 
@@ -47,11 +48,17 @@ def _tasks(**kwargs):
             T.regression("rating")]
 
 
+def _output(query, candidate, log_q, ids):
+    """A retrieval head's output: vectors, log Q and packed ids."""
+    return np.concatenate([query, candidate, np.reshape(log_q, (-1, 1)),
+                           np.asarray(layout.pack_ids(np.ravel(ids)))],
+                          axis=1).astype(np.float32)
+
+
 def _logits(task, query, candidate, ids, log_q):
-    y_pred = np.concatenate([query, candidate, log_q[:, None],
-                             ids[:, None].astype(np.float32)], axis=1)
-    return np.asarray(T.in_batch_logits(task, keras.ops.convert_to_tensor(
-        y_pred.astype(np.float32))))
+    logits, _ = task.logits(keras.ops.convert_to_tensor(
+        _output(query, candidate, log_q, ids)))
+    return np.asarray(logits)
 
 
 def test_in_batch_logits_correct_for_sampling_and_mask_accidental_hits():
@@ -80,8 +87,7 @@ def test_loss_is_softmax_cross_entropy_of_the_diagonal():
     ids = np.arange(5)
     task = T.retrieval("item", candidate_features=["item_id"],
                        embedding_dim=3, sampling_correction=False)
-    y_pred = np.concatenate([query, candidate, np.zeros((5, 1)),
-                             ids[:, None]], axis=1).astype(np.float32)
+    y_pred = _output(query, candidate, np.zeros(5), ids)
     loss = T.RetrievalSoftmax(task, reduction=None)(np.zeros((5, 1)), y_pred)
     logits = query @ candidate.T
     expected = -(np.diag(logits) - np.log(np.exp(logits).sum(axis=1)))
@@ -98,7 +104,7 @@ def test_in_batch_loss_gradient_matches_automatic_differentiation(
     rng = np.random.default_rng(2)
     query, candidate = (tf.Variable(v) for v in
                         rng.normal(size=(2, 6, 3)).astype(np.float32))
-    ids = np.array([1, 4, 1, 2, 3, 4], np.float32)[:, None]
+    ids = layout.pack_ids(np.array([1, 4, 1, 2, 3, 4]))
     log_q = np.log(rng.uniform(0.05, 0.5, (6, 1))).astype(np.float32)
     weights = np.array([1, 0, 2, 1, 1, 0.5], np.float32)
     task = T.retrieval("item", candidate_features=["item_id"],
@@ -111,7 +117,7 @@ def test_in_batch_loss_gradient_matches_automatic_differentiation(
 
     def automatic():
         y_pred = tf.concat([query, candidate, log_q, ids], axis=1)
-        logits = T.in_batch_logits(task, y_pred)
+        logits, _ = task.logits(y_pred)
         per_query = keras.losses.sparse_categorical_crossentropy(
             tf.range(6), logits, from_logits=True)
         return tf.reduce_sum(per_query * weights) / tf.reduce_sum(weights)
@@ -225,7 +231,7 @@ def test_retrieval_task_errors_name_what_to_write(watch_log):
             F.adapt([F.NumericFeature("price"), F.CategoricalFeature("u")],
                     pd.DataFrame({"price": [1.0, 2.0], "u": ["a", "b"]})),
             [T.retrieval("item", candidate_features=["price"])])
-    assert mtzoo.tasks.RETRIEVAL in T.KINDS
+    assert "retrieval" in T.KINDS
 
 
 def test_saved_model_answers_top_k_for_known_and_unseen_users_without_mtzoo(
@@ -306,7 +312,7 @@ def test_every_weighting_strategy_trains_retrieval_beside_rating(
 
 
 def test_item_softmax_head_scores_every_row_or_a_corrected_sample():
-    from mtzoo.layers import ItemSoftmaxHead
+    from mtzoo.retrieval import ItemSoftmaxHead
 
     rows, dim = 7, 2
     table = np.zeros((rows, dim + 1), np.float32)
@@ -319,8 +325,8 @@ def test_item_softmax_head_scores_every_row_or_a_corrected_sample():
     full.item_vectors.assign(table)
     out = np.asarray(full([query, ids]))
     expected = (query[:, :1] * np.arange(rows) + 0.5) / 2.0
-    np.testing.assert_allclose(out[:, :-1], expected, rtol=1e-6)
-    np.testing.assert_array_equal(out[:, -1], ids)
+    np.testing.assert_allclose(out[:, :-2], expected, rtol=1e-6)
+    np.testing.assert_array_equal(layout.unpack_ids(out[:, -2:]), ids)
 
     sampled = ItemSoftmaxHead(rows, dim, num_sampled=50, seed=1)
     sampled.build()
@@ -390,3 +396,29 @@ def test_item_softmax_takes_the_id_alone():
         T.retrieval("item", ["item_id", "genre"], negatives="sampled")
     with pytest.raises(ValueError, match="cosine"):
         T.next_item("item", "item_id", cosine=True)
+
+
+def test_ids_beyond_float32_precision_come_back_exactly():
+    # 2**24 + 1 is the first integer float32 cannot hold.
+    ids = np.array([0, 1, 2 ** 24 + 1, 2 ** 31 - 1, 123_456_789])
+    packed = np.asarray(layout.pack_ids(ids))
+    assert packed.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(layout.unpack_ids(packed)), ids)
+    task = T.retrieval("item", candidate_features=["item_id"],
+                       embedding_dim=1, sampling_correction=False)
+    # Two rows of distinct ids 2**24 and 2**24 + 1 are not accidental hits
+    # of each other (in one float32 column they were the same id).
+    logits = _logits(task, np.ones((2, 1)), np.ones((2, 1)),
+                     np.array([2 ** 24, 2 ** 24 + 1]), np.zeros(2))
+    assert (logits > -1e8).all()
+
+
+def test_retrieval_task_with_a_missing_label_value():
+    frame = pd.DataFrame({"item_id": ["a", "none", None, "b"]})
+    task = T.retrieval("item", candidate_features=["item_id"],
+                       missing_label="none")
+    labels, weights = mtzoo.data.label_arrays(frame, [task])
+    assert weights["item"].tolist() == [1, 0, 0, 1]
+    T.require_some_label(frame, [task])
+    with pytest.raises(F.DataError, match="'item' has no label"):
+        T.require_some_label(frame.iloc[1:3], [task])

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from mtzoo import features as F
 from mtzoo import tasks as T
 
 
@@ -38,10 +39,11 @@ def test_label_column_defaults_to_name():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: T.Task("x", "ranking"), "kind"),
-    (lambda: T.Task("x", "multiclass"), "num_classes"),
+    (lambda: T.create("ranking", "x"), "kind"),
+    (lambda: T.create("multiclass", "x"), "num_classes"),
     (lambda: T.multiclass("x", num_classes=1), "num_classes"),
-    (lambda: T.binary("x", num_classes=3), "num_classes"),
+    (lambda: T.create("binary", "x", num_classes=3),
+     r"\['num_classes'\] do not apply to binary tasks"),
     (lambda: T.binary("x", loss="mse"), "does not fit a binary task"),
     (lambda: T.regression("x", metrics=["auc"]), "unknown regression metric"),
     (lambda: T.binary("x", weight=-1.0), "weight"),
@@ -108,8 +110,8 @@ def test_multiclass_with_classes_takes_label_values():
     with pytest.raises(F.DataError, match=r"classes \[1, 2, 3, 4, 5\].*"
                                           r"row 1 has 6"):
         data.label_arrays(pd.DataFrame({"stars": [5, 6]}), [task])
-    with pytest.raises(ValueError, match="multiclass tasks only"):
-        T.Task("stars", T.BINARY, classes=(0, 1))
+    with pytest.raises(ValueError, match="do not apply to binary tasks"):
+        T.create("binary", "stars", classes=(0, 1))
 
 
 def test_adapt_learns_the_scale_of_regression_labels_only():
@@ -137,9 +139,9 @@ def test_adapt_names_the_row_of_a_label_log1p_cannot_take():
     import pandas as pd
 
     frame = pd.DataFrame({"spend": [1.0, -3.0, 2.0]})
-    with pytest.raises(T.DataError, match=r"'spend'.*row 1.*-3"):
+    with pytest.raises(F.DataError, match=r"'spend'.*row 1.*-3"):
         T.adapt([T.regression("spend", log_transform=True)], frame)
-    with pytest.raises(ValueError, match="regression tasks only"):
+    with pytest.raises(ValueError, match="do not apply to binary tasks"):
         T.binary("click", log_transform=True)
 
 
@@ -205,3 +207,18 @@ def test_regression_of_any_scale_trains_standardized_and_predicts_in_units(
     x = mtzoo.data.model_inputs(test.iloc[:50], features)
     np.testing.assert_allclose(reloaded.predict(x, verbose=0)["price"],
                                model.predict(x, verbose=0)["price"])
+
+
+def test_string_class_labels_train_through_a_dataset():
+    import pandas as pd
+
+    from mtzoo import data
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0],
+                          "mpaa": ["R", None, "PG", "PG-13"]})
+    task = T.multiclass("mpaa", classes=["PG", "PG-13", "R"])
+    features = F.adapt([F.NumericFeature("x")], frame)
+    _, labels, weights = next(iter(data.from_dataframe(
+        frame, features, [task], batch_size=4)))
+    assert labels["mpaa"].numpy().ravel().tolist() == [2, 0, 0, 1]
+    assert weights["mpaa"].numpy().tolist() == [1, 0, 1, 1]

@@ -42,6 +42,9 @@ sys.path.insert(0, str(HERE))
 import movielens_measure as measure  # noqa: E402
 from run import ensure_venv_for  # noqa: E402
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import common  # noqa: E402
+
 TFRS = {"packages": ["tensorflow==2.21.0", "tf_keras==2.21.0",
                      "tensorflow-recommenders==0.7.7", "numpy"],
         "environment": {"TF_USE_LEGACY_KERAS": "1"}}
@@ -228,7 +231,6 @@ def main(argv=None) -> dict:
         return result
 
     from mtzoo import environment
-    from mtzoo.atomic import write_results
 
     python = (ensure_venv_for("tfrs", TFRS, pathlib.Path(args.venv_dir))
               if "tfrs" in args.libraries else None)
@@ -256,7 +258,7 @@ def main(argv=None) -> dict:
                             "epochs": measure.EPOCHS,
                             "libraries": args.libraries},
                "summary": summary, "runs": runs, **environment.describe()}
-    write_results(args.output, content, markdown_table(summary))
+    common.write_results(args.output, content, markdown_table(summary))
     return content
 
 

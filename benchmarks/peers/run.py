@@ -34,6 +34,9 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import common  # noqa: E402
+
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results"
 
@@ -312,7 +315,6 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     from mtzoo import environment
-    from mtzoo.atomic import write_results
 
     pythons = {name: ensure_venv(name, pathlib.Path(args.venv_dir))
                for name in args.libraries if name in PEERS}
@@ -343,7 +345,7 @@ def main(argv=None) -> dict:
     tables = markdown_table(summary)
     if "mtzoo" in summary and "deepctr" in summary:
         tables += "\n" + targets_table(summary)
-    write_results(args.output, content, tables)
+    common.write_results(args.output, content, tables)
     return content
 
 

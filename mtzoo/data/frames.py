@@ -14,7 +14,6 @@ import tensorflow as tf
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.features import DataError
-from mtzoo.features import base as columns
 
 
 def feature_arrays(frame: pd.DataFrame, features) -> dict[str, np.ndarray]:
@@ -89,118 +88,10 @@ def label_arrays(
         binary and regression tasks, int32 class ids for multiclass), and
         float32 weights of shape `(n,)`.
     """
-    tasks = tasks_lib.validate(tasks)
     labels, weights = {}, {}
-    for task in tasks:
-        labels[task.name], weights[task.name] = _task_labels(frame, task)
-    return labels, weights
-
-
-def _task_labels(frame, task):
-    owner = f"Task '{task.name}'"
-    columns.require_column(frame, task.label_column, owner)
-    if task.kind == tasks_lib.RETRIEVAL:
-        # The positive is the row's own candidate, read from its features:
-        # the label only says which rows have one.
-        present = _has_candidate(frame, task)
-        return _weighted(frame, task, np.zeros((len(frame), 1), np.float32),
-                         present.astype(np.float32), owner)
-    if task.classes is not None:
-        return _class_labels(frame, task, owner)
-    values = columns.numeric_column(
-        frame, task.label_column, owner, "numeric labels")
-    missing = ~np.isfinite(values)
-    if task.missing_label is not None:
-        missing |= values == task.missing_label
-    present = ~missing
-    if task.kind == tasks_lib.BINARY:
-        bad = present & ((values < 0) | (values > 1))
-        expected = "labels in [0, 1]"
-    elif task.kind == tasks_lib.MULTICLASS:
-        bad = present & ((values < 0) | (values >= task.num_classes)
-                         | (values != np.round(values)))
-        expected = f"integer class ids in [0, {task.num_classes - 1}]"
-    else:
-        bad = np.zeros_like(present)
-        expected = ""
-    if bad.any():
-        raise columns.bad_values(frame, task.label_column, bad, owner,
-                                 expected, count=True)
-    filled = np.where(present, values, 0.0)
-    if task.kind == tasks_lib.MULTICLASS:
-        label = filled.astype(np.int32).reshape(-1, 1)
-    else:
-        label = filled.astype(np.float32).reshape(-1, 1)
-    return _weighted(frame, task, label, present.astype(np.float32), owner)
-
-
-def _class_labels(frame, task, owner):
-    """Class ids of a multiclass task's label values (`task.classes`);
-    missing values carry no label, others are an error naming the row."""
-    series = frame[task.label_column]
-    index = {value: i for i, value in enumerate(task.classes)}
-    index.update({str(value): i for i, value in enumerate(task.classes)})
-    if all(isinstance(v, (int, float)) for v in task.classes):
-        index.update({float(value): i for i, value in enumerate(task.classes)})
-    missing = series.isna().to_numpy()
-    if task.missing_label is not None:
-        missing |= (series == task.missing_label).to_numpy()
-    ids = np.array([index.get(v.item() if isinstance(v, np.generic) else v,
-                              -1) if not m else 0
-                    for v, m in zip(series.to_numpy(), missing)])
-    bad = ids < 0
-    if bad.any():
-        raise columns.bad_values(
-            frame, task.label_column, bad, owner,
-            f"one of its classes {list(task.classes)}", count=True)
-    return _weighted(frame, task, ids.astype(np.int32).reshape(-1, 1),
-                     (~missing).astype(np.float32), owner)
-
-
-def _has_candidate(frame, task) -> np.ndarray:
-    """Rows where a retrieval task's candidate id is present."""
-    return frame[task.label_column].notna().to_numpy()
-
-
-def _weighted(frame, task, label, weight, owner):
-    """`(label, weight)` with the task's weight and space columns applied
-    to the 0/1 `weight` of rows that have a label."""
-    if task.weight_column:
-        column_weights = columns.numeric_column(
-            frame, task.weight_column, f"{owner} (weight column)",
-            "non-negative numbers")
-        invalid = ~np.isfinite(column_weights) | (column_weights < 0)
-        if invalid.any():
-            raise columns.bad_values(frame, task.weight_column, invalid,
-                                     owner, "non-negative weights")
-        weight = weight * column_weights.astype(np.float32)
-    if task.space_column:
-        space = columns.numeric_column(
-            frame, task.space_column, f"{owner} (space column)",
-            "numbers (non-zero: in the task's space)")
-        weight = weight * (np.nan_to_num(space) != 0)
-    return label, weight
-
-
-def _require_some_label(frame, tasks) -> None:
     for task in tasks_lib.validate(tasks):
-        if task.kind == tasks_lib.RETRIEVAL:
-            present = _has_candidate(frame, task)
-        else:
-            values = columns.numeric_column(
-                frame, task.label_column, f"Task '{task.name}'",
-                "numeric labels")
-            present = np.isfinite(values)
-        if task.missing_label is not None:
-            present &= values != task.missing_label
-        if not present.any():
-            raise DataError(
-                f"Task '{task.name}' has no label: column "
-                f"'{task.label_column}' is missing on all {len(frame)} rows"
-                + (f" (missing_label={task.missing_label!r})"
-                   if task.missing_label is not None else "")
-                + ". Fix the column or the task, drop the task, or pass "
-                  "allow_unlabelled_tasks=True.")
+        labels[task.name], weights[task.name] = task.labels_and_weights(frame)
+    return labels, weights
 
 
 def from_dataframe(
@@ -256,7 +147,7 @@ def from_dataframe(
     if tasks is not None:
         labels, weights = label_arrays(frame, tasks)
         if not allow_unlabelled_tasks:
-            _require_some_label(frame, tasks)
+            tasks_lib.require_some_label(frame, tasks)
         arrays += [labels, weights]
     gather = _batch_gatherer(tuple(arrays) if tasks is not None
                              else arrays[0])

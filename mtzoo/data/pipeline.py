@@ -64,9 +64,8 @@ def _element_spec(features, tasks):
         for spec in features}
     if tasks is None:
         return feature_spec
-    labels = {t.name: tf.TensorSpec(
-        (None, 1), tf.int32 if t.kind == tasks_lib.MULTICLASS else tf.float32)
-        for t in tasks}
+    labels = {t.name: tf.TensorSpec((None, 1), tf.as_dtype(t.label_dtype))
+              for t in tasks}
     weights = {t.name: tf.TensorSpec((None,), tf.float32) for t in tasks}
     return feature_spec, labels, weights
 
@@ -385,11 +384,13 @@ def _examples(batch, tasks):
     makers = {}
     for key, values in columns.items():
         values = np.asarray(values).reshape(size, -1)
-        if values.dtype == object or values.dtype.kind in "SU":
+        if values.dtype == object or np.issubdtype(values.dtype,
+                                                   np.character):
             rows = [[str(v).encode() for v in row] for row in values]
             makers[key] = (rows, lambda r: tf.train.Feature(
                 bytes_list=tf.train.BytesList(value=r)))
-        elif values.dtype.kind in "iub":
+        elif np.issubdtype(values.dtype, np.integer) or \
+                values.dtype == bool:
             makers[key] = (values.tolist(), lambda r: tf.train.Feature(
                 int64_list=tf.train.Int64List(value=r)))
         else:
@@ -401,15 +402,21 @@ def _examples(batch, tasks):
         })).SerializeToString()
 
 
+def _example_dtype(dtype) -> tf.DType:
+    """The dtype a tf.Example stores values of `dtype` in."""
+    return tf.int64 if tf.as_dtype(dtype).is_integer else tf.float32
+
+
 def _parse_spec(features, tasks):
     spec = {}
     for f in features:
         # tf.Example stores integers as int64; ids are cast back to int32.
-        dtype = tf.int64 if f.encoded_dtype() == "int32" else tf.float32
-        spec[f.name] = tf.io.FixedLenFeature(list(f.encoded_shape()), dtype)
+        spec[f.name] = tf.io.FixedLenFeature(list(f.encoded_shape()),
+                                             _example_dtype(f.encoded_dtype()))
     for t in tasks or ():
+        # tf.Example stores integers as int64: cast back in `parse`.
         spec[LABEL_PREFIX + t.name] = tf.io.FixedLenFeature(
-            [1], tf.int64 if t.kind == tasks_lib.MULTICLASS else tf.float32)
+            [1], _example_dtype(t.label_dtype))
         spec[WEIGHT_PREFIX + t.name] = tf.io.FixedLenFeature([], tf.float32)
     return spec
 
@@ -438,13 +445,16 @@ def from_tfrecord(
     """
     features, tasks = _check_specs(features, tasks)
     paths = _paths(paths)
-    files = tf.data.Dataset.from_tensor_slices(paths)
+    # Each file's compression travels with it: a list may mix .gz files
+    # and plain ones.
+    files = tf.data.Dataset.from_tensor_slices(
+        (paths, [_compression(p, compression) for p in paths]))
     if shuffle and len(paths) > 1:
         files = files.shuffle(len(paths), seed=seed,
                               reshuffle_each_iteration=True)
     records = files.interleave(
-        lambda path: tf.data.TFRecordDataset(
-            path, compression_type=_compression(paths[0], compression)),
+        lambda path, compression_type: tf.data.TFRecordDataset(
+            path, compression_type=compression_type),
         cycle_length=min(num_parallel_files, len(paths)),
         num_parallel_calls=min(num_parallel_files, len(paths)),
         deterministic=deterministic)
@@ -459,10 +469,8 @@ def from_tfrecord(
              for f in features}
         if tasks is None:
             return x
-        labels = {t.name: (tf.cast(parsed[LABEL_PREFIX + t.name], tf.int32)
-                           if t.kind == tasks_lib.MULTICLASS
-                           else parsed[LABEL_PREFIX + t.name])
-                  for t in tasks}
+        labels = {t.name: tf.cast(parsed[LABEL_PREFIX + t.name],
+                                  t.label_dtype) for t in tasks}
         weights = {t.name: parsed[WEIGHT_PREFIX + t.name] for t in tasks}
         return x, labels, weights
 

@@ -194,8 +194,8 @@ def _diagnose_csv(path, column_types, fmt, error) -> DataError:
                     f"CSV file '{path}', line {line}: expected "
                     f"{len(header)} fields, found {len(row)}: "
                     f"{fmt.delimiter.join(row)[:200]!r}")
-            for name, kind in column_types.items():
-                if kind != FLOAT:
+            for name, column_type in column_types.items():
+                if column_type != FLOAT:
                     continue
                 value = row[positions[name]]
                 stripped = value.strip()

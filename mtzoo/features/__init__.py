@@ -45,10 +45,13 @@ from mtzoo.features.categorical import CategoricalFeature
 from mtzoo.features.multi_categorical import POOLINGS
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 from mtzoo.features.numeric import NumericFeature
+from mtzoo.features.specs import KINDS
 from mtzoo.features.specs import SPEC_CLASSES
 from mtzoo.features.specs import adapt
 from mtzoo.features.specs import check_adapted
 from mtzoo.features.specs import check_inputs
+from mtzoo.features.specs import check_kind
+from mtzoo.features.specs import create
 from mtzoo.features.specs import deserialize
 from mtzoo.features.specs import serialize
 from mtzoo.features.specs import validate
@@ -56,10 +59,10 @@ from mtzoo.features.text import TextFeature
 from mtzoo.features.vector import VectorFeature
 
 __all__ = [
-    "INT64", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
+    "INT64", "KINDS", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
     "STRING", "CategoricalFeature", "DataError", "FeatureSpec",
     "MultiCategoricalFeature", "NumericFeature", "TextFeature",
     "VectorFeature", "adapt",
-    "check_adapted", "check_inputs", "check_name", "deserialize",
+    "check_adapted", "check_inputs", "check_kind", "create", "check_name", "deserialize",
     "serialize", "validate",
 ]

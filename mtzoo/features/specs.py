@@ -26,6 +26,28 @@ SPEC_CLASSES = {
 }
 
 
+#: The feature kinds a table config names, and their spec classes.
+KINDS = {
+    "categorical": CategoricalFeature,
+    "numeric": NumericFeature,
+    "text": TextFeature,
+    "multi_categorical": MultiCategoricalFeature,
+}
+
+
+def check_kind(kind: str, where: str) -> None:
+    """Raises ValueError unless `kind` names a feature kind of `KINDS`."""
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind must be one of {tuple(KINDS)}. "
+                         f"Received: {kind!r}")
+
+
+def create(kind: str, name: str, **options) -> FeatureSpec:
+    """A feature spec of kind `kind` (a name of `KINDS`)."""
+    check_kind(kind, f"Feature '{name}'")
+    return KINDS[kind](name, **options)
+
+
 def serialize(spec: FeatureSpec) -> dict[str, Any]:
     """Feature spec as a JSON-compatible dict."""
     return {"class_name": type(spec).__name__, "config": spec.get_config()}

@@ -10,10 +10,8 @@ from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.fused_lookup import FusedVocabularyLookup
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
-from mtzoo.layers.item_softmax_head import ItemSoftmaxHead
 from mtzoo.layers.label_scale import LabelScale
 from mtzoo.layers.mlp import MLP
-from mtzoo.layers.retrieval_head import RetrievalHead
 from mtzoo.layers.softmax_gate import SoftmaxGate
 
 #: Layers whose output is a weighting over experts, for utilization plots.
@@ -31,9 +29,7 @@ __all__ = [
     "FeaturePreprocessor",
     "FusedVocabularyLookup",
     "GATE_LAYERS",
-    "ItemSoftmaxHead",
     "LabelScale",
     "MLP",
-    "RetrievalHead",
     "SoftmaxGate",
 ]

@@ -76,14 +76,16 @@ def aitm(
           Sequential Dependence among Audience Multi-step Conversions with
           Multi-task Learning in Targeted Display Advertising (KDD 2021).
     """
-    features, tasks = blocks.check_schema(features, tasks, min_tasks=2)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="aitm", min_tasks=2)
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,
                         dot_interaction=dot_interaction)
     tower_units = validation.positive_int_list(tower_units, "tower_units")
     validation.non_negative(calibration_weight, "calibration_weight")
-    not_binary = [t.name for t in tasks if t.kind != tasks_lib.BINARY]
+    not_binary = [t.name for t in tasks
+                  if not isinstance(t, tasks_lib.BinaryTask)]
     if not_binary:
         raise ValueError(
             f"AITM models a funnel of binary tasks; tasks {not_binary} are "

@@ -78,7 +78,8 @@ def attention_gated(
         - [Ma et al., 2018](https://doi.org/10.1145/3219819.3220007): MMoE,
           the softmax-gated counterpart.
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="attention_gated")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,

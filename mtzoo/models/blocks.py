@@ -6,52 +6,52 @@ from typing import Sequence
 
 import keras
 
+from mtzoo import catalog
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.layers import MLP
 from mtzoo.layers import ExpertBank
 from mtzoo.layers import ExpertMixture
 from mtzoo.layers import FeatureEncoder
-from mtzoo.layers import ItemSoftmaxHead
 from mtzoo.layers import LabelScale
-from mtzoo.layers import RetrievalHead
 from mtzoo.layers import SoftmaxGate
 from mtzoo.layers import validation
 from mtzoo.models.multitask_model import MultiTaskModel
+from mtzoo.retrieval import towers
 
 
-RETRIEVAL_ARCHITECTURES = ("two_tower", "shared_bottom", "mmoe")
-
-
-def check_schema(features, tasks, *, min_tasks: int = 1,
-                 retrieval: bool = False):
+def check_schema(features, tasks, *, architecture: str | None,
+                 min_tasks: int = 1):
     """Validates specs and returns them as lists.
 
-    Besides each list's own checks, a feature must not read a task's label
-    column or weight column (that would leak the label into the input).
+    Retrieval tasks are refused unless `architecture` (a name of
+    `mtzoo.catalog.ARCHITECTURES`) takes them. Besides each list's own
+    checks, a feature must not read a task's label column or weight column
+    (that would leak the label into the input).
     """
     features = features_lib.validate(features)
     features_lib.check_adapted(features)
     tasks = tasks_lib.validate(tasks)
-    retrieval_tasks = [t.name for t in tasks
-                       if t.kind == tasks_lib.RETRIEVAL]
-    if retrieval_tasks and not retrieval:
+    retrieval_tasks = [t.name for t in tasks_lib.retrieval_tasks(tasks)]
+    if retrieval_tasks and not (
+            architecture and catalog.architecture(architecture).retrieval):
         raise ValueError(
-            f"Tasks {retrieval_tasks} are retrieval tasks; this architecture "
-            f"does not build them. Use one of "
-            f"{list(RETRIEVAL_ARCHITECTURES)}.")
+            f"Tasks {retrieval_tasks} are retrieval tasks; "
+            f"{architecture or 'this model'} does not build them. Use one "
+            f"of {list(catalog.RETRIEVAL_ARCHITECTURES)}.")
     if len(tasks) < min_tasks:
         raise ValueError(
             f"This architecture needs at least {min_tasks} tasks. "
             f"Received {len(tasks)}: {[t.name for t in tasks]}"
         )
     names = {f.name: f for f in features}
+    for task in tasks_lib.retrieval_tasks(tasks):
+        towers.check_features(task, names)
     for task in tasks:
-        if task.kind == tasks_lib.RETRIEVAL:
-            _check_retrieval_features(task, names)
+        retrieves = isinstance(task, tasks_lib.RetrievalTask)
         for column, role in ((task.label_column, "label"),
                              (task.weight_column, "weight")):
-            if role == "label" and task.kind == tasks_lib.RETRIEVAL:
+            if role == "label" and retrieves:
                 continue  # the candidate id: the candidate tower reads it
             # A space column (e.g. click for CVR) may well be a feature.
             leaking = [f.name for f in features if f.source == column]
@@ -68,34 +68,6 @@ def check_schema(features, tasks, *, min_tasks: int = 1,
             f"inputs and outputs need distinct names."
         )
     return features, tasks
-
-
-def _check_retrieval_features(task, features: dict) -> None:
-    unknown = [n for n in (*task.candidate_features,
-                           *(task.query_features or ()))
-               if n not in features]
-    if unknown:
-        raise ValueError(
-            f"Retrieval task '{task.name}' names features {unknown} that "
-            f"are not among the model's features {sorted(features)}.")
-    candidate = features[task.candidate_id]
-    embedding = candidate.embedding()
-    if embedding is None or tuple(candidate.encoded_shape()) != ():
-        raise ValueError(
-            f"Retrieval task '{task.name}': the first candidate feature, "
-            f"'{task.candidate_id}', must be a single-valued categorical "
-            f"feature (the candidate's id).")
-    if not query_feature_names(task, list(features)):
-        raise ValueError(
-            f"Retrieval task '{task.name}' leaves no feature for the query "
-            f"tower; set `query_features` or add user/context features.")
-
-
-def query_feature_names(task, feature_names) -> list[str]:
-    """The features a retrieval task's query tower reads."""
-    if task.query_features:
-        return list(task.query_features)
-    return [n for n in feature_names if n not in task.candidate_features]
 
 
 def check_common(*, tower_units, dropout, l2, embedding_l2, cross_layers=0,
@@ -162,7 +134,7 @@ def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
     and, when a task is a retrieval task, each feature's encoding by name
     (its towers read subsets through the same embedding tables); parts is
     None otherwise."""
-    if not any(t.kind == tasks_lib.RETRIEVAL for t in tasks):
+    if not tasks_lib.retrieval_tasks(tasks):
         return encode(inputs, features, embedding_l2=embedding_l2,
                       cross_layers=cross_layers,
                       dot_interaction=dot_interaction, l2=l2,
@@ -243,67 +215,6 @@ def concatenate(parts: dict, names, name: str):
     return keras.layers.Concatenate(name=name)([parts[n] for n in names])
 
 
-def retrieval_towers(parts: dict, inputs: dict, features, task, *, units,
-                     activation, dropout, l2):
-    """The query and candidate vectors of a retrieval task.
-
-    Each tower is an MLP of `units` then a linear layer of
-    `task.embedding_dim`. The query tower reads the query features only
-    (never the candidate's, or it would score the candidate it was shown).
-    A task whose candidates are rows of an item table (`task.item_softmax`)
-    has no candidate tower: its candidate vector here is the id feature's
-    embedding (for ranking heads that read the pair).
-    """
-    names = [f.name for f in features]
-
-    def tower_over(feature_names, side):
-        x = concatenate(parts, feature_names, f"{side}_features_{task.name}")
-        x = MLP(units, activation=activation, dropout=dropout,
-                kernel_regularizer=regularizer(l2),
-                name=f"{side}_tower_{task.name}")(x)
-        return keras.layers.Dense(
-            task.embedding_dim, kernel_regularizer=regularizer(l2),
-            name=f"{side}_embedding_{task.name}")(x)
-
-    query = tower_over(query_feature_names(task, names), "query")
-    if task.item_softmax:
-        return query, parts[task.candidate_id]
-    candidate = tower_over(list(task.candidate_features), "candidate")
-    return query, candidate
-
-
-def retrieval_head(query, candidate, inputs, features, task):
-    """The retrieval task's output, named after the task."""
-    spec = next(f for f in features if f.name == task.candidate_id)
-    rows = spec.embedding()[1]
-    ids = inputs[task.candidate_id]
-    if task.item_softmax:
-        return ItemSoftmaxHead(
-            rows, task.embedding_dim,
-            num_sampled=task.num_sampled
-            if task.negatives == tasks_lib.SAMPLED else None,
-            temperature=task.temperature,
-            sampling_correction=task.sampling_correction,
-            remove_accidental_hits=task.remove_accidental_hits,
-            name=task.name)([query, ids])
-    return RetrievalHead(rows, cosine=task.cosine,
-                         name=task.name)([query, candidate, ids])
-
-
-def retrieval_outputs(parts, inputs, features, tasks, *, units, activation,
-                      dropout, l2) -> dict:
-    """Outputs of every retrieval task among `tasks`."""
-    outputs = {}
-    for task in tasks:
-        if task.kind == tasks_lib.RETRIEVAL:
-            query, candidate = retrieval_towers(
-                parts, inputs, features, task, units=units,
-                activation=activation, dropout=dropout, l2=l2)
-            outputs[task.name] = retrieval_head(query, candidate, inputs,
-                                                features, task)
-    return outputs
-
-
 def build_with_retrieval(features, inputs, parts, tasks, ranking_outputs,
                          name, *, shared_layer, units, activation, dropout,
                          l2) -> MultiTaskModel:
@@ -311,17 +222,13 @@ def build_with_retrieval(features, inputs, parts, tasks, ranking_outputs,
     outputs, with the towers of its retrieval tasks added (GradNorm's
     shared layer is the feature encoder when every task is retrieval)."""
     outputs = dict(ranking_outputs)
-    outputs.update(retrieval_outputs(
+    outputs.update(towers.outputs(
         parts, inputs, features, tasks, units=units, activation=activation,
         dropout=dropout, l2=l2))
     return build_model(
         features, inputs, {t.name: outputs[t.name] for t in tasks}, tasks,
         name, shared_layer=shared_layer if ranking_outputs
         else "feature_encoder")
-
-
-def ranking_tasks(tasks) -> list:
-    return [t for t in tasks if t.kind != tasks_lib.RETRIEVAL]
 
 
 def experts(x, *, num_experts, units, activation, dropout, l2,

@@ -82,7 +82,8 @@ def esmm(
           Multi-Task Model: An Effective Approach for Estimating
           Post-Click Conversion Rate (SIGIR 2018).
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="esmm")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,
@@ -111,7 +112,7 @@ def esmm(
             f"only; tasks {extra} have no output."
         )
     not_binary = [n for n, t in by_name.items()
-                  if t.kind != tasks_lib.BINARY]
+                  if not isinstance(t, tasks_lib.BinaryTask)]
     if not_binary:
         raise ValueError(f"ESMM tasks must be binary; {not_binary} are not.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mtzoo.layers import validation
+from mtzoo import tasks as tasks_lib
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
@@ -76,7 +77,8 @@ def mmoe(
           Modeling Task Relationships in Multi-task Learning with
           Multi-gate Mixture-of-Experts (KDD 2018).
     """
-    features, tasks = blocks.check_schema(features, tasks, retrieval=True)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="mmoe")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,
@@ -87,7 +89,7 @@ def mmoe(
                                        embedding_l2=embedding_l2,
                                        cross_layers=cross_layers,
                                        dot_interaction=dot_interaction, l2=l2)
-    ranking = blocks.ranking_tasks(tasks)
+    ranking = tasks_lib.ranking_tasks(tasks)
     outputs = {}
     if ranking:
         experts = blocks.experts(x, num_experts=num_experts,

@@ -69,7 +69,8 @@ def omoe(
           Modeling Task Relationships in Multi-task Learning with
           Multi-gate Mixture-of-Experts.
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="omoe")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,

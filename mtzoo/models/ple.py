@@ -82,7 +82,8 @@ def ple(
           Progressive Layered Extraction (PLE): A Novel Multi-Task Learning
           (MTL) Model for Personalized Recommendations (RecSys 2020).
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="ple")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mtzoo.layers import MLP
 from mtzoo.layers import validation
+from mtzoo import tasks as tasks_lib
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
 
@@ -68,7 +69,8 @@ def shared_bottom(
         - [Caruana, 1997](https://doi.org/10.1023/A:1007379606734):
           Multitask Learning.
     """
-    features, tasks = blocks.check_schema(features, tasks, retrieval=True)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="shared_bottom")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,
@@ -81,7 +83,7 @@ def shared_bottom(
                                        cross_layers=cross_layers,
                                        dot_interaction=dot_interaction, l2=l2)
     shared_input = x
-    ranking = blocks.ranking_tasks(tasks)
+    ranking = tasks_lib.ranking_tasks(tasks)
     outputs = {}
     if ranking:
         x = MLP(bottom_units, activation=activation, dropout=dropout,

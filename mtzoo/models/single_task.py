@@ -64,7 +64,8 @@ def single_task(
     model.fit(dataset, epochs=3)
     ```
     """
-    features, tasks = blocks.check_schema(features, tasks)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="single_task")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2,
                         cross_layers=cross_layers, wide=wide,

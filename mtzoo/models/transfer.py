@@ -68,14 +68,15 @@ def transfer(trained: MultiTaskModel, tasks, *, freeze: str = "shared",
         raise ValueError(f"`freeze` must be one of {FREEZE}. Received: "
                          f"freeze={freeze!r}")
     tasks = tasks_lib.validate(tasks)
-    if any(t.kind == tasks_lib.RETRIEVAL for t in tasks):
+    if tasks_lib.retrieval_tasks(tasks):
         raise ValueError("transfer builds ranking tasks; build retrieval "
                          "tasks with their architecture.")
     if not trained.shared_layer:
         raise ValueError(
             f"Model '{trained.name}' shares no layer between its tasks "
             f"(shared_layer is None); there is nothing to transfer.")
-    _, tasks = blocks.check_schema(trained.features, tasks)
+    _, tasks = blocks.check_schema(trained.features, tasks,
+                                architecture=None)
     copy = _copy(trained)
     existing = {t.name: t for t in copy.tasks}
     encoder = copy.get_layer("feature_encoder")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mtzoo import tasks as tasks_lib
 from mtzoo.models import blocks
 from mtzoo.models.registry import register
+from mtzoo.retrieval import towers
 
 
 @register("two_tower")
@@ -59,10 +60,11 @@ def two_tower(
           Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
           Recommendations (RecSys 2019).
     """
-    features, tasks = blocks.check_schema(features, tasks, retrieval=True)
+    features, tasks = blocks.check_schema(
+        features, tasks, architecture="two_tower")
     blocks.check_common(tower_units=tower_units, dropout=dropout, l2=l2,
                         embedding_l2=embedding_l2)
-    retrieval = [t for t in tasks if t.kind == tasks_lib.RETRIEVAL]
+    retrieval = tasks_lib.retrieval_tasks(tasks)
     if not retrieval:
         raise ValueError(
             "two_tower needs a retrieval task (`mtzoo.tasks.retrieval`); "
@@ -73,15 +75,15 @@ def two_tower(
     outputs = {}
     pair = None
     for task in retrieval:
-        query, candidate = blocks.retrieval_towers(
-            parts, inputs, features, task, units=tower_units,
+        query, candidate = towers.towers(
+            parts, features, task, units=tower_units,
             activation=activation, dropout=dropout, l2=l2)
-        outputs[task.name] = blocks.retrieval_head(query, candidate, inputs,
-                                                   features, task)
+        outputs[task.name] = towers.head(query, candidate, inputs, features,
+                                         task)
         if pair is None:
             pair = blocks.concatenate({"query": query, "candidate": candidate},
                                       ["query", "candidate"], "pair")
-    for task in blocks.ranking_tasks(tasks):
+    for task in tasks_lib.ranking_tasks(tasks):
         x = blocks.tower(pair, task, units=head_units, activation=activation,
                          dropout=dropout, l2=l2)
         outputs[task.name] = blocks.head(x, task, l2=l2)

@@ -1,4 +1,7 @@
-"""Recipes: one runnable training setup per dataset.
+"""Recipes: one training setup per dataset (data, splits, tasks, defaults).
+
+A run of a recipe is `mtzoo.runs.run(mtzoo.runs.RunConfig(name, ...))`;
+from the command line:
 
 ```
 mtzoo recipes
@@ -12,10 +15,5 @@ from mtzoo.recipes.base import Splits
 from mtzoo.recipes.definitions import RECIPES
 from mtzoo.recipes.definitions import available
 from mtzoo.recipes.definitions import get
-from mtzoo.recipes.runner import build_parser
-from mtzoo.recipes.runner import main
-from mtzoo.recipes.runner import run
-from mtzoo.recipes.runner import run_in_process
 
-__all__ = ["RECIPES", "Recipe", "Splits", "available", "build_parser", "get",
-           "main", "run", "run_in_process"]
+__all__ = ["RECIPES", "Recipe", "Splits", "available", "get"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from typing import Callable
+
+from mtzoo import catalog
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,9 +28,10 @@ class Recipe:
     Attributes:
         name: recipe name (`mtzoo train <name>`).
         description: one line for `mtzoo recipes`.
-        prepare: `(args, model_name) -> Splits`: loads the data, splits a
-            validation set off the training data and picks the tasks that
-            fit the architecture.
+        prepare: `(config, model_name) -> Splits`: loads the data, splits
+            a validation set off the training data and picks the tasks
+            that fit the architecture (`config`: a resolved
+            `mtzoo.runs.RunConfig`).
         architectures: registered architectures that fit the tasks.
         default_model: the architecture used without `--model`.
         epochs: maximum epochs (early stopping usually ends sooner).
@@ -38,10 +42,14 @@ class Recipe:
             use (Polyak averaging); 0 uses the trained weights as they are.
         hparams: builder keyword defaults of this recipe, applied to the
             architectures that take them.
-        extra_args: recipe-specific flags: `(flags, argparse kwargs)`.
+        extra_args: the recipe's own options, as command-line flags:
+            `(flags, argparse kwargs)`; in a `RunConfig` they are
+            `options` by the flag's name (`--max-rows` -> `max_rows`).
         needs_data: whether `--data-dir` (or a download) is needed.
-        config_defaults: `(argv) -> dict` of flag defaults read from a
-            config file the flags name (the table recipe), or None.
+        settings_file: `(options) -> dict` of run settings read from a
+            file the options name (the table recipe's TOML), or None.
+        retrieval_option: the option that adds a retrieval task, so the
+            run offers only the architectures that train retrieval.
     """
 
     name: str
@@ -56,4 +64,39 @@ class Recipe:
     hparams: dict = dataclasses.field(default_factory=dict)
     extra_args: tuple = ()
     needs_data: bool = True
-    config_defaults: Callable | None = None
+    settings_file: Callable | None = None
+    retrieval_option: str | None = None
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """Adds the recipe's own options to `parser` as flags."""
+        for flags, kwargs in self.extra_args:
+            parser.add_argument(*flags, **kwargs)
+
+    def option_defaults(self) -> dict:
+        """The recipe's own options and their defaults."""
+        defaults = {}
+        for flags, kwargs in self.extra_args:
+            name = kwargs.get("dest") or flags[-1].lstrip("-").replace(
+                "-", "_")
+            store_true = kwargs.get("action") == "store_true"
+            defaults[name] = kwargs.get("default", False if store_true
+                                        else None)
+        return defaults
+
+    def config_settings(self, options: dict) -> dict:
+        """Run settings from a file the options name (else none)."""
+        if self.settings_file is None:
+            return {}
+        return self.settings_file(options)
+
+    def architectures_for(self, options: dict) -> tuple:
+        """The architectures a run with `options` can train."""
+        return catalog.architectures_for(
+            self.architectures, bool(self.retrieval_option
+                                     and options.get(self.retrieval_option)))
+
+    def architectures_note(self, options: dict) -> str:
+        if self.retrieval_option and options.get(self.retrieval_option):
+            return (f" with --{self.retrieval_option.replace('_', '-')} "
+                    f"(the architectures that train retrieval)")
+        return ""

@@ -27,44 +27,45 @@ def _funnel_tasks(model_name, bundle, click, conversion):
     return bundle.tasks, {}
 
 
-def _census(args, model_name):
-    bundle = data_lib.census_income(args.data_dir, max_rows=args.max_rows)
-    train, validation = _split_train(bundle, args.seed)
+def _census(config, model_name):
+    bundle = data_lib.census_income(config.data_dir, max_rows=config.option("max_rows"))
+    train, validation = _split_train(bundle, config.seed)
     return Splits(train, validation, bundle.test, bundle.features,
                   bundle.tasks)
 
 
-def _movielens(args, model_name):
-    bundle = data_lib.movielens(args.data_dir, variant=args.variant,
-                                max_rows=args.max_rows)
+def _movielens(config, model_name):
+    bundle = data_lib.movielens(config.data_dir, variant=config.option("variant"),
+                                max_rows=config.option("max_rows"))
     # Validation: the latest ratings of the training period, as the test
     # set is the latest of all.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
     tasks = bundle.tasks
-    if args.retrieval:
+    if config.option("retrieval"):
         # Which movie the user rates next, beside how they rate it.
         movie = ["movie_id", "genres", "release_year"]
-        if args.retrieval_negatives == tasks_lib.IN_BATCH:
+        negatives = config.option("retrieval_negatives")
+        if negatives == tasks_lib.IN_BATCH:
             task = tasks_lib.retrieval("movie", candidate_features=movie)
         else:
             task = tasks_lib.next_item(
                 "movie", "movie_id", query_features=[
                     f.name for f in bundle.features if f.name not in movie],
-                num_sampled=args.num_sampled
-                if args.retrieval_negatives == tasks_lib.SAMPLED else None)
+                num_sampled=config.option("num_sampled")
+                if negatives == tasks_lib.SAMPLED else None)
         tasks = [task] + list(tasks)
     return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
                   bundle.test, bundle.features, tasks)
 
 
-def _amazon_reviews(args, model_name):
+def _amazon_reviews(config, model_name):
     bundle = data_lib.amazon_reviews(
-        args.data_dir, text_encoder=args.text_encoder,
-        fine_tune_layers=args.fine_tune_layers, max_rows=args.max_rows)
+        config.data_dir, text_encoder=config.option("text_encoder"),
+        fine_tune_layers=config.option("fine_tune_layers"), max_rows=config.option("max_rows"))
     # Validation: the latest reviews of the training period.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
     tasks = list(bundle.tasks)
-    if args.retrieval:
+    if config.option("retrieval"):
         # Which product the user reviews, from the user alone.
         tasks = [tasks_lib.retrieval("product", candidate_features=["item"],
                                      query_features=["user"])] + tasks
@@ -72,26 +73,26 @@ def _amazon_reviews(args, model_name):
                   bundle.test, bundle.features, tasks)
 
 
-def _ali_ccp(args, model_name):
-    bundle = data_lib.ali_ccp(args.data_dir, max_rows=args.max_rows,
-                              min_frequency=args.min_frequency)
+def _ali_ccp(config, model_name):
+    bundle = data_lib.ali_ccp(config.data_dir, max_rows=config.option("max_rows"),
+                              min_frequency=config.option("min_frequency"))
     tasks, kwargs = _funnel_tasks(model_name, bundle, "click", "purchase")
     return Splits(bundle.train, bundle.validation, bundle.test,
                   bundle.features, tasks, kwargs)
 
 
-def _aliexpress(args, model_name):
-    bundle = data_lib.aliexpress(args.data_dir, country=args.country,
-                                 max_rows=args.max_rows,
-                                 min_frequency=args.min_frequency)
-    train, validation = _split_train(bundle, args.seed)
+def _aliexpress(config, model_name):
+    bundle = data_lib.aliexpress(config.data_dir, country=config.option("country"),
+                                 max_rows=config.option("max_rows"),
+                                 min_frequency=config.option("min_frequency"))
+    train, validation = _split_train(bundle, config.seed)
     tasks, kwargs = _funnel_tasks(model_name, bundle, "click", "conversion")
     return Splits(train, validation, bundle.test, bundle.features, tasks,
                   kwargs)
 
 
-def _synthetic(args, model_name):
-    frame = synthetic.impressions(args.rows, seed=args.seed)
+def _synthetic(config, model_name):
+    frame = synthetic.impressions(config.option("rows"), seed=config.seed)
     train_end, valid_end = int(0.7 * len(frame)), int(0.8 * len(frame))
     train = frame.iloc[:train_end]
     if model_name == "aitm":
@@ -131,7 +132,7 @@ RECIPES = {
             extra_args=(_ROWS,)),
         _recipe(
             "movielens", _movielens, epochs=30, batch_size=512,
-            learning_rate=1e-3,
+            learning_rate=1e-3, retrieval_option="retrieval",
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",
@@ -155,6 +156,7 @@ RECIPES = {
         _recipe(
             "amazon_reviews", _amazon_reviews, epochs=20, batch_size=256,
             learning_rate=1e-3, hparams={"dropout": 0.2},
+            retrieval_option="retrieval",
             extra_args=((("--text-encoder",), dict(
                 choices=list(data_lib.datasets.amazon_reviews.TEXT_ENCODERS),
                 default="bag",
@@ -185,7 +187,7 @@ RECIPES = {
         _recipe(
             "table", table.prepare, epochs=20, batch_size=512,
             learning_rate=1e-3, needs_data=False,
-            config_defaults=table.parser_defaults,
+            settings_file=table.run_settings,
             extra_args=((("--config",), dict(
                 required=True, metavar="TOML",
                 help="the table's config: data files, features, tasks, "

@@ -49,7 +49,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: Feature kinds by config name, and the spec class each makes.
-FEATURE_KINDS = ("categorical", "numeric", "text", "multi_categorical")
+#: A feature whose kind the config leaves to be inferred from its values.
+AUTO = "auto"
 TASK_KINDS = ("binary", "regression", "multiclass")
 SPLITS = ("random", "time")
 _TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
@@ -102,22 +103,27 @@ def load_config(path) -> dict:
     for column, options in config.get("features", {}).items():
         if not isinstance(options, dict):
             config["features"][column] = options = {"kind": options}
-        kind = options.get("kind", "auto")
-        if kind not in FEATURE_KINDS + ("auto",):
-            raise ConfigError(f"'{path}': [features.\"{column}\"] kind must "
-                              f"be one of {FEATURE_KINDS} (or omitted, to "
-                              f"infer it). Received: {kind!r}")
+        if options.get("kind", AUTO) != AUTO:
+            from mtzoo import features as features_lib
+
+            try:
+                features_lib.check_kind(options["kind"],
+                                        f"'{path}': [features.\"{column}\"]")
+            except ValueError as error:
+                raise ConfigError(f"{error} (or omit it, to infer it).") \
+                    from None
     training = config.setdefault("training", {})
     unknown = sorted(set(training) - set(_TRAINING_KEYS))
     if unknown:
         raise ConfigError(f"'{path}': [training] has unknown keys "
                           f"{unknown}; known: {list(_TRAINING_KEYS)}.")
-    momentum = training.get("weight_averaging", 0.0)
-    if (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
-            or not 0.0 <= momentum < 1.0):
-        raise ConfigError(f"'{path}': [training] weight_averaging must be a "
-                          f"momentum in [0, 1) such as 0.99 (0: off). "
-                          f"Received: {momentum!r}")
+    from mtzoo.training import averaging
+
+    try:
+        averaging.check_momentum(training.get("weight_averaging", 0.0),
+                                 f"'{path}': [training] weight_averaging")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     from mtzoo import catalog
 
     fitting = catalog.recipe("table").architectures
@@ -170,20 +176,16 @@ def feature_specs(config: dict, frame: pd.DataFrame) -> list:
     from mtzoo import features as features_lib
     from mtzoo.features import base
 
-    classes = {"categorical": features_lib.CategoricalFeature,
-               "numeric": features_lib.NumericFeature,
-               "text": features_lib.TextFeature,
-               "multi_categorical": features_lib.MultiCategoricalFeature}
     specs = []
     for column, options in config.get("features", {}).items():
         options = dict(options)
         base.require_column(frame, column, f"Config '{config['path']}'")
-        kind = options.pop("kind", "auto")
-        if kind == "auto":
-            kind = infer_kind(frame[column])
+        declared = options.pop("kind", AUTO)
+        kind = infer_kind(frame[column]) if declared == AUTO else declared
         name = options.pop("name", base.suggested_name(column))
         try:
-            specs.append(classes[kind](name, column=column, **options))
+            specs.append(features_lib.create(kind, name, column=column,
+                                             **options))
         except TypeError as error:
             raise ConfigError(f"'{config['path']}': [features.\"{column}\"] "
                               f"({kind}): {error}") from None
@@ -204,7 +206,7 @@ def task_specs(config: dict) -> list:
         if "classes" in options:
             options["classes"] = tuple(options["classes"])
         try:
-            tasks.append(tasks_lib.Task(name, kind, **options))
+            tasks.append(tasks_lib.create(kind, name, **options))
         except TypeError as error:
             raise ConfigError(f"'{config['path']}': [tasks.{name}]: "
                               f"{error}") from None
@@ -242,32 +244,28 @@ def split_frame(config: dict, seed: int):
             cut["test"].reset_index(drop=True))
 
 
-def prepare(args, model_name):
-    """The table recipe's `prepare`: splits and adapted specs."""
+def prepare(run, model_name):
+    """The table recipe's `prepare`: splits and adapted specs (`run`: a
+    resolved `mtzoo.runs.RunConfig`)."""
     from mtzoo import features as features_lib
     from mtzoo.recipes.base import Splits
 
-    config = load_config(args.config)
-    train, validation, test = split_frame(config, args.seed)
+    config = load_config(run.option("config"))
+    train, validation, test = split_frame(config, run.seed)
     features = features_lib.adapt(feature_specs(config, train), train)
     return Splits(train, validation, test, features, task_specs(config))
 
 
-def parser_defaults(argv) -> dict:
-    """Recipe flag defaults from the config's [training] section (flags
-    given on the command line still win)."""
-    import argparse
-
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--config")
-    known, _ = early.parse_known_args(argv)
-    if not known.config:
+def run_settings(options: dict) -> dict:
+    """Run settings from the config's [training] section (settings a run
+    gives itself, on the command line or in code, still win)."""
+    if not options.get("config"):
         return {}
-    training = dict(load_config(known.config)["training"])
-    defaults = {f"hp_{k}": tuple(v) if isinstance(v, list) else v
-                for k, v in training.pop("hyperparameters", {}).items()}
-    defaults.update(training)
-    return defaults
+    training = dict(load_config(options["config"])["training"])
+    training["hyperparameters"] = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in training.pop("hyperparameters", {}).items()}
+    return training
 
 
 def init_config(data_path, *, rows: int = 10_000) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import statistics
+import time
 
 import keras
 
@@ -37,3 +39,24 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 f"{tasks or '(total only)'} is not finite. Lower the "
                 f"learning rate, check that task's labels and weights, or "
                 f"clip gradients (optimizer `clipnorm`).")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Times epochs; `examples_per_second` is the median over epochs after
+    the first (which traces and compiles), or the first alone."""
+
+    def __init__(self, rows: int):
+        super().__init__()
+        self.rows = rows
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+    @property
+    def examples_per_second(self) -> float:
+        timed = self.seconds[1:] or self.seconds
+        return statistics.median(self.rows / s for s in timed)

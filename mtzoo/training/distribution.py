@@ -60,8 +60,8 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
     task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
-    kind, index = task.get("type"), task.get("index", 0)
-    return kind == "chief" or (kind == "worker" and index == 0 and not
+    role, index = task.get("type"), task.get("index", 0)
+    return role == "chief" or (role == "worker" and index == 0 and not
                                _has_chief(os.environ["TF_CONFIG"]))
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
 
 
@@ -148,7 +147,7 @@ class Uncertainty(Weighting):
             for t in self.tasks}
 
     def _factor(self, task):
-        return 0.5 if task.kind == tasks_lib.REGRESSION else 1.0
+        return task.uncertainty_factor
 
     def current_weights(self):
         return {t.name: t.weight * self._factor(t) * tf.exp(

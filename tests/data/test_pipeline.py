@@ -195,3 +195,25 @@ def test_tfrecord_write_is_atomic(table, tmp_path, monkeypatch):
             (bad.iloc[i:i + 500] for i in range(0, len(bad), 500)),
             tmp_path / "out.tfrecord", features, tasks)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tfrecord_files_each_read_with_their_own_compression(table, tmp_path):
+    frame, features, tasks = table
+    expected = _one_batch(mtzoo.data.from_dataframe(
+        frame, features, tasks, batch_size=len(frame)))
+    mtzoo.data.write_tfrecord(frame.iloc[:600], tmp_path / "a.tfrecord",
+                              features, tasks)
+    mtzoo.data.write_tfrecord(frame.iloc[600:], tmp_path / "b.tfrecord.gz",
+                              features, tasks)
+    for order in (["a.tfrecord", "b.tfrecord.gz"],
+                  ["b.tfrecord.gz", "a.tfrecord"]):
+        batch = _one_batch(mtzoo.data.from_tfrecord(
+            [tmp_path / name for name in order], features, tasks,
+            batch_size=len(frame), num_parallel_files=1))
+        if order[0].startswith("b"):
+            expected_order = [expected_part for expected_part in (
+                {k: tf.concat([v[600:], v[:600]], 0)
+                 for k, v in part.items()} for part in expected)]
+        else:
+            expected_order = expected
+        _assert_same(expected_order, batch)

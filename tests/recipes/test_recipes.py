@@ -5,10 +5,13 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import pytest
 
 import mtzoo
 from mtzoo import recipes
+from mtzoo import runs
+from mtzoo.runs import flags as flags_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
@@ -61,12 +64,12 @@ def _run(recipe, tmp_path, *flags):
     # One step per execution and no XLA compile faster; the equivalence
     # with more steps is tested below, and the resume test trains with the
     # XLA default.
-    args = recipes.build_parser(recipes.get(recipe)).parse_args(
+    args = flags_lib.build_parser(recipes.get(recipe)).parse_args(
         SMALL[recipe] + ["--epochs", "1", "--batch-size", "256",
                          "--steps-per-execution", "1",
                          "--jit-compile", "off",
                          "--output-dir", str(tmp_path), *flags])
-    return recipes.run(recipes.get(recipe), args)
+    return runs.run(flags_lib.config_from_args(recipes.get(recipe), args))
 
 
 def test_every_recipe_has_a_script():
@@ -168,7 +171,7 @@ def test_esmm_recipe_exports_three_outputs(tmp_path):
 
 
 def test_flags_for_other_architectures_are_refused(tmp_path):
-    with pytest.raises(SystemExit, match="--num-levels does not apply to "
+    with pytest.raises(ValueError, match="'num_levels' does not apply to "
                                          "'mmoe'"):
         _run("synthetic", tmp_path, "--model", "mmoe", "--num-levels", "3")
 
@@ -224,8 +227,37 @@ def test_steps_per_execution_does_not_change_training(tmp_path):
 
 
 def test_weight_averaging_spans_at_most_two_epochs():
-    from mtzoo.recipes.runner import averaging_momentum
+    from mtzoo.training.averaging import WeightAveraging
+    from mtzoo.training.averaging import capped_momentum
 
-    assert averaging_momentum(0.995, 176) == 0.995  # census, full data
-    assert averaging_momentum(0.995, 3) == pytest.approx(1 - 1 / 6)
-    assert averaging_momentum(0.0, 3) == 0.0
+    assert capped_momentum(0.995, 176) == 0.995  # census, full data
+    assert capped_momentum(0.995, 3) == pytest.approx(1 - 1 / 6)
+    assert capped_momentum(0.0, 3) == 0.0
+    off = WeightAveraging.for_run(0.0, 3)
+    assert not off.enabled and off.optimizer_options == {} \
+        and off.callbacks == []
+    on = WeightAveraging.for_run(0.99, 176)
+    assert on.optimizer_options == {"use_ema": True, "ema_momentum": 0.99}
+    assert isinstance(on.callbacks[0], keras.callbacks.SwapEMAWeights)
+    with pytest.raises(ValueError, match="momentum in"):
+        WeightAveraging.for_run(1.0, 3)
+
+
+def test_retrieval_runs_offer_exactly_the_architectures_that_train_it():
+    from mtzoo import catalog
+
+    recipe = recipes.get("movielens")
+    for model in recipe.architectures:
+        config = runs.RunConfig("movielens", model=model,
+                                options={"retrieval": True})
+        if model in catalog.RETRIEVAL_ARCHITECTURES:
+            assert runs.resolve(config, recipe).model == model
+        else:
+            with pytest.raises(ValueError, match="with --retrieval"):
+                runs.resolve(config, recipe)
+    assert runs.resolve(runs.RunConfig("movielens", model="ple"),
+                        recipe).options["retrieval"] is False
+    help_text = flags_lib.build_parser(recipe).format_help()
+    assert ("with --retrieval one of "
+            + ", ".join(catalog.RETRIEVAL_ARCHITECTURES[:2])) in \
+        " ".join(help_text.split())

@@ -80,17 +80,6 @@ def add_labels(frame: pd.DataFrame) -> pd.DataFrame:
 CSV_FORMAT = readers.CsvFormat(column_names=COLUMNS, strip_whitespace=True)
 
 
-def stream_columns(features) -> dict:
-    """Columns to read from raw census files to stream `features` and the
-    two tasks: the features' columns plus the labels' sources."""
-    from mtzoo.data.pipeline import column_types
-
-    columns = column_types(features)
-    columns.update({"income_50k": readers.STRING,
-                    "marital_stat": readers.STRING})
-    return columns
-
-
 def feature_specs(embedding_dim: int = 8, *, piecewise_linear_bins: int = 0,
                   value_embeddings=False) -> list:
     """One spec per census column except labels and `instance_weight`."""

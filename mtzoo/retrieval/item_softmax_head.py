@@ -7,7 +7,8 @@ import keras
 from keras import ops
 
 from mtzoo.api_export import mtzoo_export
-from mtzoo.layers.retrieval_head import SamplingProbabilities
+from mtzoo.retrieval import layout
+from mtzoo.retrieval.retrieval_head import SamplingProbabilities
 
 
 @mtzoo_export
@@ -19,7 +20,7 @@ class ItemSoftmaxHead(SamplingProbabilities):
     the same dot product serves brute-force top k at serving time.
 
     With `num_sampled=None` the output is every item's score (a full
-    softmax over the vocabulary) followed by the positive's id. Otherwise
+    softmax over the vocabulary) followed by the positive's id (`mtzoo.retrieval.layout`). Otherwise
     training draws `num_sampled` rows per batch by their sampling
     probability Q (uniform until `set_sampling_probabilities`) and the
     output is the positive's score then the sampled rows' scores, each
@@ -41,7 +42,7 @@ class ItemSoftmaxHead(SamplingProbabilities):
 
     Inputs: `[query, ids]`: `(batch, embedding_dim)` vectors and `(batch,)`
         int item rows (the positives).
-    Output shape: `(batch, num_candidates + 1)` or
+    Output shape: `(batch, num_candidates + 2)` or
         `(batch, num_sampled + 1)`, float32.
 
     References:
@@ -86,8 +87,7 @@ class ItemSoftmaxHead(SamplingProbabilities):
         ids = ops.reshape(ops.cast(ids, "int32"), (-1,))
         if self.num_sampled is None:
             logits = ops.matmul(query, ops.transpose(self.item_vectors))
-            return ops.concatenate(
-                [logits, ops.cast(ids, "float32")[:, None]], axis=-1)
+            return ops.concatenate([logits, layout.pack_ids(ids)], axis=-1)
         sampled = ops.reshape(keras.random.categorical(
             self.log_sampling_probability[None, :], self.num_sampled,
             dtype="int32", seed=self.seed_generator), (-1,))
@@ -107,8 +107,8 @@ class ItemSoftmaxHead(SamplingProbabilities):
         return ops.concatenate([positive, negative], axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = (self.num_candidates if self.num_sampled is None
-                 else self.num_sampled) + 1
+        width = (self.num_candidates + layout.ID_COLUMNS
+                 if self.num_sampled is None else self.num_sampled + 1)
         return (input_shape[0][0], width)
 
     def get_config(self):

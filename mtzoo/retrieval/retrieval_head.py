@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from mtzoo.api_export import mtzoo_export
+from mtzoo.retrieval import layout
 
 
 class SamplingProbabilities(keras.layers.Layer):
@@ -67,7 +68,8 @@ class RetrievalHead(SamplingProbabilities):
 
     Inputs: `[query, candidate, candidate_ids]`: two `(batch, dim)` vectors
         and `(batch,)` int ids.
-    Output shape: `(batch, 2 * dim + 2)`, float32.
+    Output shape: `(batch, 2 * dim + 3)`, float32 (the id in two
+        columns, exact for every int32 id: `mtzoo.retrieval.layout`).
     """
 
     def __init__(self, num_candidates, cosine=False, **kwargs):
@@ -83,13 +85,12 @@ class RetrievalHead(SamplingProbabilities):
             candidate = normalize(candidate)
         ids = ops.reshape(ops.cast(ids, "int32"), (-1,))
         log_q = ops.take(self.log_sampling_probability, ids)
-        return ops.concatenate([
-            query, candidate, log_q[:, None],
-            ops.cast(ids, "float32")[:, None]], axis=-1)
+        return ops.concatenate([query, candidate, log_q[:, None],
+                                layout.pack_ids(ids)], axis=-1)
 
     def compute_output_shape(self, input_shape):
         dim = input_shape[0][-1]
-        return (input_shape[0][0], 2 * dim + 2)
+        return (input_shape[0][0], 2 * dim + 1 + layout.ID_COLUMNS)
 
     def get_config(self):
         return {**super().get_config(), "cosine": self.cosine}

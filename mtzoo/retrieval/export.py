@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from mtzoo import tasks as tasks_lib
+from mtzoo.layers import FeaturePreprocessor
+from mtzoo.retrieval import vectors
 
 QUERY_SIGNATURE = "query_embedding"
 CANDIDATE_SIGNATURE = "candidate_embedding"
@@ -31,14 +33,12 @@ class _Side:
     the tower does not read)."""
 
     def __init__(self, model, task, names, side: str):
-        from mtzoo import retrieval
-        from mtzoo.layers import FeaturePreprocessor
 
         self.specs = [s for s in model.features if s.name in names]
         self.others = [s for s in model.features if s.name not in names]
         self.preprocessor = FeaturePreprocessor(self.specs,
                                                 name=f"{side}_{task.name}")
-        self.tower = retrieval.Tower(model, task, side)
+        self.tower = vectors.Tower(model, task, side)
 
     def input_signature(self, signature: dict) -> dict:
         return {s.name: signature[s.name] for s in self.specs}
@@ -119,11 +119,7 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
     """
     import keras_rs
 
-    from mtzoo import retrieval
-    from mtzoo.models import blocks
-
-    retrieval_tasks = [t for t in model.tasks
-                       if t.kind == tasks_lib.RETRIEVAL]
+    retrieval_tasks = tasks_lib.retrieval_tasks(model.tasks)
     missing = [t.name for t in retrieval_tasks if t.name not in catalogues]
     if missing:
         raise ValueError(
@@ -133,12 +129,11 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
     names = []
     for task in retrieval_tasks:
         catalogue = catalogues[task.name]
-        query = _Side(model, task, blocks.query_feature_names(
-            task, [f.name for f in model.features]), "query")
+        query = _Side(model, task, task.query_feature_names(
+            [f.name for f in model.features]), "query")
         candidate = _Side(model, task, task.candidate_features, "candidate")
         index = keras_rs.layers.BruteForceRetrieval(
-            candidate_embeddings=retrieval.candidate_vectors(model,
-                                                             catalogue),
+            candidate_embeddings=vectors.candidate_vectors(model, catalogue),
             k=min(k, len(catalogue)), return_scores=True,
             name=f"catalogue_{task.name}")
         ids = catalogue.frame.iloc[:, 0].to_numpy()

@@ -1,0 +1,97 @@
+"""What benchmark scripts share: their arguments, runs, timing and
+results files.
+
+Scripts import it as a sibling module (`sys.path` gets this folder first):
+
+```python
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import pathlib
+import statistics
+import tempfile
+import time
+
+from mtzoo.atomic import write_text
+from mtzoo.training.callbacks import EpochTimer  # noqa: F401 (re-export)
+
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SHARED_DATA = HERE.parent.parent / "shared" / "data"
+
+
+def parser(doc: str, results: str, *, data: str | None = None,
+           seeds: int | None = None, repeats: int | None = None
+           ) -> argparse.ArgumentParser:
+    """A script's arguments: `--output` (default `results/<results>`),
+    and, when asked for, `--data-dir` (default the shared copy of
+    `data`), `--seeds N` and `--repeats N`."""
+    made = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
+    made.add_argument("--output", default=str(RESULTS / results))
+    if data is not None:
+        shared = SHARED_DATA / data
+        made.add_argument(
+            "--data-dir", default=str(shared) if shared.is_dir() else None,
+            help=f"folder of the dataset (default: {shared} when present, "
+                 f"else $MTZOO_DATA_DIR or the cache)")
+    if seeds is not None:
+        made.add_argument("--seeds", type=int, default=seeds)
+    if repeats is not None:
+        made.add_argument("--repeats", type=int, default=repeats)
+    return made
+
+
+def write_results(output, content: dict, table: str) -> None:
+    """`content` as `output` (JSON) and `table` as the `.md` beside it,
+    each written atomically; prints the table."""
+    output = pathlib.Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_text(output, json.dumps(content, indent=2))
+    write_text(output.with_suffix(".md"), table)
+    print(table)
+
+
+def _run_in_child(config, queue) -> None:
+    from mtzoo import runs
+
+    try:
+        queue.put(("ok", runs.run(config)))
+    except BaseException as error:  # reported to the parent
+        queue.put(("error", f"{type(error).__name__}: {error}"))
+
+
+def run_isolated(config) -> dict:
+    """`mtzoo.runs.run(config)` in a fresh process, without an export, in
+    a temporary folder; returns its `metrics.json` content. No run
+    inherits another's random state, compiled functions or memory."""
+    import dataclasses
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = dataclasses.replace(config, output_dir=folder, export=False)
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        child = context.Process(target=_run_in_child, args=(config, queue))
+        child.start()
+        status, result = queue.get()
+        child.join()
+    if status != "ok":
+        raise RuntimeError(f"{config.recipe} / {config.model} failed: "
+                           f"{result}")
+    return result
+
+
+def median_seconds(function, repeats: int) -> float:
+    """The median wall time of `function()` over `repeats` calls."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)

@@ -1,0 +1,59 @@
+"""Recall and NDCG at k of a retrieval task over the whole catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mtzoo.features import DataError
+from mtzoo.retrieval import vectors
+from mtzoo.retrieval.catalogues import Catalogue
+
+
+def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
+             ks=None, batch_size: int = 1024) -> dict:
+    """Recall (hit rate) and NDCG at each k over the whole catalogue.
+
+    Each row of `frame` with a candidate id is a query whose one relevant
+    candidate is its own; every candidate of `catalogue_` is scored. A
+    candidate absent from the catalogue counts as a miss. Uses keras-rs's
+    `RecallAtK` and `NDCG`.
+
+    Returns:
+        `{"recall_at_10": ..., "ndcg_at_10": ..., "queries": n,
+        "candidates": m}` for each k of `ks` (default: the task's).
+    """
+    import keras_rs
+
+    task = catalogue_.task
+    ks = tuple(ks or task.ks)
+    id_column = catalogue_.frame.columns[0]
+    rows = frame[frame[id_column].notna()].reset_index(drop=True)
+    if rows.empty:
+        raise DataError(f"Retrieval task '{task.name}': no row of the "
+                        f"evaluation data has a '{id_column}'.")
+    index = {value: i for i, value in enumerate(catalogue_.frame[id_column])}
+    positives = np.array([index.get(v, -1) for v in rows[id_column]])
+    candidates = vectors.candidate_vectors(model, catalogue_)
+    queries = vectors.query_vectors(model, rows, task.name)
+    metrics = {}
+    for k in ks:
+        metrics[f"recall_at_{k}"] = keras_rs.metrics.RecallAtK(k=k)
+        metrics[f"ndcg_at_{k}"] = keras_rs.metrics.NDCG(k=k)
+    for start in range(0, len(rows), batch_size):
+        scores = queries[start:start + batch_size] @ candidates.T
+        relevance = np.zeros_like(scores)
+        chunk = positives[start:start + batch_size]
+        found = chunk >= 0
+        relevance[np.flatnonzero(found), chunk[found]] = 1.0
+        for metric in metrics.values():
+            metric.update_state(relevance, scores)
+    # keras-rs averages over every query: one whose candidate is not in
+    # the catalogue scores 0.
+    result = {name: float(metric.result()) for name, metric in
+              metrics.items()}
+    result.update({"queries": int(len(rows)),
+                   "candidates": int(len(candidates)),
+                   "queries_with_candidate_in_catalogue": float(
+                       (positives >= 0).mean())})
+    return result

@@ -1,0 +1,230 @@
+"""The command line of a run: flags -> `mtzoo.runs.RunConfig` -> run.
+
+Nothing here trains: it parses the flags into the typed configuration and
+calls `mtzoo.runs.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from mtzoo.models import registry
+from mtzoo.recipes import definitions
+from mtzoo.runs import RunConfig
+from mtzoo.runs import run
+from mtzoo.runs import summary
+from mtzoo.runs.steps import RECIPE_SET
+from mtzoo.training import averaging
+from mtzoo.training import distribution
+from mtzoo.training import weighting as weighting_lib
+
+
+def _hyperparameter_table() -> dict[str, tuple]:
+    """Every builder keyword: (default kind, architectures taking it)."""
+    table = {}
+    for arch in registry.available():
+        for name, default in registry.hyperparameters(arch).items():
+            if name in RECIPE_SET:
+                continue
+            kind, users = table.get(name, (default, []))
+            table[name] = (kind, users + [arch])
+    return table
+
+
+def _int_list(text: str) -> list[int]:
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 64,32; got "
+            f"{text!r}") from None
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
+
+
+def _momentum(text: str) -> float:
+    try:
+        return averaging.check_momentum(float(text), "the momentum")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _task_weights(text: str) -> dict:
+    """`name=weight,...` as a dict."""
+    weights = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not TASK=WEIGHT (e.g. rating=1,movie=0)"
+            ) from None
+    return weights
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except the None of flags whose help says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser(recipe) -> argparse.ArgumentParser:
+    """The recipe's command-line flags, with explanations."""
+    parser = argparse.ArgumentParser(
+        prog=f"mtzoo train {recipe.name}",
+        description=f"{recipe.description} Trains with early stopping on a "
+                    f"validation split, reports per-task metrics on the test "
+                    f"set, saves model.keras and exports a SavedModel.",
+        formatter_class=_HelpFormatter)
+    retrieval = ""
+    if recipe.retrieval_option:
+        fitting = recipe.architectures_for({recipe.retrieval_option: True})
+        retrieval = (f"; with --{recipe.retrieval_option} one of "
+                     f"{', '.join(fitting)}")
+    parser.add_argument("--model", default=None,
+                        choices=list(recipe.architectures),
+                        help=f"architecture (see `mtzoo models`; default "
+                             f"{recipe.default_model}{retrieval})")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"maximum epochs; early stopping usually ends "
+                             f"sooner (default {recipe.epochs})")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="epochs without validation improvement before "
+                             "stopping (best weights are restored; "
+                             "default 2)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"examples per training step (default "
+                             f"{recipe.batch_size})")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"Adam (default {recipe.learning_rate})")
+    parser.add_argument("--weight-averaging", type=_momentum, default=None,
+                        metavar="MOMENTUM",
+                        help="validate, early-stop, save and export an "
+                             "exponential moving average of the weights "
+                             "with this momentum (e.g. 0.99; lowered on "
+                             "small data so the average spans at most two "
+                             f"epochs); 0 keeps the trained weights "
+                             f"(default {recipe.weight_averaging})")
+    parser.add_argument("--jit-compile", default="on", choices=["on", "off"],
+                        help="compile the training step with XLA (about "
+                             "1.4x faster on CPU, benchmarks/results/"
+                             "xla.json); used on one device with fixed, "
+                             "uncertainty or dwa weighting")
+    parser.add_argument("--steps-per-execution", type=int, default=16,
+                        help="training steps per call into the compiled "
+                             "graph; larger values cut per-step Python "
+                             "overhead (results do not change); 1 under "
+                             "--strategy multi_worker")
+    parser.add_argument("--weighting", default=None,
+                        choices=sorted(weighting_lib.STRATEGIES),
+                        help="how task losses are balanced in training: "
+                             "fixed task weights, uncertainty (Kendall et "
+                             "al.), gradnorm (Chen et al.), dwa (Liu et "
+                             "al.) or pcgrad (Yu et al.) (default fixed)")
+    parser.add_argument("--task-weights", default=None, type=_task_weights,
+                        metavar="TASK=W,...",
+                        help="replace tasks' loss weights, e.g. "
+                             "rating=1,movie=0 (0 trains without that "
+                             "task's loss)")
+    parser.add_argument("--gradnorm-alpha", type=float, default=1.5,
+                        help="GradNorm's alpha")
+    parser.add_argument("--dwa-temperature", type=float, default=2.0,
+                        help="DWA's temperature")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seeds data splits, shuffling and weights "
+                             "(default 0)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the dataset's files (else "
+                             "$MTZOO_DATA_DIR or the cache; downloaded when "
+                             "possible)")
+    parser.add_argument("--output-dir", default=None,
+                        help="where to write results (default: "
+                             f"runs/{recipe.name}/<model>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run from the "
+                             "checkpoint in the output folder (saved after "
+                             "every epoch)")
+    parser.add_argument("--strategy", default="default",
+                        choices=distribution.STRATEGIES,
+                        help="tf.distribute strategy: one device, mirrored "
+                             "over the local devices, or multi_worker over "
+                             "the machines listed in TF_CONFIG")
+    parser.add_argument("--no-export", action="store_true",
+                        help="skip the SavedModel export")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print per-epoch progress")
+    recipe.add_options(parser)
+    group = parser.add_argument_group(
+        "architecture hyperparameters",
+        "Passed to the builder when the chosen architecture takes them "
+        "(lists are comma-separated, e.g. --expert-units 128,64). Unset "
+        "flags keep the builder's or the recipe's default.")
+    for name, (default, users) in sorted(_hyperparameter_table().items()):
+        if isinstance(default, (list, tuple)):
+            kind = _int_list
+            shown = ",".join(map(str, default)) or "empty"
+        elif isinstance(default, bool):
+            kind, shown = _bool, str(default).lower()
+        else:
+            kind, shown = type(default), default
+        taken_by = ("all architectures" if len(users) == len(
+            registry.available()) else ", ".join(users))
+        default = recipe.hparams.get(name, shown)
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}",
+                           type=kind, default=None, metavar=name.upper(),
+                           help=f"({taken_by}; default {default})")
+    return parser
+
+
+#: Flags that are settings of `RunConfig` under the same name.
+_SETTINGS = ("model", "epochs", "patience", "batch_size", "learning_rate",
+             "weight_averaging", "steps_per_execution", "weighting",
+             "task_weights", "gradnorm_alpha", "dwa_temperature", "seed",
+             "data_dir", "output_dir", "resume", "strategy", "verbose")
+
+
+def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
+    """The run configuration of parsed flags."""
+    flags = vars(args)
+    options = {name: flags[name] for name in recipe.option_defaults()}
+    hyperparameters = {key[3:]: value for key, value in flags.items()
+                       if key.startswith("hp_") and value is not None}
+    return RunConfig(
+        recipe.name, jit_compile=args.jit_compile == "on",
+        export=not args.no_export, hyperparameters=hyperparameters,
+        options=options, **{name: flags[name] for name in _SETTINGS})
+
+
+def main(recipe_name: str, argv=None, *, prog: str | None = None,
+         **defaults) -> int:
+    """Entry point of the recipe scripts and `mtzoo train`.
+
+    Args:
+        recipe_name: the recipe.
+        argv: the flags (default: the command line's).
+        prog: program name shown in `--help`.
+        **defaults: flag defaults to change (e.g. `output_dir=`).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    recipe = definitions.get(recipe_name)
+    parser = build_parser(recipe)
+    if prog:
+        parser.prog = prog
+    parser.set_defaults(**defaults)
+    args = parser.parse_args(argv)
+    print(summary(run(config_from_args(recipe, args))))
+    return 0
