@@ -42,3 +42,24 @@ def test_referenced_tests_exist():
         source = (ROOT / path).read_text()
         if name:
             assert re.search(rf"def {name}\(", source), f"{path}::{name}"
+
+
+def test_readme_python_example_runs_as_written():
+    """The README's second Python block, executed as a user would paste
+    it (the first needs a user's table)."""
+    import contextlib
+    import io
+
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(blocks[1], "README.md", "exec"), {})
+    assert "'click'" in printed.getvalue() and "'auc'" in printed.getvalue()
+
+
+def test_docs_pages_link_to_files_that_exist():
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([\w./-]+\.md)\)", page.read_text()):
+            assert (page.parent / target).is_file(), f"{page.name}: {target}"

@@ -90,6 +90,15 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                     f"validation split, reports per-task metrics on the test "
                     f"set, saves model.keras and exports a SavedModel.",
         formatter_class=_HelpFormatter)
+    _add_training_flags(parser, recipe)
+    _add_run_flags(parser, recipe)
+    recipe.add_options(parser)
+    _add_hyperparameter_flags(parser, recipe)
+    return parser
+
+
+def _add_training_flags(parser, recipe) -> None:
+    """What is trained and how: model, epochs, optimizer, weighting."""
     retrieval = ""
     if recipe.retrieval_option:
         fitting = recipe.architectures_for({recipe.retrieval_option: True})
@@ -144,6 +153,10 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                         help="GradNorm's alpha")
     parser.add_argument("--dwa-temperature", type=float, default=2.0,
                         help="DWA's temperature")
+
+
+def _add_run_flags(parser, recipe) -> None:
+    """Where the data and results are, and how the run executes."""
     parser.add_argument("--seed", type=int, default=None,
                         help="seeds data splits, shuffling and weights "
                              "(default 0)")
@@ -167,7 +180,10 @@ def build_parser(recipe) -> argparse.ArgumentParser:
                         help="skip the SavedModel export")
     parser.add_argument("--verbose", action="store_true",
                         help="print per-epoch progress")
-    recipe.add_options(parser)
+
+
+def _add_hyperparameter_flags(parser, recipe) -> None:
+    """One flag per builder keyword, saying which architectures take it."""
     group = parser.add_argument_group(
         "architecture hyperparameters",
         "Passed to the builder when the chosen architecture takes them "
@@ -187,7 +203,6 @@ def build_parser(recipe) -> argparse.ArgumentParser:
         group.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}",
                            type=kind, default=None, metavar=name.upper(),
                            help=f"({taken_by}; default {default})")
-    return parser
 
 
 #: Flags that are settings of `RunConfig` under the same name.
