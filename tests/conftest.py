@@ -27,3 +27,16 @@ def impressions():
 def impression_features(impressions):
     train, _ = impressions
     return mtzoo.features.adapt(synthetic.impression_features(), train)
+
+
+@pytest.fixture(autouse=True)
+def _no_xla_unless_marked(request, monkeypatch):
+    """In-process models compile without XLA (its compile takes longer
+    than these small trainings: 150 s against 63 s for 18 of them); tests
+    marked `xla`, and every recipe run in a subprocess, keep the default."""
+    if request.node.get_closest_marker("xla") is None:
+        from mtzoo.models import multitask_model
+
+        monkeypatch.setattr(multitask_model.MultiTaskModel,
+                            "_xla_by_default",
+                            lambda self, strategy, kwargs: False)

@@ -88,6 +88,8 @@ class Task:
     LOSSES: ClassVar[dict[str, Callable]] = {}
     DEFAULT_LOSS: ClassVar[str] = ""
     DEFAULT_METRICS: ClassVar[tuple] = ()
+    #: Whether the task predicts classes (its baselines are classifiers).
+    classifier: ClassVar[bool] = False
     #: Loss weight of the uncertainty weighting (Kendall et al.):
     #: 1 / (2 sigma^2) for a Gaussian likelihood, 1 / sigma^2 otherwise.
     uncertainty_factor: ClassVar[float] = 1.0

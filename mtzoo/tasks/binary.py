@@ -25,6 +25,7 @@ class BinaryTask(Task):
     """
 
     kind = "binary"
+    classifier = True
     activation = "sigmoid"
     LOSSES = {
         "binary_crossentropy": keras.losses.BinaryCrossentropy,

@@ -39,6 +39,7 @@ class MulticlassTask(Task):
     top_k: int = 5
 
     kind = "multiclass"
+    classifier = True
     activation = "softmax"
     label_dtype = "int32"
     LOSSES = {

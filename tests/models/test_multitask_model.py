@@ -170,3 +170,16 @@ def test_fit_traces_the_train_step_once(small, monkeypatch,
     model.fit(data, epochs=2, verbose=0)
     assert len(traces) == 1
     assert model.optimizer.iterations.numpy() == 8
+
+
+@pytest.mark.xla
+def test_auto_compiles_with_xla_unless_a_strategy_needs_task_gradients(
+        small):
+    _, features, tasks = small
+    model = _model(features, tasks)
+    model.compile(optimizer="adam")
+    assert model.jit_compile is True
+    model.compile(optimizer="adam", weighting="pcgrad")
+    assert model.jit_compile is False
+    model.compile(optimizer="adam", jit_compile=False)
+    assert model.jit_compile is False

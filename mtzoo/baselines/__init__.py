@@ -1,0 +1,23 @@
+"""Baselines beside every run: what a user would otherwise fit.
+
+Per ranking task, scikit-learn's histogram gradient boosting (early-stopped
+on the validation rows), a linear model (logistic regression or Ridge, its
+regularization chosen on the validation rows) and a constant (the training
+mean or class frequencies), trained on the run's training rows and scored
+on its test rows with the task's own metrics. A run whose network loses a
+task to one of them says so.
+
+Example:
+
+```python
+baselines = mtzoo.baselines.fit_and_score(splits, seed=0)
+baselines["click"]["gradient_boosting"]["auc"]
+```
+"""
+
+from mtzoo.baselines.design import Design
+from mtzoo.baselines.fit import NAMES
+from mtzoo.baselines.fit import fit_and_score
+from mtzoo.baselines.fit import losses
+
+__all__ = ["NAMES", "Design", "fit_and_score", "losses"]

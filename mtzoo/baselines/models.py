@@ -1,0 +1,62 @@
+"""The baseline models of each task kind: gradient boosting, a linear
+model and a constant, fitted on the rows that carry the task's label."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Regularization strengths a linear baseline chooses among on the
+#: validation rows (C of logistic regression, 1 / alpha of Ridge).
+LINEAR_STRENGTHS = (0.1, 1.0, 10.0)
+
+
+def gradient_boosting(task, seed: int, categorical: list[bool]):
+    """scikit-learn's histogram gradient boosting for the task's kind,
+    early-stopped on the validation rows given to `fit`."""
+    from sklearn import ensemble
+
+    options = dict(learning_rate=0.1, max_iter=1000, max_leaf_nodes=31,
+                   early_stopping=True, n_iter_no_change=20,
+                   random_state=seed,
+                   categorical_features=np.asarray(categorical, bool)
+                   if any(categorical) else None)
+    if task.classifier:
+        return ensemble.HistGradientBoostingClassifier(**options)
+    return ensemble.HistGradientBoostingRegressor(**options)
+
+
+def linear(task, strength: float):
+    """Logistic regression (classification) or Ridge (regression) at
+    regularization `strength` (larger: weaker regularization)."""
+    from sklearn import linear_model
+
+    if task.classifier:
+        return linear_model.LogisticRegression(C=strength, max_iter=300)
+    return linear_model.Ridge(alpha=1.0 / strength)
+
+
+def output(task, estimator, matrix) -> np.ndarray:
+    """The estimator's predictions in the shape and units of the model's
+    output for the task."""
+    if not task.classifier:
+        return estimator.predict(matrix).reshape(-1, 1)
+    probabilities = estimator.predict_proba(matrix)
+    classes = np.asarray(estimator.classes_).astype(int)
+    full = np.zeros((len(probabilities), task.output_units), np.float64)
+    if task.output_units == 1:  # binary: the probability of 1
+        return probabilities[:, list(classes).index(1)].reshape(-1, 1) \
+            if 1 in classes else full
+    full[:, classes] = probabilities
+    return full
+
+
+def constant(task, labels: np.ndarray, weights: np.ndarray,
+             rows: int) -> np.ndarray:
+    """The training rows' mean label (regression, binary) or class
+    frequencies (multiclass), for every one of `rows` rows."""
+    if task.output_units == 1:
+        value = np.average(labels.reshape(-1), weights=weights)
+        return np.full((rows, 1), value)
+    counts = np.bincount(labels.reshape(-1).astype(int), weights=weights,
+                         minlength=task.output_units)
+    return np.tile(counts / counts.sum(), (rows, 1))
