@@ -23,6 +23,37 @@ def _by_kind(tasks) -> dict:
     return groups
 
 
+def _baselines_section(result: dict) -> list[str]:
+    """The network beside each task's baselines, on its primary metric."""
+    baselines = result.get("baselines") or {}
+    if not baselines:
+        return []
+    names = list(dict.fromkeys(n for entry in baselines.values()
+                               for n in entry))
+    trained_on = {entry[name]["train_rows"] for entry in baselines.values()
+                  for name in entry if "train_rows" in entry[name]}
+    rows = (f" ({max(trained_on):,} of them, sampled)" if trained_on
+            and max(trained_on) < result["rows"]["train"] else "")
+    lines = ["", "## Baselines", "",
+             f"Fitted per task on the run's training rows{rows}, chosen on "
+             f"its validation rows and scored on its test rows with the "
+             f"task's metrics ({result.get('baseline_seconds') or 0:.0f} s "
+             f"in all).", "",
+             "| task | metric | network | "
+             + " | ".join(n.replace("_", " ") for n in names) + " |",
+             "|---" * (len(names) + 3) + "|"]
+    for task, entry in baselines.items():
+        metric = result["primary_metrics"][task]
+        network = result["test"]["tasks"].get(task, {}).get(metric)
+        lines.append(f"| {task} | {metric} | {_fmt(network)} | " + " | ".join(
+            _fmt(entry.get(n, {}).get(metric)) for n in names) + " |")
+    losses = result.get("losses_to_baselines") or []
+    if losses:
+        lines += ["", "Below a baseline:", ""] + [f"- {line}"
+                                                   for line in losses]
+    return lines
+
+
 def markdown_report(result: dict, tasks) -> str:
     """The report of a recipe run (see `mtzoo.runs.run`) as Markdown."""
     lines = [
@@ -65,6 +96,7 @@ def markdown_report(result: dict, tasks) -> str:
         notes = [f"- {t.name}: {n}" for t in kind_tasks
                  for n in result["test"]["tasks"][t.name].get("notes", [])]
         lines += [""] + notes if notes else []
+    lines += _baselines_section(result)
     plots = result.get("plots", [])
     if plots:
         lines += ["", "## Plots", ""]

@@ -52,16 +52,29 @@ class Design:
         self.scale = (dense.mean(axis=0), dense.std(axis=0) + 1e-6)
         return self
 
+    def _single_ids(self) -> list[tuple[int, bool]]:
+        """`(column of trees, few categories)` of each single-valued id."""
+        found, column = [], 0
+        for spec in self.features:
+            if spec.name in self.id_rows and spec.name not in self.idf:
+                found.append((column, self.id_rows[spec.name]
+                              <= MAX_TREE_CATEGORIES))
+            column += self._tree_width(spec)
+        return found
+
     @property
     def categorical(self) -> list[bool]:
-        """Which columns of `trees` are categories."""
-        flags = []
-        for spec in self.features:
-            width = self._tree_width(spec)
-            single_id = spec.name in self.id_rows and spec.name not in self.idf
-            flags += [single_id and self.id_rows[spec.name]
-                      <= MAX_TREE_CATEGORIES] * width
+        """Which columns of `trees` are categories a tree splits on."""
+        flags = [False] * sum(self._tree_width(s) for s in self.features)
+        for column, few in self._single_ids():
+            flags[column] = few
         return flags
+
+    @property
+    def many_valued(self) -> list[int]:
+        """Columns of `trees` holding ids of more categories than a tree
+        splits on (target-encode them per task)."""
+        return [column for column, few in self._single_ids() if not few]
 
     def _tree_width(self, spec) -> int:
         if spec.name in self.id_rows:

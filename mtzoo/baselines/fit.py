@@ -29,8 +29,9 @@ class _Split:
 
 
 def _score(task, split, rows, predictions) -> dict:
-    return task.evaluate(split.labels[task.name][rows], predictions,
-                         split.weights[task.name][rows])
+    return {**task.evaluate(split.labels[task.name][rows], predictions,
+                            split.weights[task.name][rows]),
+            "examples": int(rows.sum())}
 
 
 def _fit_task(task, design, train, validation, test, seed) -> dict:
@@ -41,6 +42,7 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     trees = {name: design.trees(split.encoded)[rows[name]] for name, split
              in (("train", train), ("validation", validation),
                  ("test", test))}
+    categorical = design.categorical
     linear = {name: design.linear(split.encoded)[rows[name]]
               for name, split in (("train", train),
                                   ("validation", validation),
@@ -51,7 +53,10 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
          for name, split in (("train", train), ("validation", validation))}
     results = {}
     start = time.perf_counter()
-    boosted = models.gradient_boosting(task, seed, design.categorical)
+    if design.many_valued:
+        trees, categorical = _target_encoded(task, trees, y["train"],
+                                             design, seed)
+    boosted = models.gradient_boosting(task, seed, categorical)
     validated = rows["validation"].any()
     boosted.fit(trees["train"], y["train"], sample_weight=w["train"],
                 **({"X_val": trees["validation"], "y_val": y["validation"],
@@ -63,43 +68,80 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
         "iterations": int(boosted.n_iter_),
         "seconds": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
-    best = None
+    estimator, best = models.linear(task), None
     for strength in models.LINEAR_STRENGTHS:
-        fitted = models.linear(task, strength).fit(
+        models.set_strength(estimator, strength).fit(
             linear["train"], y["train"], sample_weight=w["train"])
+        predicted = models.output(task, estimator, linear["test"])
         if not validated:
-            best = (None, strength, fitted)
+            best = (None, strength, predicted)
             break
         score = _score(task, validation, rows["validation"], models.output(
-            task, fitted, linear["validation"])).get(task.primary_metric)
+            task, estimator, linear["validation"])).get(task.primary_metric)
         if best is None or (score is not None and (
                 best[0] is None or score > best[0])):
-            best = (score, strength, fitted)
-    results["linear"] = {
-        **_score(task, test, rows["test"],
-                 models.output(task, best[2], linear["test"])),
-        "strength": best[1],
-        "seconds": round(time.perf_counter() - start, 2)}
+            best = (score, strength, predicted)
+    results["linear"] = {**_score(task, test, rows["test"], best[2]),
+                         "strength": best[1],
+                         "seconds": round(time.perf_counter() - start, 2)}
     results["constant"] = _score(task, test, rows["test"], models.constant(
         task, y["train"], w["train"], int(rows["test"].sum())))
     return results
 
 
-def fit_and_score(splits, *, seed: int = 0) -> dict:
+def _target_encoded(task, trees: dict, labels, design, seed):
+    """`trees` with each many-valued id column replaced by its cross-fitted
+    target encoding on the training rows (scikit-learn's
+    `TargetEncoder`), and the matching categorical flags."""
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import TargetEncoder
+
+    many = design.many_valued
+    kept = [c for c in range(len(design.categorical)) if c not in many]
+    encoder = TargetEncoder(
+        target_type="auto" if task.classifier else "continuous",
+        cv=KFold(5, shuffle=True, random_state=seed))
+    encoded = {"train": encoder.fit_transform(trees["train"][:, many],
+                                              labels)}
+    for name in ("validation", "test"):
+        encoded[name] = encoder.transform(trees[name][:, many])
+    flags = [design.categorical[c] for c in kept]
+    flags += [False] * encoded["train"].shape[1]
+    return ({name: np.hstack([matrix[:, kept], encoded[name]]).astype(
+        np.float32) for name, matrix in trees.items()}, flags)
+
+
+#: Training rows the baselines fit on at most (a seeded sample beyond),
+#: so that they cost a fraction of training on large tables.
+MAX_TRAIN_ROWS = 100_000
+
+
+def fit_and_score(splits, *, seed: int = 0,
+                  max_train_rows: int = MAX_TRAIN_ROWS) -> dict:
     """Each ranking task's baselines on `splits` (a recipe's `Splits`):
     `{task: {"gradient_boosting": metrics, "linear": metrics,
     "constant": metrics}}`, metrics as the task's `evaluate` gives them
     (plus the boosting iterations, the linear model's regularization
-    strength and the seconds each took)."""
+    strength, the training rows and the seconds each took). They train on
+    at most `max_train_rows` of the training rows (a sample drawn with
+    `seed`)."""
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     if not tasks:
         return {}
-    train = _Split(splits.train, splits.features, tasks)
+    rows = splits.train
+    if len(rows) > max_train_rows:
+        rows = rows.sample(n=max_train_rows, random_state=seed)
+    train = _Split(rows, splits.features, tasks)
     validation = _Split(splits.validation, splits.features, tasks)
     test = _Split(splits.test, splits.features, tasks)
     design = Design(list(splits.features)).fit(train.encoded)
-    return {task.name: _fit_task(task, design, train, validation, test,
-                                 seed) for task in tasks}
+    results = {task.name: _fit_task(task, design, train, validation, test,
+                                    seed) for task in tasks}
+    for entry in results.values():
+        for name in ("gradient_boosting", "linear"):
+            if name in entry:
+                entry[name]["train_rows"] = len(rows)
+    return results
 
 
 def losses(test_results: dict, baselines: dict, tasks) -> list[str]:

@@ -7,7 +7,7 @@ import numpy as np
 
 #: Regularization strengths a linear baseline chooses among on the
 #: validation rows (C of logistic regression, 1 / alpha of Ridge).
-LINEAR_STRENGTHS = (0.1, 1.0, 10.0)
+LINEAR_STRENGTHS = (0.01, 0.1, 1.0, 10.0)
 
 
 def gradient_boosting(task, seed: int, categorical: list[bool]):
@@ -16,7 +16,7 @@ def gradient_boosting(task, seed: int, categorical: list[bool]):
     from sklearn import ensemble
 
     options = dict(learning_rate=0.1, max_iter=1000, max_leaf_nodes=31,
-                   early_stopping=True, n_iter_no_change=20,
+                   early_stopping=True, n_iter_no_change=10,
                    random_state=seed,
                    categorical_features=np.asarray(categorical, bool)
                    if any(categorical) else None)
@@ -25,14 +25,23 @@ def gradient_boosting(task, seed: int, categorical: list[bool]):
     return ensemble.HistGradientBoostingRegressor(**options)
 
 
-def linear(task, strength: float):
-    """Logistic regression (classification) or Ridge (regression) at
-    regularization `strength` (larger: weaker regularization)."""
+def linear(task):
+    """Logistic regression (classification) or Ridge (regression); set
+    its regularization with `set_strength`. Logistic regression starts
+    each fit from the previous one's weights (a regularization path)."""
     from sklearn import linear_model
 
     if task.classifier:
-        return linear_model.LogisticRegression(C=strength, max_iter=300)
-    return linear_model.Ridge(alpha=1.0 / strength)
+        return linear_model.LogisticRegression(max_iter=300,
+                                               warm_start=True)
+    return linear_model.Ridge()
+
+
+def set_strength(estimator, strength: float):
+    """`estimator` at regularization `strength` (larger: weaker)."""
+    if hasattr(estimator, "C"):
+        return estimator.set_params(C=strength)
+    return estimator.set_params(alpha=1.0 / strength)
 
 
 def output(task, estimator, matrix) -> np.ndarray:

@@ -178,6 +178,11 @@ def _add_run_flags(parser, recipe) -> None:
                              "the machines listed in TF_CONFIG")
     parser.add_argument("--no-export", action="store_true",
                         help="skip the SavedModel export")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="skip the baselines (gradient boosting, a "
+                             "linear model and a constant per task, fitted "
+                             "on the same rows and reported beside the "
+                             "network)")
     parser.add_argument("--verbose", action="store_true",
                         help="print per-epoch progress")
 
@@ -220,7 +225,8 @@ def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
                        if key.startswith("hp_") and value is not None}
     return RunConfig(
         recipe.name, jit_compile=args.jit_compile == "on",
-        export=not args.no_export, hyperparameters=hyperparameters,
+        export=not args.no_export, baselines=not args.no_baselines,
+        hyperparameters=hyperparameters,
         options=options, **{name: flags[name] for name in _SETTINGS})
 
 

@@ -59,15 +59,16 @@ def _needs_data(recipe):
         pytest.skip(f"real data not available: {SHARED / folder}")
 
 
-def _run(recipe, tmp_path, *flags):
+def _run(recipe, tmp_path, *flags, baselines=False):
     _needs_data(recipe)
     # One step per execution and no XLA compile faster; the equivalence
     # with more steps is tested below, and the resume test trains with the
-    # XLA default.
+    # XLA default. Baselines are checked by the census run alone.
     args = flags_lib.build_parser(recipes.get(recipe)).parse_args(
         SMALL[recipe] + ["--epochs", "1", "--batch-size", "256",
                          "--steps-per-execution", "1",
                          "--jit-compile", "off",
+                         *([] if baselines else ["--no-baselines"]),
                          "--output-dir", str(tmp_path), *flags])
     return runs.run(flags_lib.config_from_args(recipes.get(recipe), args))
 
@@ -107,11 +108,24 @@ def test_recipe_runs_with_architecture(recipe, model, tmp_path):
 def test_census_recipe_writes_everything(tmp_path):
     # 3 epochs on 3,000 rows reach test AUC 0.91-0.93 (income) and 0.988
     # (marital) over seeds 0-3; chance is 0.5.
-    _run("census_income", tmp_path, "--model", "mmoe", "--max-rows", "3000",
-         "--epochs", "3", "--batch-size", "128")
+    result = _run("census_income", tmp_path, "--model", "mmoe",
+                  "--max-rows", "3000", "--epochs", "3", "--batch-size",
+                  "128", baselines=True)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["tasks"]["income"]["auc"] > 0.85
     assert metrics["test"]["tasks"]["marital"]["auc"] > 0.95
+    # Baselines on the same rows, beside the network everywhere.
+    for task in ("income", "marital"):
+        entry = metrics["baselines"][task]
+        assert entry["gradient_boosting"]["auc"] > 0.8
+        assert entry["constant"]["examples"] == \
+            metrics["test"]["tasks"][task]["examples"]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Baselines" in report and "| income | auc |" in report
+    shown = runs.summary(result)
+    assert "income baselines (auc): gradient boosting" in shown
+    assert len(metrics["losses_to_baselines"]) == shown.count(
+        "below a baseline:")
     for key in ("seed", "versions", "hardware", "epochs_run",
                 "train_examples_per_s", "hyperparameters"):
         assert key in metrics

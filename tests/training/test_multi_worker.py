@@ -46,7 +46,7 @@ def test_two_workers_train_in_step_and_the_chief_exports(recipe, tmp_path):
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "mtzoo.cli", "train", recipe,
              "--strategy", "multi_worker", *flags, "--epochs", "2",
-             "--batch-size", "256", "--seed", "0",
+             "--batch-size", "256", "--seed", "0", "--no-baselines",
              "--output-dir", str(tmp_path)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
