@@ -95,17 +95,20 @@ def _export_verify(args) -> int:
 def _init_config(args) -> int:
     import pathlib
 
-    table = _import_quietly("mtzoo.recipes.table")
+    # Reads the file with pandas alone: no TensorFlow to start.
+    from mtzoo.recipes import table
     target = pathlib.Path(args.output or pathlib.Path(args.data).with_suffix(
         ".toml").name)
     if target.exists() and not args.force:
         print(f"mtzoo init-config: '{target}' exists; pass --force to "
               f"replace it.", file=sys.stderr)
         return 2
-    text = table.init_config(args.data)
+    text, kinds = table.init_config(args.data)
     from mtzoo.atomic import write_text
 
     write_text(target, text)
+    for column, kind, reason in kinds:
+        print(f"  {column}: {kind} ({reason})")
     print(f"wrote {target}: edit its [tasks], then run\n"
           f"  mtzoo train table --config {target}")
     return 0

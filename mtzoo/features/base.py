@@ -61,6 +61,11 @@ def check_name(name: Any, what: str) -> None:
         )
 
 
+def is_valid_name(name) -> bool:
+    """Whether `name` can be a feature or task name as it is."""
+    return isinstance(name, str) and bool(_NAME_PATTERN.match(name))
+
+
 def suggested_name(column: str) -> str:
     """A valid feature or task name for a column name (`"Clothing ID"` ->
     `"clothing_id"`)."""

@@ -10,10 +10,20 @@ python recipes/census_income.py --model ple --epochs 5
 ```
 """
 
-from mtzoo.recipes.base import Recipe
-from mtzoo.recipes.base import Splits
-from mtzoo.recipes.definitions import RECIPES
-from mtzoo.recipes.definitions import available
-from mtzoo.recipes.definitions import get
 
-__all__ = ["RECIPES", "Recipe", "Splits", "available", "get"]
+import importlib
+
+# Loaded on first use: `mtzoo init-config` reads a table with
+# `mtzoo.recipes.table` alone, without TensorFlow.
+_NAMES = {"Recipe": "base", "Splits": "base", "RECIPES": "definitions",
+          "available": "definitions", "get": "definitions"}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        module = importlib.import_module(f"mtzoo.recipes.{_NAMES[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'mtzoo.recipes' has no attribute "
+                         f"{name!r}")

@@ -135,40 +135,67 @@ def load_config(path) -> dict:
     return config
 
 
-def read_table(path: str) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame."""
+def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame (its first `rows` rows)."""
     if not pathlib.Path(path).is_file():
         raise FileNotFoundError(f"No such data file: '{path}'")
     if str(path).endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+        frame = pd.read_parquet(path)
+        return frame if rows is None else frame.head(rows)
+    try:
+        return pd.read_csv(path, nrows=rows)
+    except pd.errors.EmptyDataError:
+        raise ConfigError(f"Data file '{path}' is empty: expected a "
+                          f"header line and rows.") from None
 
 
 def infer_kind(series: pd.Series) -> str:
-    """A feature kind for a column from its values: few distinct integers,
-    booleans and short strings are categorical; other numbers numeric;
-    long strings with spaces text; lists multi-categorical."""
+    """A feature kind for a column from its values (see `kind_and_reason`)."""
+    return kind_and_reason(series)[0]
+
+
+def kind_and_reason(series: pd.Series) -> tuple[str, str]:
+    """A feature kind for a column from its values, and why: booleans,
+    few distinct integers, integer ids (named `...id`, or a range from 0
+    or 1 whose values repeat) and short strings are categorical; other
+    numbers numeric; long strings with spaces text; lists
+    multi-categorical."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series):
-        return "categorical"
+        return "categorical", "true/false values"
     if pd.api.types.is_integer_dtype(series):
-        few = values.nunique() <= 20
-        named_id = series.name and str(series.name).lower().replace(
-            " ", "_").endswith("id")
-        return "categorical" if few or named_id else "numeric"
+        return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
+        return "numeric", "numbers"
     sample = values.head(1000)
     if len(sample) and all(isinstance(v, (list, tuple, np.ndarray))
                            for v in sample):
-        return "multi_categorical"
+        return "multi_categorical", "lists of values"
     text = sample.astype(str)
     mostly_words = len(text) and text.str.contains(" ").mean() > 0.5
     long_or_unique = len(text) and (text.str.len().mean() > 30
                                     or text.nunique() > 0.5 * len(text))
     if mostly_words and long_or_unique:
-        return "text"
-    return "categorical"
+        return "text", "mostly several words per value"
+    return "categorical", f"{values.nunique():,} distinct strings"
+
+
+def _integer_kind(series: pd.Series, values: pd.Series) -> tuple[str, str]:
+    distinct = values.nunique()
+    if distinct <= 20:
+        return "categorical", f"{distinct} distinct integers"
+    name = str(series.name or "").lower().replace(" ", "_")
+    if name.endswith("id"):
+        return "categorical", "integers in a column named like an id"
+    low, high = int(values.min()), int(values.max())
+    dense = distinct >= 0.5 * (high - low + 1)
+    repeats = len(values) / distinct
+    if low in (0, 1) and dense and repeats >= 2:
+        return "categorical", (
+            f"integers {low}..{high}, nearly all used, each seen "
+            f"{repeats:.0f} times on average: ids (set numeric if they "
+            f"are amounts)")
+    return "numeric", f"integers from {low} to {high}"
 
 
 def feature_specs(config: dict, frame: pd.DataFrame) -> list:
@@ -182,7 +209,10 @@ def feature_specs(config: dict, frame: pd.DataFrame) -> list:
         base.require_column(frame, column, f"Config '{config['path']}'")
         declared = options.pop("kind", AUTO)
         kind = infer_kind(frame[column]) if declared == AUTO else declared
-        name = options.pop("name", base.suggested_name(column))
+        # Serving inputs are named after the config's columns: as they
+        # are when they can be input names, else made into one.
+        name = options.pop("name", column if base.is_valid_name(column)
+                           else base.suggested_name(column))
         try:
             specs.append(features_lib.create(kind, name, column=column,
                                              **options))
@@ -228,6 +258,8 @@ def split_frame(config: dict, seed: int):
         train = train.sort_values(data["time_column"], kind="stable")
     else:
         train = train.sample(frac=1.0, random_state=seed)
+    # Fractions of the whole table, not of what an earlier cut left.
+    total = len(train)
     cut = {}
     for name, given, fraction in fractions:
         if given is not None:
@@ -236,7 +268,7 @@ def split_frame(config: dict, seed: int):
         if not 0 < fraction < 1:
             raise ConfigError(f"'{config['path']}': {name}_fraction must be "
                               f"in (0, 1). Received: {fraction!r}")
-        rows = int(round(len(train) * fraction))
+        rows = int(round(total * fraction))
         cut[name] = train.iloc[len(train) - rows:]
         train = train.iloc[:len(train) - rows]
     return (train.reset_index(drop=True),
@@ -268,22 +300,27 @@ def run_settings(options: dict) -> dict:
     return training
 
 
-def init_config(data_path, *, rows: int = 10_000) -> str:
-    """A starting config for a data file: every column as a feature with
-    its inferred kind, and a task to fill in."""
+def init_config(data_path, *, rows: int = 10_000
+                ) -> tuple[str, list[tuple[str, str, str]]]:
+    """A starting config for a data file, from its first `rows` rows:
+    every column as a feature with its inferred kind (and why, as a
+    comment), and a task to fill in. Returns the config's text and
+    `(column, kind, reason)` of each column."""
     path = pathlib.Path(data_path)
-    frame = read_table(str(path)).head(rows)
+    frame = read_table(str(path), rows=rows)
     lines = ["# mtzoo table recipe: mtzoo train table --config THIS_FILE",
              "# Move label columns from [features] to [tasks] and set "
              "their kind.", "", "[data]", f'train = "{path.name}"',
              'split = "random"           # or "time", with time_column',
              "validation_fraction = 0.1", "test_fraction = 0.2", ""]
-    for column in frame.columns:
-        kind = infer_kind(frame[column])
+    kinds = [(str(column), *kind_and_reason(frame[column]))
+             for column in frame.columns]
+    for column, kind, reason in kinds:
         quoted = column.replace('"', '\\"')
-        lines += [f'[features."{quoted}"]', f'kind = "{kind}"', ""]
+        lines += [f'[features."{quoted}"]', f'kind = "{kind}"  # {reason}',
+                  ""]
     lines += ["[tasks.TASK_NAME]", 'kind = "binary"           # or '
               'regression, multiclass (with classes = [...])',
               'label = "LABEL_COLUMN"', "", "[training]", 'model = "mmoe"',
               "epochs = 20", ""]
-    return "\n".join(lines)
+    return "\n".join(lines), kinds

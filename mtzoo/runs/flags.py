@@ -183,8 +183,8 @@ def _add_run_flags(parser, recipe) -> None:
                              "linear model and a constant per task, fitted "
                              "on the same rows and reported beside the "
                              "network)")
-    parser.add_argument("--verbose", action="store_true",
-                        help="print per-epoch progress")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print no per-epoch progress")
 
 
 def _add_hyperparameter_flags(parser, recipe) -> None:
@@ -214,7 +214,7 @@ def _add_hyperparameter_flags(parser, recipe) -> None:
 _SETTINGS = ("model", "epochs", "patience", "batch_size", "learning_rate",
              "weight_averaging", "steps_per_execution", "weighting",
              "task_weights", "gradnorm_alpha", "dwa_temperature", "seed",
-             "data_dir", "output_dir", "resume", "strategy", "verbose")
+             "data_dir", "output_dir", "resume", "strategy")
 
 
 def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
@@ -226,6 +226,7 @@ def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
     return RunConfig(
         recipe.name, jit_compile=args.jit_compile == "on",
         export=not args.no_export, baselines=not args.no_baselines,
+        verbose=not args.quiet,
         hyperparameters=hyperparameters,
         options=options, **{name: flags[name] for name in _SETTINGS})
 

@@ -99,9 +99,46 @@ batch_size = 128
 
     version = next((output / "export").glob("*/*"))
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+    # Inputs are named after the config's columns ("Age" stays "Age");
+    # columns that cannot be input names become one ("Clothing ID").
     answer = serve(clothing_id=tf.constant([3], tf.int64),
-                   age=tf.constant([30.0]),
+                   Age=tf.constant([30.0]),
                    review_text=tf.constant(["fits well and feels soft"]),
                    division_name=tf.constant(["Petite"]))
+    assert metrics["rows"] == {"train": 1050, "validation": 150, "test": 300}
     assert answer["stars"].shape == (1, 5)
     assert float(answer["recommended"][0, 0]) > 0.5
+
+
+def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(1)
+    rows = 2_000
+    pd.DataFrame({
+        "s": rng.integers(1, 301, rows),        # student ids, no "id" name
+        "year": rng.integers(1990, 2020, rows),  # a number
+        "votes": rng.integers(0, 100_000, rows),
+        "score": rng.normal(size=rows),
+    }).to_csv(tmp_path / "lectures.csv", index=False)
+    code = ("import sys\nfrom mtzoo import cli\n"
+            "code = cli.main(['init-config', 'lectures.csv'])\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') "
+            "if m in sys.modules), code)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[] 0"
+    assert "  s: categorical (integers 1..300, nearly all used" in done.stdout
+    assert "  votes: numeric (integers from" in done.stdout
+    config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
+    assert {c: f["kind"] for c, f in config["features"].items()} == {
+        "s": "categorical", "year": "numeric", "votes": "numeric",
+        "score": "numeric"}
+
+
+def test_an_empty_data_file_is_named(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(table.ConfigError, match="'.*empty.csv' is empty"):
+        table.read_table(str(tmp_path / "empty.csv"))
