@@ -16,7 +16,8 @@ import argparse
 import os
 import sys
 
-QUICKSTART_DIR = "runs/quickstart"
+#: Where `mtzoo quickstart` writes, one folder per model.
+QUICKSTART_DIR = "runs/quickstart/{model}"
 
 
 def _import_quietly(module: str):
@@ -154,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     quick = commands.add_parser(
         "quickstart", add_help=False,
         help="train a model on synthetic data and save it (offline)",
-        description="The synthetic recipe, writing to runs/quickstart.")
+        description="The synthetic recipe, writing to "
+                    "runs/quickstart/<model>.")
     quick.set_defaults(run=_quickstart)
 
     export = commands.add_parser(

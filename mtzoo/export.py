@@ -132,6 +132,10 @@ def export_saved_model(
         raise ValueError(f"`version` must be a positive integer. Received: "
                          f"version={version!r}")
     target = model_dir / str(version)
+    serving = as_serving_model(model)
+    signature = _signature_record(serving)
+    if existing:
+        _check_same_signature(model_dir, existing[-1], signature)
     if target.exists():
         raise FileExistsError(
             f"Version {version} of '{model_name}' already exists at "
@@ -139,7 +143,6 @@ def export_saved_model(
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(dir=model_dir,
                                             prefix=f".{version}-"))
-    serving = as_serving_model(model)
     try:
         archive = keras.export.ExportArchive()
         archive.track(serving)
@@ -160,9 +163,10 @@ def export_saved_model(
                 k=top_k)
         archive.write_out(str(staging / "model"), verbose=False)
         written = staging / "model"
+        extra = written / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        (extra / SIGNATURE_FILE).write_text(json.dumps(signature))
         if warmup_inputs is not None:
-            extra = written / "assets.extra"
-            extra.mkdir(exist_ok=True)
             _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs,
                           specs)
             expected = serving.predict(_as_tensors(warmup_inputs),
@@ -173,6 +177,39 @@ def export_saved_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+#: A version's inputs and outputs, to compare the next export with.
+SIGNATURE_FILE = "mtzoo_signature.json"
+
+
+def _signature_record(serving) -> dict:
+    """The `serving_default` inputs (name, dtype, shape) and outputs."""
+    return {"inputs": {name: [spec.dtype.name, list(spec.shape[1:])]
+                       for name, spec in sorted(
+                           serving_signature(serving).items())},
+            "outputs": sorted(serving.output)}
+
+
+def _check_same_signature(model_dir: pathlib.Path, newest: int,
+                          signature: dict) -> None:
+    """Refuses a new version whose signature differs from the newest
+    one's: TF Serving would switch live traffic to it."""
+    record = model_dir / str(newest) / "assets.extra" / SIGNATURE_FILE
+    if not record.is_file():
+        return
+    previous = json.loads(record.read_text())
+    if previous == signature:
+        return
+    changed = sorted(set(previous["inputs"]) ^ set(signature["inputs"]) | {
+        n for n in set(previous["inputs"]) & set(signature["inputs"])
+        if previous["inputs"][n] != signature["inputs"][n]})
+    raise ValueError(
+        f"'{model_dir.name}' version {newest} has another signature "
+        f"(inputs that differ: {changed or 'none'}; outputs "
+        f"{previous['outputs']} vs {signature['outputs']}): TF Serving "
+        f"would switch its traffic to a model that takes other inputs. "
+        f"Export under another model name, or remove '{model_dir}' first.")
 
 
 def _as_tensors(inputs: dict) -> dict:

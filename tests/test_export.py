@@ -34,6 +34,13 @@ def test_layout_and_version_numbers(esmm_export, impression_features):
     with pytest.raises(FileExistsError, match="immutable"):
         mtzoo.export.export_saved_model(model, path.parent.parent,
                                         model_name="esmm_demo", version=1)
+    # A model that takes other inputs is not a new version of this one.
+    other = mtzoo.models.esmm(impression_features[1:], synthetic.esmm_tasks())
+    with pytest.raises(ValueError, match=rf"version 2 has another signature "
+                       rf"\(inputs that differ: \['{impression_features[0].name}'\]"):
+        mtzoo.export.export_saved_model(other, path.parent.parent,
+                                        model_name="esmm_demo")
+    assert mtzoo.export.versions(path.parent) == [1, 2]
 
 
 def test_verify_in_a_fresh_process(esmm_export):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import pathlib
 from typing import Callable
 
 from mtzoo import catalog
@@ -66,6 +67,16 @@ class Recipe:
     needs_data: bool = True
     settings_file: Callable | None = None
     retrieval_option: str | None = None
+
+    def run_name(self, options: dict) -> str:
+        """The name of a run's results folder and SavedModel: the
+        recipe's, or the stem of the config file the table recipe reads."""
+        config = options.get("config")
+        if self.settings_file is not None and config:
+            from mtzoo.features import base
+
+            return base.suggested_name(pathlib.Path(config).stem)
+        return self.name
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         """Adds the recipe's own options to `parser` as flags."""

@@ -166,7 +166,8 @@ def _add_run_flags(parser, recipe) -> None:
                              "possible)")
     parser.add_argument("--output-dir", default=None,
                         help="where to write results (default: "
-                             f"runs/{recipe.name}/<model>)")
+                             f"runs/{recipe.name}/<model>; the table "
+                             f"recipe: runs/<config file name>/<model>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from the "
                              "checkpoint in the output folder (saved after "
@@ -178,6 +179,9 @@ def _add_run_flags(parser, recipe) -> None:
                              "the machines listed in TF_CONFIG")
     parser.add_argument("--no-export", action="store_true",
                         help="skip the SavedModel export")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an output folder that holds "
+                             "another run's results")
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the baselines (gradient boosting, a "
                              "linear model and a constant per task, fitted "
@@ -214,7 +218,7 @@ def _add_hyperparameter_flags(parser, recipe) -> None:
 _SETTINGS = ("model", "epochs", "patience", "batch_size", "learning_rate",
              "weight_averaging", "steps_per_execution", "weighting",
              "task_weights", "gradnorm_alpha", "dwa_temperature", "seed",
-             "data_dir", "output_dir", "resume", "strategy")
+             "data_dir", "output_dir", "resume", "strategy", "overwrite")
 
 
 def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
@@ -248,5 +252,8 @@ def main(recipe_name: str, argv=None, *, prog: str | None = None,
         parser.prog = prog
     parser.set_defaults(**defaults)
     args = parser.parse_args(argv)
+    if args.output_dir and "{model}" in args.output_dir:
+        args.output_dir = args.output_dir.format(
+            model=args.model or recipe.default_model)
     print(summary(run(config_from_args(recipe, args))))
     return 0

@@ -275,3 +275,17 @@ def test_retrieval_runs_offer_exactly_the_architectures_that_train_it():
     assert ("with --retrieval one of "
             + ", ".join(catalog.RETRIEVAL_ARCHITECTURES[:2])) in \
         " ".join(help_text.split())
+
+
+def test_a_run_never_overwrites_another_runs_results(tmp_path):
+    _run("synthetic", tmp_path, "--model", "mmoe", "--rows", "1500",
+         "--no-export")
+    _run("synthetic", tmp_path, "--model", "mmoe", "--rows", "1500",
+         "--no-export", "--seed", "1")  # the same run again: allowed
+    with pytest.raises(ValueError, match="holds the results of another "
+                                         "run.*--overwrite"):
+        _run("synthetic", tmp_path, "--model", "omoe", "--rows", "1500",
+             "--no-export")
+    result = _run("synthetic", tmp_path, "--model", "omoe", "--rows",
+                  "1500", "--no-export", "--overwrite")
+    assert result["model"] == "omoe"

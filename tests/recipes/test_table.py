@@ -97,7 +97,9 @@ batch_size = 128
         assert (output / name).is_file()
     import tensorflow as tf
 
+    # Named after the config file, so another table's run is another model.
     version = next((output / "export").glob("*/*"))
+    assert version.parent.name == "shop_shared_bottom"
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
     # Inputs are named after the config's columns ("Age" stays "Age");
     # columns that cannot be input names become one ("Clothing ID").
