@@ -96,6 +96,10 @@ def check_positive_int(spec, attr: str) -> None:
 
 def describe_row(frame: pd.DataFrame, position: int) -> str:
     """Where a row is: file and line for streamed chunks, else the row."""
+    if frame.attrs.get("mtzoo_index_is_line"):  # a table read whole
+        word = frame.attrs.get("mtzoo_line_word", "line")
+        return (f"{word} {plain(frame.index[position])} of "
+                f"'{frame.attrs.get('mtzoo_source')}'")
     first = frame.attrs.get("mtzoo_first_line")
     if first is not None:
         word = frame.attrs.get("mtzoo_line_word", "line")

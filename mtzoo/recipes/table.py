@@ -139,14 +139,25 @@ def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
     """A CSV or Parquet file as a DataFrame (its first `rows` rows)."""
     if not pathlib.Path(path).is_file():
         raise FileNotFoundError(f"No such data file: '{path}'")
-    if str(path).endswith((".parquet", ".pq")):
+    parquet = str(path).endswith((".parquet", ".pq"))
+    if parquet:
         frame = pd.read_parquet(path)
-        return frame if rows is None else frame.head(rows)
-    try:
-        return pd.read_csv(path, nrows=rows)
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"Data file '{path}' is empty: expected a "
-                          f"header line and rows.") from None
+        frame = frame if rows is None else frame.head(rows)
+    else:
+        try:
+            frame = pd.read_csv(path, nrows=rows)
+        except pd.errors.EmptyDataError:
+            raise ConfigError(f"Data file '{path}' is empty: expected a "
+                              f"header line and rows.") from None
+    # Each row keeps its place in the file through shuffles and splits:
+    # errors name it, and the saved split lists it.
+    word = "row" if parquet else "line"
+    frame.index = pd.RangeIndex(0 if parquet else 2,
+                                len(frame) + (0 if parquet else 2),
+                                name=word)
+    frame.attrs.update(mtzoo_source=str(path), mtzoo_index_is_line=True,
+                       mtzoo_line_word=word)
+    return frame
 
 
 def infer_kind(series: pd.Series) -> str:
@@ -271,9 +282,7 @@ def split_frame(config: dict, seed: int):
         rows = int(round(total * fraction))
         cut[name] = train.iloc[len(train) - rows:]
         train = train.iloc[:len(train) - rows]
-    return (train.reset_index(drop=True),
-            cut["validation"].reset_index(drop=True),
-            cut["test"].reset_index(drop=True))
+    return train, cut["validation"], cut["test"]
 
 
 def prepare(run, model_name):

@@ -144,3 +144,32 @@ def test_an_empty_data_file_is_named(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(table.ConfigError, match="'.*empty.csv' is empty"):
         table.read_table(str(tmp_path / "empty.csv"))
+
+
+def test_errors_name_the_files_line_and_the_split_is_saved(tmp_path,
+                                                           capsys):
+    frame = _shop_table(rows=300)
+    frame["Age"] = frame["Age"].astype(object)
+    frame.loc[15, "Age"] = "abc"  # data row 15 is line 17 of the file
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+    config = tmp_path / "shop.toml"
+    config.write_text('[data]\ntrain = "shop.csv"\nsplit = "random"\n'
+                      '[features."Age"]\nkind = "numeric"\n'
+                      '[features."Clothing ID"]\nkind = "categorical"\n'
+                      '[tasks.recommended]\nkind = "binary"\n'
+                      'label = "Recommended IND"\n'
+                      '[training]\nepochs = 1\n')
+    output = tmp_path / "run"
+    assert cli.main(["train", "table", "--config", str(config),
+                     "--output-dir", str(output), "--no-export",
+                     "--no-baselines", "--quiet"]) == 2
+    assert "line 17 of '" in capsys.readouterr().err
+    frame.loc[15, "Age"] = 40
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+    assert cli.main(["train", "table", "--config", str(config),
+                     "--output-dir", str(output), "--no-export",
+                     "--no-baselines", "--quiet"]) == 0
+    split = pd.read_csv(output / "split.csv")
+    assert sorted(split["line"]) == list(range(2, 302))
+    assert split["split"].value_counts().to_dict() == {
+        "train": 210, "test": 60, "validation": 30}
