@@ -111,6 +111,13 @@ def markdown_report(result: dict, tasks) -> str:
     return "\n".join(lines)
 
 
+def _whole_numbers():
+    """Ticks at whole epochs only."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _pyplot():
     import matplotlib
 
@@ -134,7 +141,10 @@ def plot_learning_curves(history: dict, tasks, path) -> pathlib.Path:
                           label="validation" if prefix else "train")
         axis.set_title(f"{task.name} ({task.kind})")
         axis.set_xlabel("epoch")
-        axis.set_ylabel("loss")
+        axis.xaxis.set_major_locator(_whole_numbers())
+        # Regression losses are computed on standardized labels.
+        axis.set_ylabel("loss (standardized labels)"
+                        if task.label_scaling is not None else "loss")
         axis.legend()
         axis.grid(alpha=0.3)
     figure.tight_layout()
@@ -153,6 +163,7 @@ def plot_task_weights(history: dict, tasks, path) -> pathlib.Path:
             axis.plot(np.arange(1, len(values) + 1), values, marker="o",
                       label=task.name)
     axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(_whole_numbers())
     axis.set_ylabel("loss weight")
     axis.set_title("Task weights during training")
     axis.legend()

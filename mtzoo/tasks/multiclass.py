@@ -139,7 +139,10 @@ class MulticlassTask(Task):
         p, w = predictions, weights
         predicted = np.argmax(p, axis=-1)
         classes = np.arange(self.num_classes)
+        named = {"classes": [str(c) for c in self.classes]} \
+            if self.classes is not None else {}
         return {
+            **named,
             "accuracy": float(sk.accuracy_score(y, predicted,
                                                 sample_weight=w)),
             "macro_f1": float(sk.f1_score(y, predicted, average="macro",
