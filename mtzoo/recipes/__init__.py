@@ -11,7 +11,7 @@ python recipes/census_income.py --model ple --epochs 5
 """
 
 
-import importlib
+from mtzoo import lazy
 
 # Loaded on first use: `mtzoo init-config` reads a table with
 # `mtzoo.recipes.table` alone, without TensorFlow.
@@ -19,11 +19,5 @@ _NAMES = {"Recipe": "base", "Splits": "base", "RECIPES": "definitions",
           "available": "definitions", "get": "definitions"}
 
 __all__ = sorted(_NAMES)
+__getattr__ = lazy.loader("mtzoo.recipes", _NAMES)
 
-
-def __getattr__(name):
-    if name in _NAMES:
-        module = importlib.import_module(f"mtzoo.recipes.{_NAMES[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'mtzoo.recipes' has no attribute "
-                         f"{name!r}")

