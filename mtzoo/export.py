@@ -133,7 +133,7 @@ def export_saved_model(
                          f"version={version!r}")
     target = model_dir / str(version)
     serving = as_serving_model(model)
-    signature = _signature_record(serving)
+    signature = _signature_record(serving, model)
     if existing:
         _check_same_signature(model_dir, existing[-1], signature)
     if target.exists():
@@ -146,13 +146,15 @@ def export_saved_model(
     try:
         archive = keras.export.ExportArchive()
         archive.track(serving)
+        names = _class_names(model)
         archive.add_endpoint(
-            SIGNATURE, lambda features: serving(features, training=False),
+            SIGNATURE, lambda features: _with_class_names(
+                serving(features, training=False), names),
             input_signature=[serving_signature(serving)])
         specs = getattr(model, "features", None)
         if specs:
             archive.add_endpoint(
-                EXAMPLES_SIGNATURE, _example_endpoint(serving, specs),
+                EXAMPLES_SIGNATURE, _example_endpoint(serving, specs, names),
                 input_signature=[tf.TensorSpec([None], tf.string,
                                                 name=EXAMPLES_INPUT)])
         if catalogues:
@@ -179,16 +181,38 @@ def export_saved_model(
     return target
 
 
+#: The output beside a task's class probabilities naming its classes.
+CLASSES_SUFFIX = "_classes"
+
+
+def _class_names(model) -> dict:
+    """Task name -> its class names, for tasks whose classes have names."""
+    return {t.name: t.class_names for t in getattr(model, "tasks", ())
+            if t.class_names}
+
+
+def _with_class_names(outputs: dict, class_names: dict) -> dict:
+    """`outputs` plus `<task>_classes`: each row's class names, in the
+    order of the task's probabilities."""
+    outputs = dict(outputs)
+    for task, names in class_names.items():
+        rows = tf.shape(outputs[task])[0]
+        outputs[task + CLASSES_SUFFIX] = tf.broadcast_to(
+            tf.constant(list(names)), tf.stack([rows, len(names)]))
+    return outputs
+
+
 #: A version's inputs and outputs, to compare the next export with.
 SIGNATURE_FILE = "mtzoo_signature.json"
 
 
-def _signature_record(serving) -> dict:
+def _signature_record(serving, model) -> dict:
     """The `serving_default` inputs (name, dtype, shape) and outputs."""
     return {"inputs": {name: [spec.dtype.name, list(spec.shape[1:])]
                        for name, spec in sorted(
                            serving_signature(serving).items())},
-            "outputs": sorted(serving.output)}
+            "outputs": sorted(serving.output) + sorted(
+                task + CLASSES_SUFFIX for task in _class_names(model))}
 
 
 def _check_same_signature(model_dir: pathlib.Path, newest: int,
@@ -218,14 +242,15 @@ def _as_tensors(inputs: dict) -> dict:
             for k, v in inputs.items()}
 
 
-def _example_endpoint(serving, features):
+def _example_endpoint(serving, features, class_names: dict):
     """Serialized `tf.train.Example`s in, the serving model's outputs out."""
     parse_spec = {f.name: f.example_spec() for f in features}
 
     def serve_examples(examples):
         parsed = tf.io.parse_example(examples, parse_spec)
-        return serving({f.name: f.from_example(parsed[f.name])
-                        for f in features}, training=False)
+        return _with_class_names(serving(
+            {f.name: f.from_example(parsed[f.name]) for f in features},
+            training=False), class_names)
 
     return serve_examples
 

@@ -188,6 +188,12 @@ class Task:
         return 1
 
     @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The names of the output's classes, in output order, for kinds
+        whose labels are named values; None otherwise."""
+        return None
+
+    @property
     def label_scaling(self) -> tuple[float, float, bool] | None:
         """`(mean, scale, log_transform)` the model trains its output in,
         or None when the task trains on its labels as they are."""

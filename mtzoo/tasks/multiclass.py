@@ -80,6 +80,12 @@ class MulticlassTask(Task):
         return self.num_classes
 
     @property
+    def class_names(self):
+        if self.classes is None:
+            return None
+        return tuple(str(c) for c in self.classes)
+
+    @property
     def k(self) -> int:
         """The `k` of top-k accuracy (below the number of classes)."""
         return min(self.top_k, self.num_classes - 1)
@@ -139,8 +145,8 @@ class MulticlassTask(Task):
         p, w = predictions, weights
         predicted = np.argmax(p, axis=-1)
         classes = np.arange(self.num_classes)
-        named = {"classes": [str(c) for c in self.classes]} \
-            if self.classes is not None else {}
+        named = {"classes": list(self.class_names)} \
+            if self.class_names else {}
         return {
             **named,
             "accuracy": float(sk.accuracy_score(y, predicted,

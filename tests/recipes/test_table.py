@@ -109,6 +109,11 @@ batch_size = 128
                    division_name=tf.constant(["Petite"]))
     assert metrics["rows"] == {"train": 1050, "validation": 150, "test": 300}
     assert answer["stars"].shape == (1, 5)
+    # The classes' names beside their probabilities, and in metrics.json.
+    assert answer["stars_classes"].numpy().tolist() == [
+        [b"1", b"2", b"3", b"4", b"5"]]
+    assert metrics["test"]["tasks"]["stars"]["classes"] == [
+        "1", "2", "3", "4", "5"]
     assert float(answer["recommended"][0, 0]) > 0.5
 
 
