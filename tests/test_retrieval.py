@@ -422,3 +422,18 @@ def test_retrieval_task_with_a_missing_label_value():
     T.require_some_label(frame, [task])
     with pytest.raises(F.DataError, match="'item' has no label"):
         T.require_some_label(frame.iloc[1:3], [task])
+
+
+def test_popularity_baseline_ranks_items_by_their_training_count():
+    train = pd.DataFrame({"item_id": ["a", "a", "a", "b", "b", "c"],
+                          "user": ["u"] * 6})
+    features = F.adapt([F.CategoricalFeature("item_id"),
+                        F.CategoricalFeature("user")], train)
+    tasks = [T.retrieval("item", candidate_features=["item_id"], ks=(1, 2))]
+    catalogue = retrieval.catalogue(train, features, tasks)
+    test = pd.DataFrame({"item_id": ["a", "b", "c", "unseen", None]})
+    scores = retrieval.popularity(test, catalogue)
+    assert scores["examples"] == 4
+    assert scores["recall_at_1"] == pytest.approx(1 / 4)  # a is first
+    assert scores["recall_at_2"] == pytest.approx(2 / 4)  # then b
+    assert scores["ndcg_at_2"] == pytest.approx((1 + 1 / np.log2(3)) / 4)

@@ -1,6 +1,7 @@
 """Baselines beside every run: what a user would otherwise fit.
 
-Per ranking task, scikit-learn's histogram gradient boosting (early-stopped
+Per retrieval task, the most popular items of the training rows. Per
+ranking task, scikit-learn's histogram gradient boosting (early-stopped
 on the validation rows), a linear model (logistic regression or Ridge, its
 regularization chosen on the validation rows) and a constant (the training
 mean or class frequencies), trained on the run's training rows and scored

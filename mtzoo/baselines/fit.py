@@ -125,9 +125,10 @@ def fit_and_score(splits, *, seed: int = 0,
     strength, the training rows and the seconds each took). They train on
     at most `max_train_rows` of the training rows (a sample drawn with
     `seed`)."""
+    results = _popularity(splits)
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     if not tasks:
-        return {}
+        return results
     rows = splits.train
     if len(rows) > max_train_rows:
         rows = rows.sample(n=max_train_rows, random_state=seed)
@@ -135,12 +136,25 @@ def fit_and_score(splits, *, seed: int = 0,
     validation = _Split(splits.validation, splits.features, tasks)
     test = _Split(splits.test, splits.features, tasks)
     design = Design(list(splits.features)).fit(train.encoded)
-    results = {task.name: _fit_task(task, design, train, validation, test,
-                                    seed) for task in tasks}
+    results.update({task.name: _fit_task(task, design, train, validation,
+                                         test, seed) for task in tasks})
     for entry in results.values():
         for name in ("gradient_boosting", "linear"):
             if name in entry:
                 entry[name]["train_rows"] = len(rows)
+    return results
+
+
+def _popularity(splits) -> dict:
+    """Each retrieval task's most-popular-items baseline."""
+    from mtzoo import retrieval
+
+    results = {}
+    for task in tasks_lib.retrieval_tasks(splits.tasks):
+        catalogue = retrieval.catalogue(splits.train, splits.features,
+                                        splits.tasks, task.name)
+        results[task.name] = {"popularity": retrieval.popularity(
+            splits.test, catalogue)}
     return results
 
 

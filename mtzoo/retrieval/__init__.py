@@ -31,7 +31,7 @@ _NAMES = {
     "set_sampling_probabilities": "catalogues",
     "Tower": "vectors", "tower_model": "vectors",
     "candidate_vectors": "vectors", "query_vectors": "vectors",
-    "evaluate": "evaluation",
+    "evaluate": "evaluation", "popularity": "evaluation",
     "RetrievalHead": "retrieval_head", "normalize": "retrieval_head",
     "ItemSoftmaxHead": "item_softmax_head",
 }

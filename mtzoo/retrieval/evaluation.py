@@ -57,3 +57,27 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
                    "queries_with_candidate_in_catalogue": float(
                        (positives >= 0).mean())})
     return result
+
+
+def popularity(frame: pd.DataFrame, catalogue_: Catalogue, *,
+               ks=None) -> dict:
+    """Recall and NDCG at each k of recommending every query the same
+    list: the catalogue's candidates by how often they appeared (the
+    baseline a retrieval model must beat)."""
+    task = catalogue_.task
+    ks = tuple(ks or task.ks)
+    id_column = catalogue_.frame.columns[0]
+    rows = frame[frame[id_column].notna()]
+    order = np.argsort(-catalogue_.counts, kind="stable")
+    rank = {value: r for r, value in enumerate(
+        catalogue_.frame[id_column].to_numpy()[order])}
+    ranks = np.array([rank.get(v, len(rank)) for v in rows[id_column]])
+    result = {}
+    for k in ks:
+        hit = ranks < k
+        result[f"recall_at_{k}"] = float(hit.mean()) if len(ranks) else None
+        result[f"ndcg_at_{k}"] = float(np.where(
+            hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean()) if len(ranks) \
+            else None
+    result["examples"] = int(len(ranks))
+    return result
