@@ -179,6 +179,12 @@ def _add_run_flags(parser, recipe) -> None:
                              "the machines listed in TF_CONFIG")
     parser.add_argument("--no-export", action="store_true",
                         help="skip the SavedModel export")
+    parser.add_argument("--tune", type=int, default=0, metavar="N",
+                        help="search the architecture and its "
+                             "hyperparameters on the validation split "
+                             "with at most N trainings (Optuna), then "
+                             "train the winner; the trials go to "
+                             "tuning.csv and TensorBoard's HParams")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an output folder that holds "
                              "another run's results")
@@ -218,7 +224,8 @@ def _add_hyperparameter_flags(parser, recipe) -> None:
 _SETTINGS = ("model", "epochs", "patience", "batch_size", "learning_rate",
              "weight_averaging", "steps_per_execution", "weighting",
              "task_weights", "gradnorm_alpha", "dwa_temperature", "seed",
-             "data_dir", "output_dir", "resume", "strategy", "overwrite")
+             "data_dir", "output_dir", "resume", "strategy", "overwrite",
+             "tune")
 
 
 def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:

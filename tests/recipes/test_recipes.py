@@ -292,3 +292,21 @@ def test_a_run_never_overwrites_another_runs_results(tmp_path):
     result = _run("synthetic", tmp_path, "--model", "omoe", "--rows",
                   "1500", "--no-export", "--overwrite")
     assert result["model"] == "omoe"
+
+
+def test_tune_searches_on_validation_and_trains_the_winner(tmp_path):
+    import pandas as pd
+
+    result = _run("synthetic", tmp_path, "--rows", "2000", "--no-export",
+                  "--tune", "2")
+    trials = pd.read_csv(tmp_path / "tuning.csv")
+    assert len(trials) == 2
+    assert {"model", "learning_rate", "dropout",
+            "validation_score"} <= set(trials.columns)
+    best = trials.loc[trials["validation_score"].idxmax()]
+    assert result["model"] == best["model"]
+    assert result["learning_rate"] == pytest.approx(best["learning_rate"])
+    assert result["tuning"]["best_validation_score"] == pytest.approx(
+        best["validation_score"])
+    assert result["run"]["model"] == "tuned"
+    assert len(list((tmp_path / "tensorboard" / "tuning").iterdir())) == 2
