@@ -68,13 +68,15 @@ def _run_in_child(config, queue) -> None:
 
 
 def run_isolated(config) -> dict:
-    """`mtzoo.runs.run(config)` in a fresh process, without an export, in
-    a temporary folder; returns its `metrics.json` content. No run
-    inherits another's random state, compiled functions or memory."""
+    """`mtzoo.runs.run(config)` in a fresh process, without an export or
+    baselines (benchmarks fit their own anchors), in a temporary folder;
+    returns its `metrics.json` content. No run inherits another's random
+    state, compiled functions or memory."""
     import dataclasses
 
     with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(config, output_dir=folder, export=False)
+        config = dataclasses.replace(config, output_dir=folder, export=False,
+                                     baselines=False)
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         child = context.Process(target=_run_in_child, args=(config, queue))

@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
                 result = runs_lib.run(runs_lib.RunConfig(
                     "census_income", model=args.model, weighting=strategy,
                     seed=seed, data_dir=args.data_dir, output_dir=tmp,
-                    export=False))
+                    export=False, baselines=False))
             tasks = result["test"]["tasks"]
             runs[strategy].append({
                 "seed": seed,

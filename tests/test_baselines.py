@@ -78,3 +78,21 @@ def test_losses_name_the_task_and_the_baseline(splits, scored):
     assert lines == [
         f"clicked: the network's auc 0.5500 is below "
         f"{best.replace('_', ' ')}'s {scored['clicked'][best]['auc']:.4f}"]
+
+
+def test_retrieval_tasks_get_the_most_popular_items():
+    frame = pd.DataFrame({"item": ["a", "a", "b", "a", "c", "b"] * 50,
+                          "user": ["u", "v", "w"] * 100})
+    features = F.adapt([F.CategoricalFeature("item"),
+                        F.CategoricalFeature("user")], frame)
+    splits = Splits(frame.iloc[:200], frame.iloc[200:250], frame.iloc[250:],
+                    features, [T.retrieval("next", candidate_features=[
+                        "item"], ks=(1, 3))])
+    scored = baselines.fit_and_score(splits)
+    popular = scored["next"]["popularity"]
+    # "a", the most frequent training item, is every test row's first.
+    assert popular["recall_at_1"] == pytest.approx(
+        (splits.test["item"] == "a").mean())
+    assert 0.4 < popular["recall_at_1"] < 0.6
+    assert popular["recall_at_3"] == pytest.approx(1.0)
+    assert popular["examples"] == 50
