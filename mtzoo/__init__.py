@@ -16,9 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("catalog", "data", "evaluation", "export", "features",
-               "layers", "models", "recipes", "retrieval", "runs", "tasks",
-               "text")
+_SUBMODULES = ("baselines", "catalog", "data", "evaluation", "export",
+               "features", "layers", "models", "recipes", "retrieval",
+               "runs", "tasks", "text")
 
 __all__ = [*_SUBMODULES, "__version__"]
 
