@@ -50,7 +50,11 @@ def parser(doc: str, results: str, *, data: str | None = None,
 
 def write_results(output, content: dict, table: str) -> None:
     """`content` as `output` (JSON) and `table` as the `.md` beside it,
-    each written atomically; prints the table."""
+    each written atomically; prints the table. The JSON states the
+    library versions and hardware (`mtzoo.environment`)."""
+    from mtzoo import environment
+
+    content = {**content, **environment.describe()}
     output = pathlib.Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_text(output, json.dumps(content, indent=2))

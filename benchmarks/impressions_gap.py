@@ -109,8 +109,6 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import environment
-
     parser = common.parser(__doc__, "impressions_gap.json", seeds=3)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS),
                         choices=list(SETTINGS))
@@ -119,8 +117,7 @@ def main(argv=None) -> dict:
                    for seed in range(args.seeds)] for name in args.settings}
     content = {"benchmark": "synthetic impressions: gap to the oracle",
                "settings": {n: SETTINGS[n] for n in args.settings},
-               "runs": runs, "summary": summarize(runs),
-               **environment.describe()}
+               "runs": runs, "summary": summarize(runs)}
     common.write_results(args.output, content,
                          markdown_table(content["summary"]))
     return content["summary"]

@@ -171,8 +171,6 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import environment
-
     parser = common.parser(__doc__, "own_tables.json", seeds=1)
     parser.add_argument("--tables", nargs="+", default=list(TABLES),
                         choices=list(TABLES))
@@ -184,8 +182,7 @@ def main(argv=None) -> dict:
                 runs.append(run_table(name, pathlib.Path(folder), seed))
                 print(runs[-1], flush=True)
     content = {"benchmark": "public tables, mtzoo defaults beside baselines",
-               "runs": runs, "summary": summarize(runs),
-               **environment.describe()}
+               "runs": runs, "summary": summarize(runs)}
     common.write_results(args.output, content,
                          markdown_table(content["summary"]))
     return content["summary"]

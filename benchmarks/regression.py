@@ -176,8 +176,6 @@ def markdown_table(summary: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    from mtzoo import environment
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seeds", type=int, default=3)
@@ -201,8 +199,7 @@ def main(argv=None) -> dict:
                "targets": list(TARGETS), "rows": {
                    "train": len(train), "validation": len(validation),
                    "test": len(test)},
-               "runs": runs, "summary": summarize(runs),
-               **environment.describe()}
+               "runs": runs, "summary": summarize(runs)}
     common.write_results(args.output, content,
                          markdown_table(content["summary"]))
     return content["summary"]
