@@ -1,0 +1,233 @@
+"""A whole run: the steps in order, and the files a person reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import numpy as np
+import pandas as pd
+
+from mtzoo import baselines as baselines_lib
+from mtzoo import data as data_lib
+from mtzoo import environment
+from mtzoo import models
+from mtzoo import reporting
+from mtzoo.recipes import definitions
+from mtzoo.atomic import atomic_path
+from mtzoo.runs import steps
+from mtzoo.runs import tuning
+from mtzoo.runs.config import RunConfig
+from mtzoo.runs.config import resolve
+
+
+def run(config: RunConfig) -> dict:
+    """Trains and evaluates `config.model` on its recipe; writes the outputs.
+
+    Writes to the output folder: `metrics.json`, `report.md`,
+    `learning_curves.png`, `gate_utilization.png` (gated models),
+    `tensorboard/`, `model.keras` and `export/<name>/<version>/`; returns
+    what `metrics.json` holds, with `output_dir`.
+    """
+    from mtzoo.training import distribution
+
+    recipe = definitions.get(config.recipe)
+    config = resolve(config, recipe)
+    # A multi-worker strategy must exist before TensorFlow runs anything.
+    strategy = distribution.make_strategy(config.strategy)
+    chief = distribution.is_chief(strategy)
+    multi_worker = distribution.replicated_across_workers(strategy)
+    name = recipe.run_name(config.options)
+    # A search's winner is not known yet: its results go to `tuned`.
+    identity = _identity(config.recipe, "tuned" if config.tune
+                         else config.model, config.options)
+    output = pathlib.Path(config.output_dir
+                          or f"runs/{name}/{identity['model']}")
+    _check_output(output, identity, config.overwrite)
+    output.mkdir(parents=True, exist_ok=True)
+    tuned = None
+    if config.tune:
+        tuned = tuning.search(recipe, config, config.tune, output)
+        config = dataclasses.replace(
+            config, model=tuned["model"],
+            learning_rate=tuned["learning_rate"],
+            hyperparameters=tuned["hyperparameters"])
+
+    splits = steps.prepare(recipe, config)
+    _write_split(splits, output)
+    trainer = steps.build(recipe, config, splits, strategy=strategy,
+                          multi_worker=multi_worker)
+    fitted = steps.fit(trainer, config, splits, output, write=chief)
+    optimizer_steps = int(trainer.model.optimizer.iterations.numpy())
+    summary_ = {"recipe": recipe.name, "model": config.model,
+                "epochs_run": len(fitted.history.get("loss", [])),
+                "optimizer_steps": optimizer_steps,
+                "resumed_at_epoch": fitted.initial_epoch or None,
+                "strategy": config.strategy}
+    if not chief:
+        return {**summary_, "chief": False, "output_dir": str(output)}
+    model = trainer.model
+    if multi_worker:
+        # Evaluation, saving and export run on the chief alone, on a copy
+        # whose variables are local rather than synchronized with workers.
+        model = trainer.rebuild(config, splits)
+        model.set_weights(trainer.model.get_weights())
+
+    test = steps.evaluate(model, splits, trainer.catalogues,
+                          batch_size=max(config.batch_size, 4096))
+    started = time.perf_counter()
+    baselines = steps.baselines(splits, config)
+    baseline_seconds = round(time.perf_counter() - started, 2)
+    plots = _plots(model, splits, fitted.history, config, output)
+    saved = steps.save_and_export(
+        model, splits, output, export_name=f"{name}_{config.model}",
+        catalogues=trainer.catalogues, export=config.export)
+    result = {**_result(config, trainer, fitted, splits, model, test),
+              **summary_, "baselines": baselines,
+              "baseline_seconds": baseline_seconds if baselines else None,
+              "losses_to_baselines": baselines_lib.losses(
+                  test["tasks"], baselines, splits.tasks),
+              "tuning": tuned, "run": identity,
+              "plots": [p.name for p in plots], **saved,
+              **environment.describe()}
+    (output / "report.md").write_text(
+        reporting.markdown_report(result, splits.tasks))
+    _write_json(output / "metrics.json", result)
+    fitted.checkpoint.remove()
+    result["output_dir"] = str(output)
+    return result
+
+
+def _identity(recipe: str, model: str, options: dict) -> dict:
+    """What makes two runs the same run (their results may replace each
+    other's): recipe, model and options, config files by full path."""
+    options = {k: str(pathlib.Path(v).resolve()) if k == "config" and v
+               else v for k, v in options.items()}
+    return json.loads(json.dumps({"recipe": recipe, "model": model,
+                                  "options": options}, default=str))
+
+
+def _check_output(output: pathlib.Path, mine: dict,
+                  overwrite: bool) -> None:
+    """Refuses to write over another run's results without `overwrite`."""
+    previous = output / "metrics.json"
+    if overwrite or not previous.is_file():
+        return
+    try:
+        theirs = json.loads(previous.read_text()).get("run")
+    except ValueError:
+        return
+    if theirs is not None and theirs != mine:
+        raise ValueError(
+            f"'{output}' holds the results of another run ({theirs}); this "
+            f"run is {mine}. Give it its own --output-dir, or pass "
+            f"--overwrite to replace them.")
+
+
+def _write_split(splits, output: pathlib.Path) -> None:
+    """`split.csv`: which rows of a table file went to which split (for
+    frames that know their rows' places in their files), so baselines
+    and other models can be trained on the same rows."""
+    parts = [(name, getattr(splits, name)) for name in
+             ("train", "validation", "test")]
+    if not all(frame.attrs.get("mtzoo_index_is_line") for _, frame in parts):
+        return
+    rows = pd.concat([pd.DataFrame({
+        "file": frame.attrs.get("mtzoo_source"),
+        frame.attrs.get("mtzoo_line_word", "line"): frame.index,
+        "split": name}) for name, frame in parts])
+    with atomic_path(output / "split.csv") as temporary:
+        rows.to_csv(temporary, index=False)
+
+
+def _plots(model, splits, history, config, output) -> list:
+    plots = [reporting.plot_learning_curves(
+        history, splits.tasks, output / "learning_curves.png")]
+    if config.weighting != "fixed":
+        plots.append(reporting.plot_task_weights(
+            history, splits.tasks, output / "task_weights.png"))
+    if models.gate_layers(model):
+        sample = splits.test.iloc[:4096]
+        gates = models.gate_weights(
+            model, data_lib.model_inputs(sample, splits.features))
+        plots.append(reporting.plot_gate_utilization(
+            gates, output / "gate_utilization.png"))
+    return plots
+
+
+def _result(config, trainer, fitted, splits, model, test) -> dict:
+    """The settings and measurements `metrics.json` records."""
+    logs = fitted.history
+    val_losses = logs.get("val_loss", [])
+    return {
+        "recipe": config.recipe,
+        "model": config.model,
+        "seed": config.seed,
+        "options": _identity(config.recipe, config.model,
+                             config.options)["options"],
+        "hyperparameters": {k: list(v) if isinstance(v, tuple) else v
+                            for k, v in trainer.hparams.items()},
+        "learning_rate": config.learning_rate,
+        "weight_averaging": trainer.averaging.momentum,
+        "weighting": model.weighting.describe(),
+        "final_task_weights": {
+            t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks
+            if f"{t.name}_weight" in logs},
+        "batch_size": config.batch_size,
+        "rows": {"train": len(splits.train),
+                 "validation": len(splits.validation),
+                 "test": len(splits.test)},
+        "best_epoch": int(np.argmin(val_losses)) + 1 if val_losses else None,
+        "train_seconds": round(sum(fitted.timer.seconds), 2),
+        "train_examples_per_s": fitted.timer.examples_per_second,
+        "test": test,
+        "primary_metrics": {t.name: t.primary_metric for t in splits.tasks},
+        "history": logs,
+    }
+
+
+def _write_json(path: pathlib.Path, content: dict) -> None:
+    with atomic_path(path) as temporary:
+        pathlib.Path(temporary).write_text(
+            json.dumps(content, indent=2, default=str))
+
+
+def _primary(result: dict, task: str) -> str:
+    """The primary metric of a task in `result` (as the report names it)."""
+    return result["primary_metrics"][task]
+
+
+def summary(result: dict) -> str:
+    """A few lines for the terminal."""
+    if result.get("chief") is False:
+        return (f"{result['recipe']} / {result['model']}: worker finished "
+                f"{result['epochs_run']} epochs, {result['optimizer_steps']} "
+                f"optimizer steps; the chief writes the outputs")
+    lines = [f"{result['recipe']} / {result['model']}: "
+             f"{result['epochs_run']} epochs, "
+             f"{result['train_examples_per_s']:,.0f} train examples/s"]
+    for task, values in result["test"]["tasks"].items():
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items()
+                          if isinstance(v, float) and (k in (
+                              "auc", "log_loss", "rmse", "mae", "accuracy",
+                              "macro_f1") or k.startswith(("recall_at_",
+                                                           "ndcg_at_10"))))
+        lines.append(f"  {task}: {shown}")
+    if result["test"]["combined_score"] is not None:
+        lines.append(f"  combined score: "
+                     f"{result['test']['combined_score']:.4f}")
+    for task, entry in result.get("baselines", {}).items():
+        shown = ", ".join(
+            f"{name.replace('_', ' ')} {values.get(metric):.4f}"
+            for name, values in entry.items()
+            for metric in [_primary(result, task)]
+            if isinstance(values.get(metric), float))
+        if shown:
+            lines.append(f"  {task} baselines ({_primary(result, task)}): "
+                         f"{shown}")
+    lines += [f"  below a baseline: {line}"
+              for line in result.get("losses_to_baselines", [])]
+    lines.append(f"outputs: {result['output_dir']}")
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""The steps of a run: prepare data -> build -> fit -> evaluate -> save
+and export. `mtzoo.runs.run` calls them in order; notebooks and benchmarks
+call the ones they need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import keras
+import numpy as np
+
+from mtzoo import data as data_lib
+from mtzoo import evaluation
+from mtzoo import export as export_lib
+from mtzoo import models
+from mtzoo import retrieval
+from mtzoo import tasks as tasks_lib
+from mtzoo.models import registry
+from mtzoo.training.averaging import WeightAveraging
+from mtzoo.training.callbacks import EpochTimer
+from mtzoo.training.callbacks import StopOnNonFiniteLoss
+from mtzoo.training.checkpoint import TrainingCheckpoint
+
+# Set by the recipe, not by the user: the model name and ESMM's task names.
+RECIPE_SET = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
+
+
+def with_task_weights(tasks, weights: dict | None) -> list:
+    """Tasks with the loss weights of `weights` (task name -> weight)."""
+    if not weights:
+        return list(tasks)
+    names = [t.name for t in tasks]
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ValueError(f"`task_weights` names unknown tasks {unknown}; "
+                         f"the tasks are {names}.")
+    return [dataclasses.replace(t, weight=float(weights.get(t.name,
+                                                             t.weight)))
+            for t in tasks]
+
+
+def prepare(recipe, config):
+    """The recipe's splits and specs, with each task's label statistics
+    learned from the training split and `config.task_weights` applied."""
+    keras.utils.set_random_seed(config.seed)
+    splits = recipe.prepare(config, config.model)
+    tasks = tasks_lib.adapt(splits.tasks, splits.train)
+    return dataclasses.replace(
+        splits, tasks=with_task_weights(tasks, config.task_weights))
+
+
+def hyperparameters(recipe, config, splits) -> dict:
+    """Builder keywords: the recipe's defaults for the architecture, the
+    run's, then what the recipe sets itself."""
+    accepted = registry.hyperparameters(config.model)
+    chosen = {k: v for k, v in recipe.hparams.items() if k in accepted}
+    for name, value in config.hyperparameters.items():
+        if name not in accepted or name in RECIPE_SET:
+            raise ValueError(
+                f"Hyperparameter '{name}' does not apply to "
+                f"'{config.model}'; its hyperparameters are "
+                f"{sorted(k for k in accepted if k not in RECIPE_SET)}")
+        chosen[name] = value
+    return {**splits.build_kwargs, **chosen}
+
+
+@dataclasses.dataclass
+class Trainer:
+    """What `build` makes and `fit` uses: the compiled model and how it
+    was built (to rebuild a local copy after multi-worker training)."""
+
+    model: keras.Model
+    hparams: dict
+    averaging: WeightAveraging
+    steps_per_execution: int
+    catalogues: dict
+
+    def rebuild(self, config, splits) -> keras.Model:
+        return _compiled(config, splits, self.hparams, self.averaging,
+                         self.steps_per_execution)
+
+
+def _compiled(config, splits, hparams, averaging, steps_per_execution):
+    model = models.build(config.model, splits.features, splits.tasks,
+                         **hparams)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate,
+                                        **averaging.optimizer_options),
+        weighting=config.weighting_config,
+        # "auto": XLA where the model allows it (MultiTaskModel.compile).
+        jit_compile="auto" if config.jit_compile else False,
+        steps_per_execution=steps_per_execution)
+    return model
+
+
+def build(recipe, config, splits, *, strategy=None,
+          multi_worker: bool = False) -> Trainer:
+    """The compiled model (in `strategy`'s scope), its retrieval
+    catalogues and sampling probabilities."""
+    from mtzoo.training import distribution
+
+    hparams = hyperparameters(recipe, config, splits)
+    averaging = WeightAveraging.for_run(
+        config.weight_averaging,
+        data_lib.batches_per_epoch(len(splits.train), config.batch_size))
+    # Keras' multi-step loop leaves a collective op's input unfed across
+    # workers (InvalidArgumentError "must feed a value for placeholder").
+    steps = 1 if multi_worker else config.steps_per_execution
+    with distribution.scope(strategy):
+        model = _compiled(config, splits, hparams, averaging, steps)
+    catalogues = {
+        t.name: retrieval.catalogue(splits.train, splits.features,
+                                    splits.tasks, t.name)
+        for t in tasks_lib.retrieval_tasks(splits.tasks)}
+    for catalogue in catalogues.values():
+        retrieval.set_sampling_probabilities(model, catalogue)
+    return Trainer(model, hparams, averaging, steps, catalogues)
+
+
+@dataclasses.dataclass
+class Fitted:
+    """What `fit` returns: the logs of every epoch (including epochs
+    before a resume), the timer and the checkpoint."""
+
+    history: dict
+    timer: EpochTimer
+    checkpoint: TrainingCheckpoint
+    initial_epoch: int
+
+
+def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
+        write: bool = True) -> Fitted:
+    """Trains with early stopping on the validation loss, weight averaging
+    and a checkpoint after every epoch (resumed with `config.resume`).
+
+    The one place these are put together: the averaged weights are swapped
+    in before early stopping judges and keeps them, and the checkpoint is
+    written after both.
+    """
+    model = trainer.model
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.patience,
+        restore_best_weights=True)
+    checkpoint = TrainingCheckpoint(
+        output / "checkpoint", settings=config.settings(),
+        early_stopping=stop, write=write,
+        averaged_weights=trainer.averaging.enabled)
+    if checkpoint.latest() is not None and not config.resume:
+        raise ValueError(
+            f"'{checkpoint.directory}' holds the checkpoint of an "
+            f"interrupted run: resume it (--resume), or remove the folder "
+            f"to start over.")
+    initial_epoch = checkpoint.restore(model) if config.resume else 0
+    if checkpoint.finished:
+        initial_epoch = config.epochs
+    # Epoch k's order depends on (seed, k) only, so a resumed run sees the
+    # batches the uninterrupted run would have.
+    train = data_lib.from_dataframe(
+        splits.train, splits.features, splits.tasks,
+        batch_size=config.batch_size, shuffle=True, seed=config.seed,
+        first_epoch=initial_epoch)
+    validation = data_lib.from_dataframe(
+        splits.validation, splits.features, splits.tasks,
+        batch_size=max(config.batch_size, 4096))
+    timer = EpochTimer(len(splits.train))
+    callbacks = [*trainer.averaging.callbacks, stop, timer,
+                 StopOnNonFiniteLoss()]
+    if write:
+        callbacks.append(keras.callbacks.TensorBoard(
+            str(output / "tensorboard"), write_graph=False))
+    model.fit(train, validation_data=validation, epochs=config.epochs,
+              initial_epoch=initial_epoch,
+              callbacks=callbacks + [checkpoint],  # after early stopping
+              verbose=2 if config.verbose else 0)
+    return Fitted(checkpoint.history, timer, checkpoint, initial_epoch)
+
+
+def predict(model, frame, features, batch_size: int = 4096) -> dict:
+    """The model's outputs for a frame's rows."""
+    dataset = data_lib.from_dataframe(frame, features, batch_size=batch_size)
+    return model.predict(dataset, verbose=0)
+
+
+def evaluate(model, splits, catalogues: dict, *, split: str = "test",
+             batch_size: int = 4096) -> dict:
+    """Per-task metrics and the combined score of a split (`"test"` or
+    `"validation"`; `mtzoo.evaluation.evaluate`), retrieval over each
+    catalogue."""
+    frame = getattr(splits, split)
+    labels, weights = data_lib.label_arrays(frame, splits.tasks)
+    predictions = predict(model, frame, splits.features, batch_size)
+    return evaluation.evaluate(
+        splits.tasks, labels, predictions, weights,
+        retrieval={name: retrieval.evaluate(model, frame, catalogue)
+                   for name, catalogue in catalogues.items()})
+
+
+def baselines(splits, config) -> dict:
+    """Per-task baselines on the run's rows (`mtzoo.baselines`), with the
+    seconds they took; empty when the run asks for none."""
+    from mtzoo import baselines as baselines_lib
+
+    if not config.baselines:
+        return {}
+    return baselines_lib.fit_and_score(splits, seed=config.seed)
+
+
+def save_and_export(model, splits, output: pathlib.Path, *, export_name,
+                    catalogues: dict, export: bool = True) -> dict:
+    """Writes `model.keras` (checked by loading it back with
+    `safe_mode=True`) and, with `export`, the SavedModel under
+    `export/<export_name>/<version>/`."""
+    models.save_model(model, output / "model.keras")
+    sample = data_lib.model_inputs(splits.test.iloc[:256], splits.features)
+    reloaded = models.load_model(output / "model.keras")
+    expected = model.predict(sample, verbose=0)
+    actual = reloaded.predict(sample, verbose=0)
+    difference = max(float(np.max(np.abs(expected[k] - actual[k])))
+                     for k in expected)
+    saved_model = None
+    if export:
+        saved_model = export_lib.export_saved_model(
+            model, output / "export", model_name=export_name,
+            warmup_inputs=data_lib.feature_arrays(splits.test.iloc[:8],
+                                                  splits.features),
+            catalogues=catalogues or None)
+    return {"reload_max_abs_difference": difference,
+            "saved_model": (str(saved_model.relative_to(output))
+                            if saved_model else None)}
