@@ -115,7 +115,8 @@ def table_frame(name: str):
     return frame
 
 
-def run_table(name: str, folder: pathlib.Path, seed: int) -> dict:
+def run_table(name: str, folder: pathlib.Path, seed: int,
+              tune: int = 0) -> dict:
     from mtzoo import runs
 
     table_frame(name).to_csv(folder / f"{name}.csv", index=False)
@@ -123,15 +124,18 @@ def run_table(name: str, folder: pathlib.Path, seed: int) -> dict:
     config.write_text(TABLES[name][2])
     result = runs.run(runs.RunConfig(
         "table", options={"config": str(config)}, seed=seed, export=False,
-        verbose=False, output_dir=str(folder / "run" / name)))
+        verbose=False, tune=tune, overwrite=True, baselines=not tune,
+        output_dir=str(folder / "run" / name)))
+    model = "mtzoo_tuned" if tune else "mtzoo"
     tasks = {}
     for task, metric in result["primary_metrics"].items():
         entry = {"metric": metric,
-                 "mtzoo": result["test"]["tasks"][task].get(metric)}
+                 model: result["test"]["tasks"][task].get(metric)}
         for baseline, values in result["baselines"].get(task, {}).items():
             entry[baseline] = values.get(metric)
         tasks[task] = entry
-    return {"table": name, "seed": seed, "rows": result["rows"],
+    return {"table": name, "seed": seed, "tune": tune,
+            "model": result["model"], "rows": result["rows"],
             "epochs_run": result["epochs_run"],
             "train_seconds": result["train_seconds"],
             "baseline_seconds": result["baseline_seconds"],
@@ -145,10 +149,11 @@ def summarize(runs: list[dict]) -> dict:
     summary = {}
     for table in dict.fromkeys(r["table"] for r in runs):
         mine = [r for r in runs if r["table"] == table]
+        seeds = len({r["seed"] for r in mine})
         for task, first in mine[0]["tasks"].items():
-            entry = {"metric": first["metric"], "seeds": len(mine)}
-            for model in ("mtzoo", "gradient_boosting", "linear",
-                          "constant"):
+            entry = {"metric": first["metric"], "seeds": seeds}
+            for model in ("mtzoo", "mtzoo_tuned", "gradient_boosting",
+                          "linear", "constant"):
                 values = [r["tasks"][task].get(model) for r in mine]
                 values = [v for v in values if v is not None]
                 entry[model] = statistics.mean(values) if values else None
@@ -160,13 +165,18 @@ def markdown_table(summary: dict) -> str:
     def cell(value):
         return "" if value is None else f"{value:.4f}"
 
-    lines = ["| table / task | metric | mtzoo defaults | gradient boosting "
-             "| linear | constant | seeds |", "|---|---|---|---|---|---|---|"]
+    tuned = any(e.get("mtzoo_tuned") is not None for e in summary.values())
+    lines = ["| table / task | metric | mtzoo defaults | "
+             + ("mtzoo --tune | " if tuned else "") + "gradient boosting "
+             "| linear | constant | seeds |",
+             "|---" * (7 + tuned) + "|"]
     for name, entry in summary.items():
         lines.append(
             f"| {name} | {entry['metric']} | {cell(entry['mtzoo'])} | "
-            f"{cell(entry['gradient_boosting'])} | {cell(entry['linear'])} "
-            f"| {cell(entry['constant'])} | {entry['seeds']} |")
+            + (f"{cell(entry.get('mtzoo_tuned'))} | " if tuned else "")
+            + f"{cell(entry['gradient_boosting'])} | "
+            f"{cell(entry['linear'])} | {cell(entry['constant'])} | "
+            f"{entry['seeds']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -174,13 +184,17 @@ def main(argv=None) -> dict:
     parser = common.parser(__doc__, "own_tables.json", seeds=1)
     parser.add_argument("--tables", nargs="+", default=list(TABLES),
                         choices=list(TABLES))
+    parser.add_argument("--tune", type=int, default=0, metavar="N",
+                        help="also run each table with --tune N")
     args = parser.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.tables:
             for seed in range(args.seeds):
-                runs.append(run_table(name, pathlib.Path(folder), seed))
-                print(runs[-1], flush=True)
+                for tune in sorted({0, args.tune}):
+                    runs.append(run_table(name, pathlib.Path(folder), seed,
+                                          tune))
+                    print(runs[-1], flush=True)
     content = {"benchmark": "public tables, mtzoo defaults beside baselines",
                "runs": runs, "summary": summarize(runs)}
     common.write_results(args.output, content,
