@@ -18,11 +18,18 @@ NAMES = ("gradient_boosting", "linear", "constant")
 
 
 class _Split:
-    """One split's encoded features and each task's labelled rows."""
+    """One split's labels and its design matrices (built once, shared by
+    every task)."""
 
     def __init__(self, frame, features, tasks):
         self.encoded = data_lib.encoded_arrays(frame, features)
         self.labels, self.weights = data_lib.label_arrays(frame, tasks)
+        self.trees = self.linear = None
+
+    def design(self, design) -> "_Split":
+        self.trees = design.trees(self.encoded)
+        self.linear = design.linear(self.encoded)
+        return self
 
     def rows(self, task) -> np.ndarray:
         return self.weights[task.name] > 0
@@ -39,14 +46,10 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
             (("train", train), ("validation", validation), ("test", test))}
     if not rows["train"].any() or not rows["test"].any():
         return {}
-    trees = {name: design.trees(split.encoded)[rows[name]] for name, split
-             in (("train", train), ("validation", validation),
-                 ("test", test))}
+    splits = (("train", train), ("validation", validation), ("test", test))
+    trees = {name: split.trees[rows[name]] for name, split in splits}
     categorical = design.categorical
-    linear = {name: design.linear(split.encoded)[rows[name]]
-              for name, split in (("train", train),
-                                  ("validation", validation),
-                                  ("test", test))}
+    linear = {name: split.linear[rows[name]] for name, split in splits}
     y = {name: split.labels[task.name][rows[name]].reshape(-1)
          for name, split in (("train", train), ("validation", validation))}
     w = {name: split.weights[task.name][rows[name]]
@@ -136,6 +139,8 @@ def fit_and_score(splits, *, seed: int = 0,
     validation = _Split(splits.validation, splits.features, tasks)
     test = _Split(splits.test, splits.features, tasks)
     design = Design(list(splits.features)).fit(train.encoded)
+    for split in (train, validation, test):
+        split.design(design)
     results.update({task.name: _fit_task(task, design, train, validation,
                                          test, seed) for task in tasks})
     for entry in results.values():
