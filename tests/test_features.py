@@ -183,6 +183,45 @@ def test_numeric_piecewise_linear_bins_follow_the_training_quantiles():
     assert age.output_dim == 6
 
 
+def test_numeric_values_beyond_the_training_range_are_compressed():
+    frame = pd.DataFrame({"x": np.arange(11.0)})  # range [0, 10], std ~3.16
+    specs = F.adapt([F.NumericFeature("x"),
+                     F.NumericFeature("clipped", column="x",
+                                      beyond_range="clip"),
+                     F.NumericFeature("linear", column="x",
+                                      beyond_range="linear")], frame)
+    assert specs[0].value_range == (0.0, 10.0)
+    assert specs[2].value_range is None
+    probe = pd.DataFrame({"x": [5.0, 10.0, 20.0, 1000.0, -1000.0]})
+    encoded = mtzoo.data.encoded_arrays(probe, specs)
+    std = np.sqrt(10.0)
+    inside = (10.0 - 5.0) / std
+    # Inside the range all three agree; beyond it only "linear" grows
+    # linearly, "compress" by log1p(excess / std) stds, "clip" not at all.
+    for name in ("x", "clipped", "linear"):
+        np.testing.assert_allclose(encoded[name][:2, 0], [0.0, inside],
+                                   rtol=1e-5)
+    np.testing.assert_allclose(
+        encoded["x"][2:, 0],
+        [inside + np.log1p(10 / std), inside + np.log1p(990 / std),
+         -inside - np.log1p(1000 / std)], rtol=1e-5)
+    np.testing.assert_allclose(encoded["clipped"][2:, 0],
+                               [inside, inside, -inside], rtol=1e-5)
+    np.testing.assert_allclose(encoded["linear"][3, 0], 995 / std,
+                               rtol=1e-5)
+    assert F.NumericFeature.from_config(specs[0].get_config()) == specs[0]
+
+
+def test_numeric_statistics_given_without_a_range_stay_linear():
+    # As saved before ranges were learned: adapted, and served unchanged.
+    spec = F.NumericFeature("x", mean=0.0, variance=1.0)
+    assert spec.is_adapted and spec.value_range is None
+    encoded = mtzoo.data.encoded_arrays(pd.DataFrame({"x": [50.0]}), [spec])
+    np.testing.assert_allclose(encoded["x"][:, 0], [50.0])
+    with pytest.raises(ValueError, match="beyond_range.*'compress'"):
+        F.NumericFeature("x", beyond_range="squash")
+
+
 def test_numeric_embed_values_gives_frequent_values_their_own_rows():
     frame = _gains()
     (gain,) = F.adapt([F.NumericFeature(

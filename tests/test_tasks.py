@@ -114,6 +114,35 @@ def test_multiclass_with_classes_takes_label_values():
         T.create("binary", "stars", classes=(0, 1))
 
 
+def test_balanced_class_weighting_weighs_the_loss_not_the_metrics():
+    import pandas as pd
+
+    from mtzoo import data
+
+    frame = pd.DataFrame({"clicked": [0, 0, 0, 1, None],
+                          "tier": ["a", "a", "a", "b", "c"]})
+    clicked, tier = T.adapt(
+        [T.binary("clicked", class_weighting="balanced"),
+         T.multiclass("tier", classes=["a", "b", "c", "d"],
+                      class_weighting="balanced")], frame)
+    # n / (classes * n_class), over labelled rows; an unseen class keeps 1.
+    np.testing.assert_allclose(clicked.class_weights, [4 / 6, 4 / 2])
+    np.testing.assert_allclose(tier.class_weights, [5 / 12, 5 / 4, 5 / 4,
+                                                    1.0])
+    assert T.deserialize(T.serialize(clicked)) == clicked
+    labels = np.array([[0.0], [1.0]], np.float32)
+    predictions = np.array([[0.3], [0.3]], np.float32)
+    plain = keras.losses.binary_crossentropy(labels, predictions).numpy()
+    weighted = float(clicked.make_loss()(labels, predictions))
+    assert weighted == pytest.approx(
+        (plain[0] * 4 / 6 + plain[1] * 2) / 2, rel=1e-5)
+    # Evaluation weights stay those of the labels.
+    _, weights = data.label_arrays(frame, [clicked])
+    assert weights["clicked"].tolist() == [1, 1, 1, 1, 0]
+    with pytest.raises(ValueError, match="class_weighting must be one of"):
+        T.binary("clicked", class_weighting="yes")
+
+
 def test_adapt_learns_the_scale_of_regression_labels_only():
     import pandas as pd
 

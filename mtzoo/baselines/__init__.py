@@ -20,5 +20,7 @@ from mtzoo.baselines.design import Design
 from mtzoo.baselines.fit import NAMES
 from mtzoo.baselines.fit import fit_and_score
 from mtzoo.baselines.fit import losses
+from mtzoo.baselines.fit import validation_targets
 
-__all__ = ["NAMES", "Design", "fit_and_score", "losses"]
+__all__ = ["NAMES", "Design", "fit_and_score", "losses",
+           "validation_targets"]

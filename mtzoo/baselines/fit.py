@@ -68,6 +68,10 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     results["gradient_boosting"] = {
         **_score(task, test, rows["test"],
                  models.output(task, boosted, trees["test"])),
+        "validation_score": _score(
+            task, validation, rows["validation"],
+            models.output(task, boosted, trees["validation"])).get(
+                task.primary_metric) if validated else None,
         "iterations": int(boosted.n_iter_),
         "seconds": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
@@ -85,7 +89,7 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
                 best[0] is None or score > best[0])):
             best = (score, strength, predicted)
     results["linear"] = {**_score(task, test, rows["test"], best[2]),
-                         "strength": best[1],
+                         "validation_score": best[0], "strength": best[1],
                          "seconds": round(time.perf_counter() - start, 2)}
     results["constant"] = _score(task, test, rows["test"], models.constant(
         task, y["train"], w["train"], int(rows["test"].sum())))
@@ -161,6 +165,20 @@ def _popularity(splits) -> dict:
         results[task.name] = {"popularity": retrieval.popularity(
             splits.test, catalogue)}
     return results
+
+
+def validation_targets(baselines: dict) -> dict[str, float]:
+    """Per task, the better baseline's validation score on the task's
+    primary metric (what a search tries to reach on every task)."""
+    targets = {}
+    for task, entry in baselines.items():
+        scores = [entry[name].get("validation_score")
+                  for name in ("gradient_boosting", "linear")
+                  if name in entry]
+        scores = [s for s in scores if s is not None]
+        if scores:
+            targets[task] = max(scores)
+    return targets
 
 
 def losses(test_results: dict, baselines: dict, tasks) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -15,6 +16,9 @@ import tensorflow as tf
 from mtzoo.features import base
 
 _EPSILON = 1e-7
+
+#: What `NumericFeature.beyond_range` accepts.
+BEYOND_RANGE = ("compress", "clip", "linear")
 
 
 def signed_log1p(x):
@@ -31,6 +35,7 @@ class Moments:
         self.count = 0
         self.total = 0.0
         self.total_squares = 0.0
+        self.low, self.high = math.inf, -math.inf
         self.values = collections.Counter() if count_values else None
 
 
@@ -71,6 +76,35 @@ def value_ids(x, vocabulary):
     return tf.where(found, tf.cast(position + 1, tf.float32), 0.0)
 
 
+def _beyond_range(x, specs):
+    """`x` (`[batch, features]`, after the log transform) with values
+    outside each feature's training range compressed or clipped."""
+    lows, highs, scales, clipped = [], [], [], []
+    for spec in specs:
+        mode = spec.beyond_range or "compress"
+        if spec.value_range is None or mode == "linear":
+            lows.append(-math.inf)
+            highs.append(math.inf)
+        else:
+            lows.append(spec.value_range[0])
+            highs.append(spec.value_range[1])
+        scales.append(max(spec.variance or 0.0, 0.0) ** 0.5 or 1.0)
+        clipped.append(mode == "clip")
+    if all(math.isinf(low) for low in lows):
+        return x
+    low = tf.constant(lows, tf.float32)
+    high = tf.constant(highs, tf.float32)
+    scale = tf.constant(scales, tf.float32)
+    inside = tf.clip_by_value(x, low, high)
+    if all(clipped):
+        return inside
+    excess = x - inside  # > 0 above the range, < 0 below, 0 inside
+    compressed = inside + tf.sign(excess) * scale * tf.math.log1p(
+        tf.abs(excess) / scale)
+    return tf.where(tf.constant(clipped), inside, compressed) \
+        if any(clipped) else compressed
+
+
 @dataclasses.dataclass(frozen=True)
 class NumericFeature(base.FeatureSpec):
     """A real number, normalized with statistics learned from training data.
@@ -98,11 +132,22 @@ class NumericFeature(base.FeatureSpec):
         min_frequency: int. Occurrences a value needs to get its own
             embedding with `embed_values`. Defaults to 5.
         embedding_dim: int. Width of the value embedding. Defaults to 8.
+        beyond_range: what a value outside the training range `[min, max]`
+            (after the log transform) becomes: `"compress"` (the default
+            when `adapt` learns the range) keeps it monotone but grows only
+            logarithmically beyond the range, `s * log1p(excess / s)` with
+            `s` the standard deviation, so a test period outside the
+            training range cannot send predictions arbitrarily far;
+            `"clip"` holds it at the range's edge; `"linear"` leaves it as
+            it is. Defaults to None: `"compress"`, or `"linear"` for specs
+            whose statistics were given without a range.
         mean: float. Learned by `adapt`.
         variance: float. Learned by `adapt`.
         bin_edges: the `piecewise_linear_bins + 1` quantile edges. Learned
             by `adapt`.
         value_vocabulary: the embedded values, sorted. Learned by `adapt`.
+        value_range: `(min, max)` of the training values after the log
+            transform. Learned by `adapt`.
 
     References:
         - [Gorishniy et al., 2022](https://arxiv.org/abs/2203.05556): On
@@ -120,10 +165,12 @@ class NumericFeature(base.FeatureSpec):
     embed_values: bool = False
     min_frequency: int = 5
     embedding_dim: int = 8
+    beyond_range: str | None = None
     mean: float | None = None
     variance: float | None = None
     bin_edges: tuple | None = None
     value_vocabulary: tuple | None = None
+    value_range: tuple | None = None
 
     def __post_init__(self):
         base.check_name(self.name, "Feature")
@@ -132,6 +179,19 @@ class NumericFeature(base.FeatureSpec):
                 f"Feature '{self.name}': `variance` must be >= 0. "
                 f"Received: variance={self.variance}"
             )
+        if self.beyond_range not in (None, *BEYOND_RANGE):
+            raise ValueError(
+                f"Feature '{self.name}': `beyond_range` must be one of "
+                f"{list(BEYOND_RANGE)}. Received: "
+                f"beyond_range={self.beyond_range!r}")
+        if self.value_range is not None:
+            low, high = (float(v) for v in self.value_range)
+            if not low <= high:
+                raise ValueError(
+                    f"Feature '{self.name}': `value_range` must be (min, "
+                    f"max) with min <= max. Received: "
+                    f"value_range={self.value_range!r}")
+            object.__setattr__(self, "value_range", (low, high))
         if self.piecewise_linear_bins:
             base.check_positive_int(self, "piecewise_linear_bins")
         base.check_positive_int(self, "min_frequency")
@@ -149,8 +209,18 @@ class NumericFeature(base.FeatureSpec):
                 f" edges. Received {len(self.bin_edges)}.")
 
     @property
+    def _needs_range(self) -> bool:
+        """Whether `adapt` is still to learn the range: asked for, or by
+        default on a spec that learns its statistics (a spec given its
+        mean without a range, as saved before ranges, stays linear)."""
+        if self.value_range is not None or self.beyond_range == "linear":
+            return False
+        return self.beyond_range is not None or (
+            self.normalize and self.mean is None)
+
+    @property
     def is_adapted(self) -> bool:
-        return (not self.normalize or (
+        return not self._needs_range and (not self.normalize or (
             self.mean is not None and self.variance is not None)) and (
             not self.piecewise_linear_bins or self.bin_edges is not None) and (
             not self.embed_values or self.value_vocabulary is not None)
@@ -194,8 +264,8 @@ class NumericFeature(base.FeatureSpec):
             self.embed_values and self.value_vocabulary is None)
 
     def new_statistics(self):
-        moments = self.normalize and (
-            self.mean is None or self.variance is None)
+        moments = (self.normalize and (
+            self.mean is None or self.variance is None)) or self._needs_range
         return Moments(count_values=self._counts_values()) if (
             moments or self._counts_values()) else None
 
@@ -207,6 +277,9 @@ class NumericFeature(base.FeatureSpec):
             statistics.count += values.size
             statistics.total += float(values.sum())
             statistics.total_squares += float(np.square(values).sum())
+            if values.size:
+                statistics.low = min(statistics.low, float(values.min()))
+                statistics.high = max(statistics.high, float(values.max()))
             if statistics.values is not None:
                 # Bins and the vocabulary are of raw values (float32, as
                 # served): the log transform changes neither quantile ranks
@@ -233,6 +306,8 @@ class NumericFeature(base.FeatureSpec):
                 mean=self.mean if self.mean is not None else mean,
                 variance=(self.variance if self.variance is not None
                           else variance))
+        if self._needs_range:
+            learned["value_range"] = (statistics.low, statistics.high)
         if self.piecewise_linear_bins and self.bin_edges is None:
             learned["bin_edges"] = quantile_edges(
                 statistics.values, self.piecewise_linear_bins)
@@ -276,6 +351,7 @@ class NumericFeature(base.FeatureSpec):
             x = signed_log1p(x)
         elif any(logged):
             x = tf.where(tf.constant(logged), signed_log1p(x), x)
+        x = _beyond_range(x, specs)
         means = [spec.mean if spec.normalize else 0.0 for spec in specs]
         scales = [max(max(spec.variance, 0.0) ** 0.5, _EPSILON)
                   if spec.normalize else 1.0 for spec in specs]

@@ -185,7 +185,9 @@ RECIPES = {
                 help="country of the dataset")),
                 _ROWS, _MIN_FREQUENCY)),
         _recipe(
-            "table", table.prepare, epochs=20, batch_size=512,
+            # Early stopping ends large tables in a few epochs; small ones
+            # (a few thousand rows: ~10 steps an epoch) need many more.
+            "table", table.prepare, epochs=100, batch_size=512,
             learning_rate=1e-3, needs_data=False,
             settings_file=table.run_settings,
             extra_args=((("--config",), dict(

@@ -21,6 +21,7 @@ from mtzoo.runs import steps
 from mtzoo.runs import tuning
 from mtzoo.runs.config import RunConfig
 from mtzoo.runs.config import resolve
+from mtzoo.training import relative_loss
 
 
 def run(config: RunConfig) -> dict:
@@ -47,9 +48,16 @@ def run(config: RunConfig) -> dict:
                           or f"runs/{name}/{identity['model']}")
     _check_output(output, identity, config.overwrite)
     output.mkdir(parents=True, exist_ok=True)
-    tuned = None
+    tuned, baselines, baseline_seconds = None, None, None
     if config.tune:
-        tuned = tuning.search(recipe, config, config.tune, output)
+        # Known before the search, which then aims to reach them on
+        # every task.
+        started = time.perf_counter()
+        baselines = steps.baselines(steps.prepare(recipe, config), config)
+        baseline_seconds = round(time.perf_counter() - started, 2)
+        tuned = tuning.search(
+            recipe, config, config.tune, output,
+            targets=baselines_lib.validation_targets(baselines))
         config = dataclasses.replace(
             config, model=tuned["model"],
             learning_rate=tuned["learning_rate"],
@@ -77,9 +85,10 @@ def run(config: RunConfig) -> dict:
 
     test = steps.evaluate(model, splits, trainer.catalogues,
                           batch_size=max(config.batch_size, 4096))
-    started = time.perf_counter()
-    baselines = steps.baselines(splits, config)
-    baseline_seconds = round(time.perf_counter() - started, 2)
+    if baselines is None:
+        started = time.perf_counter()
+        baselines = steps.baselines(splits, config)
+        baseline_seconds = round(time.perf_counter() - started, 2)
     plots = _plots(model, splits, fitted.history, config, output)
     saved = steps.save_and_export(
         model, splits, output, export_name=f"{name}_{config.model}",
@@ -160,7 +169,8 @@ def _plots(model, splits, history, config, output) -> list:
 def _result(config, trainer, fitted, splits, model, test) -> dict:
     """The settings and measurements `metrics.json` records."""
     logs = fitted.history
-    val_losses = logs.get("val_loss", [])
+    # What early stopping judged (runs checkpointed before it: val_loss).
+    val_losses = logs.get(relative_loss.MONITOR) or logs.get("val_loss", [])
     return {
         "recipe": config.recipe,
         "model": config.model,

@@ -21,6 +21,7 @@ from mtzoo.models import registry
 from mtzoo.training.averaging import WeightAveraging
 from mtzoo.training.callbacks import EpochTimer
 from mtzoo.training.callbacks import StopOnNonFiniteLoss
+from mtzoo.training import relative_loss
 from mtzoo.training.checkpoint import TrainingCheckpoint
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
@@ -132,7 +133,8 @@ class Fitted:
 
 def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         write: bool = True) -> Fitted:
-    """Trains with early stopping on the validation loss, weight averaging
+    """Trains with early stopping on the tasks' relative validation loss
+    (`mtzoo.training.relative_loss`), weight averaging
     and a checkpoint after every epoch (resumed with `config.resume`).
 
     The one place these are put together: the averaged weights are swapped
@@ -140,9 +142,11 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     written after both.
     """
     model = trainer.model
+    relative = relative_loss.for_splits(splits, config.batch_size,
+                                        trainer.catalogues)
     stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience,
-        restore_best_weights=True)
+        monitor=relative_loss.MONITOR, mode="min",
+        patience=config.patience, restore_best_weights=True)
     checkpoint = TrainingCheckpoint(
         output / "checkpoint", settings=config.settings(),
         early_stopping=stop, write=write,
@@ -165,7 +169,7 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         splits.validation, splits.features, splits.tasks,
         batch_size=max(config.batch_size, 4096))
     timer = EpochTimer(len(splits.train))
-    callbacks = [*trainer.averaging.callbacks, stop, timer,
+    callbacks = [*trainer.averaging.callbacks, relative, stop, timer,
                  StopOnNonFiniteLoss()]
     if write:
         callbacks.append(keras.callbacks.TensorBoard(

@@ -5,7 +5,14 @@ winner as usual.
 
 Each trial trains with early stopping on the validation loss and is
 scored by the combined score of the validation split (each task's primary
-metric, weighted by task weight). The test split is never looked at.
+metric, weighted by task weight) less, when the run's baselines are
+known, each task's average shortfall below the better baseline's
+validation score, so a trial that trades one task's loss to a baseline
+for another's gain is not preferred. The test split is never looked at. The
+first trial is the run's own settings (the recipe's defaults unless given),
+so the winner is never worse on validation than not searching; the
+sampler models the trials from the fourth on (a third of the budget
+explores at random when the budget is larger).
 """
 
 from __future__ import annotations
@@ -54,16 +61,60 @@ def _suggest(trial, config, recipe) -> dict:
             "hyperparameters": {**config.hyperparameters, **chosen}}
 
 
-def search(recipe, config, trials: int, output: pathlib.Path) -> dict:
+def _starting_point(config, recipe) -> dict:
+    """The run's own settings as a trial's parameters (those the search
+    space holds)."""
+    params = {"model": config.model,
+              "learning_rate": min(max(config.learning_rate,
+                                       LEARNING_RATES[0]), LEARNING_RATES[1])}
+    if config.model not in recipe.architectures_for(config.options):
+        return {}
+    accepted = registry.hyperparameters(config.model)
+    defaults = {**accepted, **{k: v for k, v in recipe.hparams.items()
+                               if k in accepted}}
+    for name, choices in SPACE.items():
+        if name not in accepted or name in config.hyperparameters:
+            continue
+        value = defaults[name]
+        as_choice = (",".join(str(v) for v in value)
+                     if isinstance(value, tuple) else value)
+        if as_choice in choices:
+            params[name] = as_choice
+    return params
+
+
+def objective_value(scores: dict, tasks, targets: dict | None) -> float:
+    """A trial's value: the validation split's combined score, less the
+    mean shortfall of the tasks' primary metrics below `targets` (task ->
+    the better baseline's validation score)."""
+    score = scores["combined_score"]
+    if score is None:
+        return float("-inf")
+    shortfalls = [min(0.0, scores["tasks"][t.name][t.primary_metric]
+                      - targets[t.name]) for t in tasks
+                  if targets and t.name in targets
+                  and scores["tasks"].get(t.name, {}).get(
+                      t.primary_metric) is not None]
+    return float(score + (sum(shortfalls) / len(shortfalls)
+                          if shortfalls else 0.0))
+
+
+def search(recipe, config, trials: int, output: pathlib.Path, *,
+           targets: dict | None = None) -> dict:
     """Runs `trials` trainings and returns the winner's settings
     (`model`, `learning_rate`, `hyperparameters`) with every trial, and
-    writes `tuning.csv` and TensorBoard's HParams logs to `output`."""
+    writes `tuning.csv` and TensorBoard's HParams logs to `output`.
+    `targets`: task -> the better baseline's validation score
+    (`mtzoo.baselines.validation_targets`), or None."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=config.seed))
+        sampler=optuna.samplers.TPESampler(
+            seed=config.seed, n_startup_trials=max(3, trials // 3)))
+    study.enqueue_trial(_starting_point(config, recipe),
+                        skip_if_exists=True)
     prepared = {}
 
     def objective(trial):
@@ -83,8 +134,8 @@ def search(recipe, config, trials: int, output: pathlib.Path) -> dict:
         trial.set_user_attr("epochs_run", len(fitted.history["loss"]))
         trial.set_user_attr("train_seconds", round(sum(
             fitted.timer.seconds), 2))
-        score = scores["combined_score"]
-        return float("-inf") if score is None else score
+        trial.set_user_attr("combined_score", scores["combined_score"])
+        return objective_value(scores, splits.tasks, targets)
 
     study.optimize(objective, n_trials=trials)
     rows = _trial_rows(study)

@@ -8,24 +8,25 @@ import keras
 import numpy as np
 from sklearn import metrics as sk
 
-from mtzoo.tasks.base import Task
 from mtzoo.tasks.base import create
 from mtzoo.tasks.base import register_kind
+from mtzoo.tasks.classifier import ClassifierTask
 
 
 @register_kind
 @dataclasses.dataclass(frozen=True)
-class BinaryTask(Task):
+class BinaryTask(ClassifierTask):
     """A binary task: sigmoid output, labels in `[0, 1]`.
 
     Losses: `"binary_crossentropy"` (default), `"binary_focal_crossentropy"`.
     Metrics: `auc`, `pr_auc`, `log_loss`, `accuracy`, `precision`,
     `recall` (default `auc`, `accuracy`). Evaluation: AUC (primary), log
     loss, accuracy, precision, recall and F1 at threshold 0.5.
+    `class_weighting="balanced"` weighs the rarer class up in the loss
+    (see `ClassifierTask`).
     """
 
     kind = "binary"
-    classifier = True
     activation = "sigmoid"
     LOSSES = {
         "binary_crossentropy": keras.losses.BinaryCrossentropy,

@@ -45,3 +45,25 @@ class LabelScaledLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         return self.loss.call(standardized_labels(y_true, self.scaling),
                               standardized_labels(y_pred, self.scaling))
+
+
+class ClassWeightedLoss(keras.losses.Loss):
+    """A classification loss with each example weighted by its class
+    (`class_weights[c]` for class id `c`; a binary label `y` in [0, 1]
+    weighs `y * w1 + (1 - y) * w0`), so rare classes count as much as
+    frequent ones in training. Metrics are not weighted."""
+
+    def __init__(self, loss, class_weights, name=None):
+        super().__init__(name=name, reduction=LOSS_REDUCTION)
+        self.loss = loss
+        self.class_weights = tuple(float(w) for w in class_weights)
+
+    def call(self, y_true, y_pred):
+        weights = ops.convert_to_tensor(self.class_weights, "float32")
+        if len(self.class_weights) == 2 and y_pred.shape[-1] == 1:
+            labels = ops.cast(ops.reshape(y_true, (-1,)), "float32")
+            example_weights = labels * weights[1] + (1.0 - labels) * weights[0]
+        else:
+            ids = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+            example_weights = ops.take(weights, ids)
+        return self.loss.call(y_true, y_pred) * example_weights

@@ -9,14 +9,14 @@ import numpy as np
 from sklearn import metrics as sk
 
 from mtzoo.features import base as columns
-from mtzoo.tasks.base import Task
 from mtzoo.tasks.base import create
 from mtzoo.tasks.base import register_kind
+from mtzoo.tasks.classifier import ClassifierTask
 
 
 @register_kind
 @dataclasses.dataclass(frozen=True)
-class MulticlassTask(Task):
+class MulticlassTask(ClassifierTask):
     """A multiclass task: softmax output over `num_classes` classes.
 
     Loss: `"sparse_categorical_crossentropy"`. Metrics: `accuracy`,
@@ -31,7 +31,8 @@ class MulticlassTask(Task):
             `classes[i]` is class `i`. Sets `num_classes`.
         top_k: int. `k` of the top-k accuracy. Defaults to 5 (at most
             `num_classes - 1`).
-        (and the arguments of `Task`)
+        (and the arguments of `ClassifierTask`: `class_weighting`, and of
+        `Task`)
     """
 
     num_classes: int | None = None
@@ -39,7 +40,6 @@ class MulticlassTask(Task):
     top_k: int = 5
 
     kind = "multiclass"
-    classifier = True
     activation = "softmax"
     label_dtype = "int32"
     LOSSES = {

@@ -300,6 +300,10 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path):
     assert len(trials) == 2
     assert {"model", "learning_rate", "dropout",
             "validation_score"} <= set(trials.columns)
+    # The first trial is the run's own settings: the recipe's defaults.
+    assert trials.loc[0, "model"] == "mmoe"
+    assert trials.loc[0, "learning_rate"] == pytest.approx(2e-3)
+    assert trials.loc[0, "dropout"] == pytest.approx(0.3)
     best = trials.loc[trials["validation_score"].idxmax()]
     assert result["model"] == best["model"]
     assert result["learning_rate"] == pytest.approx(best["learning_rate"])
