@@ -15,9 +15,14 @@ constant per task, on the same rows) come from the run itself. Tables
 * `nycflights13::weather` (26,115 hourly readings at three airports):
   temperature, humidity, pressure and wind speed (regression) from the
   airport, calendar, dew point, wind direction and precipitation; split by
-  time, so the test months lie partly outside the training range.
+  time, so the test months lie partly outside the training range;
+* `modeldata::Chicago` (5,684 days): same-day ridership at 8 train
+  stations (8 regression targets) from 48 numeric inputs (every station's
+  ridership 14 days before, weather, games in town) and the weekday;
+  split by time (3,979 training days, then 568 validation and 1,137
+  test days).
 
-    python benchmarks/own_tables.py
+    python benchmarks/own_tables.py [--tune 10]
 """
 
 from __future__ import annotations
