@@ -119,9 +119,13 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
 
     def objective(trial):
         settings = _suggest(trial, config, recipe)
+        # Without XLA: each XLA-compiled model keeps ~1,400 memory
+        # mappings for the life of the process (keras' clear_session does
+        # not free them), so a long search would reach the kernel's limit
+        # (65,530) and crash; the winner still trains with XLA.
         trial_config = dataclasses.replace(
             config, **settings, baselines=False, export=False,
-            verbose=False, resume=False)
+            verbose=False, resume=False, jit_compile=False)
         if settings["model"] not in prepared:
             prepared[settings["model"]] = steps.prepare(recipe, trial_config)
         splits = prepared[settings["model"]]

@@ -291,11 +291,26 @@ def test_a_run_never_overwrites_another_runs_results(tmp_path):
     assert result["model"] == "omoe"
 
 
-def test_tune_searches_on_validation_and_trains_the_winner(tmp_path):
+def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
+                                                          monkeypatch):
     import pandas as pd
 
+    from mtzoo.runs import steps
+
+    built_with_xla = []
+    build = steps.build
+
+    def recording_build(recipe, config, splits, **kwargs):
+        built_with_xla.append(config.jit_compile)
+        return build(recipe, config, splits, **kwargs)
+
+    monkeypatch.setattr(steps, "build", recording_build)
     result = _run("synthetic", tmp_path, "--rows", "2000", "--no-export",
-                  "--tune", "2")
+                  "--tune", "2", "--jit-compile", "on")
+    # Trials build without XLA (its executables are never freed, so a
+    # long search would exhaust the process's memory mappings); the
+    # winner trains as asked.
+    assert built_with_xla == [False, False, True]
     trials = pd.read_csv(tmp_path / "tuning.csv")
     assert len(trials) == 2
     assert {"model", "learning_rate", "dropout",
