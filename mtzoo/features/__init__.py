@@ -45,6 +45,8 @@ from mtzoo.features.categorical import CategoricalFeature
 from mtzoo.features.multi_categorical import POOLINGS
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 from mtzoo.features.numeric import NumericFeature
+from mtzoo.features.sequence import SEQUENCE_POOLINGS
+from mtzoo.features.sequence import SequenceFeature
 from mtzoo.features.specs import KINDS
 from mtzoo.features.specs import SPEC_CLASSES
 from mtzoo.features.specs import adapt
@@ -59,9 +61,10 @@ from mtzoo.features.text import TextFeature
 from mtzoo.features.vector import VectorFeature
 
 __all__ = [
-    "INT64", "KINDS", "MISSING_INT", "MISSING_STRING", "POOLINGS", "SPEC_CLASSES",
-    "STRING", "CategoricalFeature", "DataError", "FeatureSpec",
-    "MultiCategoricalFeature", "NumericFeature", "TextFeature",
+    "INT64", "KINDS", "MISSING_INT", "MISSING_STRING", "POOLINGS",
+    "SEQUENCE_POOLINGS", "SPEC_CLASSES", "STRING", "CategoricalFeature",
+    "DataError", "FeatureSpec", "MultiCategoricalFeature", "NumericFeature",
+    "SequenceFeature", "TextFeature",
     "VectorFeature", "adapt",
     "check_adapted", "check_inputs", "check_kind", "create", "check_name", "deserialize",
     "serialize", "validate",

@@ -351,6 +351,11 @@ class FeatureSpec:
         or None for kinds that are not embedded."""
         return None
 
+    def attends_to(self) -> str | None:
+        """The feature whose embedding this one's encoding reads besides
+        its own (a history scored against the candidate item), or None."""
+        return None
+
     def embedding_ids(self, encoded):
         """The table rows to read for the encoded tensor (never negative)."""
         raise NotImplementedError

@@ -44,16 +44,18 @@ class MultiCategoricalFeature(CategoricalFeature):
     """
 
     kind: ClassVar[str] = "multi_categorical"
+    #: The poolings this kind accepts.
+    poolings: ClassVar[tuple] = POOLINGS
     max_length: int | None = None
     pooling: str = "mean"
     separator: str | None = None
 
     def __post_init__(self):
         super().__post_init__()
-        if self.pooling not in POOLINGS:
+        if self.pooling not in self.poolings:
             raise ValueError(
                 f"Feature '{self.name}': `pooling` must be one of "
-                f"{POOLINGS}. Received: pooling={self.pooling!r}"
+                f"{self.poolings}. Received: pooling={self.pooling!r}"
             )
         if self.max_length is not None:
             base.check_positive_int(self, "max_length")

@@ -11,6 +11,7 @@ from mtzoo.features.base import FeatureSpec
 from mtzoo.features.categorical import CategoricalFeature
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 from mtzoo.features.numeric import NumericFeature
+from mtzoo.features.sequence import SequenceFeature
 from mtzoo.features.text import TextFeature
 from mtzoo.features.vector import VectorFeature
 
@@ -20,6 +21,7 @@ SPEC_CLASSES = {
         CategoricalFeature,
         MultiCategoricalFeature,
         NumericFeature,
+        SequenceFeature,
         TextFeature,
         VectorFeature,
     )
@@ -32,6 +34,7 @@ KINDS = {
     "numeric": NumericFeature,
     "text": TextFeature,
     "multi_categorical": MultiCategoricalFeature,
+    "sequence": SequenceFeature,
 }
 
 

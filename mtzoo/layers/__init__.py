@@ -12,6 +12,7 @@ from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.label_scale import LabelScale
 from mtzoo.layers.mlp import MLP
+from mtzoo.layers.sequence_pooling import SequencePooling
 from mtzoo.layers.softmax_gate import SoftmaxGate
 
 #: Layers whose output is a weighting over experts, for utilization plots.
@@ -31,5 +32,6 @@ __all__ = [
     "GATE_LAYERS",
     "LabelScale",
     "MLP",
+    "SequencePooling",
     "SoftmaxGate",
 ]

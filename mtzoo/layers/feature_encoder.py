@@ -64,6 +64,7 @@ class FeatureEncoder(keras.layers.Layer):
         self.per_feature = bool(per_feature)
         specs = features_lib.validate(features)
         features_lib.check_adapted(specs)
+        _check_attention_targets(specs)
         self.features = specs
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer)
@@ -130,15 +131,25 @@ class FeatureEncoder(keras.layers.Layer):
                 spec.name: spec.embedding_ids(inputs[spec.name])
                 for spec in self.features
                 if spec.name in tables.feature_tables}))
-        encoded = {
-            spec.name: spec.encode(inputs[spec.name],
-                                   rows[spec.name] if spec.name in rows else
-                                   self._layers_by_key.get(spec.model_key()),
-                                   self.compute_dtype)
-            for spec in self.features}
+        encoded = {spec.name: spec.encode(inputs[spec.name],
+                                          self._model_input(spec, rows),
+                                          self.compute_dtype)
+                   for spec in self.features}
         if self.per_feature:
             return encoded
         return tf.concat(list(encoded.values()), axis=-1)
+
+    def _model_input(self, spec, rows):
+        """What `spec.encode` reads besides its encoded values: its
+        embedding rows, its model layer, or both with the rows of the
+        feature it attends to (a behaviour sequence)."""
+        layer = self._layers_by_key.get(spec.model_key())
+        if spec.name not in rows:
+            return layer
+        if layer is None:
+            return rows[spec.name]
+        target = spec.attends_to()
+        return rows[spec.name], layer, rows[target] if target else None
 
     def compute_output_shape(self, input_shape):
         if self.per_feature:
@@ -171,3 +182,27 @@ def _tables_by_width(specs) -> dict[int, tuple[dict, dict]]:
         sizes[table] = max(rows, sizes.get(table, 0))
         feature_tables[spec.name] = table
     return grouped
+
+
+def _check_attention_targets(specs) -> None:
+    """Each feature that attends to another (a history scored against the
+    candidate item) names an embedded feature of the same table."""
+    by_name = {spec.name: spec for spec in specs}
+    for spec in specs:
+        target = spec.attends_to()
+        if target is None:
+            continue
+        other = by_name.get(target)
+        if other is None or other.embedding() is None:
+            raise ValueError(
+                f"Feature '{spec.name}' attends to '{target}', which is not "
+                f"an embedded feature of this model; its features are "
+                f"{sorted(by_name)}.")
+        if other.embedding()[0] != spec.embedding()[0] or (
+                other.embedding()[2] != spec.embedding()[2]):
+            raise ValueError(
+                f"Feature '{spec.name}' attends to '{target}', so both must "
+                f"read one embedding table: set embedding_table="
+                f"{other.embedding()[0]!r} on '{spec.name}' (tables "
+                f"{spec.embedding()[0]!r} and {other.embedding()[0]!r}, "
+                f"widths {spec.embedding()[2]} and {other.embedding()[2]}).")
