@@ -111,3 +111,44 @@ def test_target_attention_needs_a_target_of_the_same_table():
         mtzoo.models.build("shared_bottom", specs, [T.binary("clicked")])
     with pytest.raises(ValueError, match="pooling.*one of"):
         F.SequenceFeature("history", pooling="sum")
+
+
+def test_a_history_feeds_the_query_tower_and_the_saved_model_takes_raw_ids(
+        clicks, tmp_path):
+    import tensorflow as tf
+
+    train, _ = clicks
+    train = train.assign(user=np.arange(len(train)) % 50)
+    specs = F.adapt([
+        F.CategoricalFeature("item", dtype="int64", embedding_dim=16),
+        F.CategoricalFeature("user", dtype="int64"),
+        F.SequenceFeature("history", dtype="int64", embedding_table="item",
+                          embedding_dim=16, max_length=8,
+                          pooling="transformer")], train)
+    task = T.retrieval("next_item", candidate_features=("item",))
+    model = mtzoo.models.build("two_tower", specs, [task])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(mtzoo.data.from_dataframe(train, specs, [task],
+                                        batch_size=256), epochs=1, verbose=0)
+    path = mtzoo.export.export_saved_model(model, tmp_path / "export",
+                                           model_name="m")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    # Histories of any length, padded with -1 at the end.
+    out = serve(item=tf.constant([3, 4], tf.int64),
+                user=tf.constant([1, 2], tf.int64),
+                history=tf.constant([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+                                     [5, -1, -1, -1, -1, -1, -1, -1, -1,
+                                      -1]], tf.int64))
+    direct = model.predict(mtzoo.data.model_inputs(pd.DataFrame({
+        "item": [3, 4], "user": [1, 2],
+        "history": [list(range(5, 15)), [5]]}), specs), verbose=0)
+    np.testing.assert_allclose(out["next_item"].numpy(),
+                               direct["next_item"], atol=1e-5)
+
+    attending = F.adapt([
+        F.CategoricalFeature("item", dtype="int64"),
+        F.SequenceFeature("history", dtype="int64", embedding_table="item",
+                          pooling="target_attention", target="item")],
+        train)
+    with pytest.raises(ValueError, match="attends to candidate feature"):
+        mtzoo.models.build("two_tower", attending, [task])

@@ -32,6 +32,15 @@ def check_features(task, features: dict) -> None:
         raise ValueError(
             f"Retrieval task '{task.name}' leaves no feature for the query "
             f"tower; set `query_features` or add user/context features.")
+    for name in task.query_feature_names(list(features)):
+        target = features[name].attends_to()
+        if target in task.candidate_features:
+            raise ValueError(
+                f"Retrieval task '{task.name}': query feature '{name}' "
+                f"attends to candidate feature '{target}', so the query "
+                f"vector would depend on the candidate and the catalogue "
+                f"could not be scored from one query vector. Pool it with "
+                f"'mean' or 'transformer' for retrieval.")
 
 
 def _regularizer(l2: float):
