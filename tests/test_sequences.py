@@ -152,3 +152,21 @@ def test_a_history_feeds_the_query_tower_and_the_saved_model_takes_raw_ids(
         train)
     with pytest.raises(ValueError, match="attends to candidate feature"):
         mtzoo.models.build("two_tower", attending, [task])
+
+
+def test_histories_hold_only_strictly_earlier_events_of_the_user():
+    events = pd.DataFrame({
+        "user": [1, 1, 2, 1, 1, 2, 1],
+        "item": [10, 11, 20, 12, 13, 21, 14],
+        "time": [5, 1, 3, 5, 2, 3, 9]})
+    out = mtzoo.data.add_histories(events, user="user", item="item",
+                                   time="time", length=2)
+    # Rows keep their order. User 1's events by time: 11 (1), 13 (2),
+    # then 10 and 12 tied at 5 (neither is in the other's history), 14 (9).
+    assert out["history"].tolist() == [
+        [11, 13], [], [], [11, 13], [11], [], [10, 12]]
+    with pytest.raises(mtzoo.data.DataError, match="column 'time'.*row 1"):
+        mtzoo.data.add_histories(events.assign(time=[1, None, 2, 3, 4, 5,
+                                                     6]),
+                                 user="user", item="item", time="time",
+                                 length=2)

@@ -15,6 +15,7 @@ from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.data.datasets.census_income import census_income
 from mtzoo.data.datasets.movielens import movielens
 from mtzoo.data.frames import batches_per_epoch
+from mtzoo.data.histories import add_histories
 from mtzoo.data.frames import encoded_arrays
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
@@ -35,6 +36,7 @@ __all__ = [
     "DataError",
     "DataUnavailableError",
     "DatasetBundle",
+    "add_histories",
     "ali_ccp",
     "aliexpress",
     "amazon_reviews",

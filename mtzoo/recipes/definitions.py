@@ -35,8 +35,11 @@ def _census(config, model_name):
 
 
 def _movielens(config, model_name):
+    pooling = config.option("history_pooling") or "mean"
     bundle = data_lib.movielens(config.data_dir, variant=config.option("variant"),
-                                max_rows=config.option("max_rows"))
+                                max_rows=config.option("max_rows"),
+                                history=config.option("history"),
+                                history_pooling=pooling)
     # Validation: the latest ratings of the training period, as the test
     # set is the latest of all.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
@@ -110,6 +113,14 @@ _ROWS = (("--max-rows",), dict(
     type=int, default=None,
     help="read at most this many rows per file, for quick trials "
          "(default: all)"))
+_HISTORY = (("--history",), dict(
+    type=int, default=0, metavar="N",
+    help="add each row's history: the user's newest N items of events "
+         "strictly before it (default: none)"))
+_HISTORY_POOLING = (("--history-pooling",), dict(
+    choices=["mean", "target_attention", "transformer"], default=None,
+    help="how the history is pooled: mean (default), target_attention "
+         "(DIN; not with --retrieval) or transformer (BST)"))
 _MIN_FREQUENCY = (("--min-frequency",), dict(
     type=int, default=1,
     help="ids seen fewer times in train share the out-of-vocabulary "
@@ -152,7 +163,8 @@ RECIPES = {
                 (("--num-sampled",), dict(
                     type=int, default=200,
                     help="movies drawn per batch with --retrieval-negatives "
-                         "sampled (default: %(default)s)")))),
+                         "sampled (default: %(default)s)")),
+                _HISTORY, _HISTORY_POOLING)),
         _recipe(
             "amazon_reviews", _amazon_reviews, epochs=20, batch_size=256,
             learning_rate=1e-3, hparams={"dropout": 0.2},

@@ -141,8 +141,9 @@ def test_movielens_retrieval_reports_recall_and_serves_top_k(tmp_path):
     import subprocess
     import sys
 
+    # With histories in the query tower, served from raw ids.
     _run("movielens", tmp_path, "--model", "mmoe", "--retrieval",
-         "--task-weights", "movie=1,liked=0.5")
+         "--task-weights", "movie=1,liked=0.5", "--history", "5")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     movie = metrics["test"]["tasks"]["movie"]
     for k in (1, 10, 50, 100):
@@ -160,7 +161,10 @@ inputs = {{name: spec for name, spec in
           top_k.structured_input_signature[1].items()}}
 row = {{"user_id": [1, 10**9], "gender": ["M", "?"], "age": [30.0, 40.0],
         "occupation": ["writer", "astronaut"], "zip_prefix": ["941", "x"],
-        "hour": [10, 3], "weekday": [1, 6]}}
+        "hour": [10, 3], "weekday": [1, 6],
+        # Histories of any length, padded with -1 at the end.
+        "history": [[50, 172, 133, 7, 9, 11, 12], [-1] * 7],
+        "liked_history": [[50, 172], [-1, -1]]}}
 out = top_k(**{{k: tf.constant(row[k], inputs[k].dtype) for k in inputs}})
 print(json.dumps({{"inputs": sorted(inputs),
                   "ids": out["ids"].numpy().tolist()}}))
@@ -170,6 +174,7 @@ print(json.dumps({{"inputs": sorted(inputs),
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert "movie_id" not in out["inputs"] and "user_id" in out["inputs"]
+    assert {"history", "liked_history"} <= set(out["inputs"])
     known, unseen = out["ids"]
     assert len(known) == 100 and len(set(known)) == 100
     assert len(unseen) == 100

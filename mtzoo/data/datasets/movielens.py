@@ -7,6 +7,7 @@ import pandas as pd
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.data import sources
+from mtzoo.data.histories import add_histories
 from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.features import DataError
 
@@ -66,8 +67,28 @@ def read_1m(folder) -> pd.DataFrame:
     return ratings.merge(users, on="user_id").merge(movies, on="movie_id")
 
 
-def feature_specs(embedding_dim: int = 16) -> list:
-    return [
+#: The history features `history` adds: every movie the user rated
+#: before, and those they liked (rated 4 or 5).
+HISTORIES = {"history": None, "liked_history": "liked"}
+
+
+def history_features(length: int, pooling: str = "target_attention",
+                     embedding_dim: int = 16) -> list:
+    """The user's previously rated (and liked) movies, read through the
+    `movie_id` table (target attention scores them against the rated
+    movie)."""
+    return [features_lib.SequenceFeature(
+        name, dtype="int64", embedding_table="movie_id",
+        embedding_dim=embedding_dim, max_length=length, pooling=pooling,
+        target="movie_id" if pooling == "target_attention" else None)
+        for name in HISTORIES]
+
+
+def feature_specs(embedding_dim: int = 16, history: int = 0,
+                  history_pooling: str = "target_attention") -> list:
+    extra = history_features(history, history_pooling, embedding_dim) \
+        if history else []
+    return extra + [
         features_lib.CategoricalFeature("user_id", dtype="int64",
                                         embedding_dim=embedding_dim),
         features_lib.CategoricalFeature("movie_id", dtype="int64",
@@ -137,12 +158,22 @@ def split_by_time(frame: pd.DataFrame, test_fraction: float):
 
 
 def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
-               embedding_dim: int = 16, name: str = "movielens"
+               embedding_dim: int = 16, name: str = "movielens",
+               history: int = 0, history_pooling: str = "target_attention"
                ) -> DatasetBundle:
     """A MovieLens bundle from a joined ratings table (see
-    `JOINED_COLUMNS`), such as the ML-1M samples other libraries ship."""
-    train, test = split_by_time(prepare(joined), test_fraction)
-    features = features_lib.adapt(feature_specs(embedding_dim), train)
+    `JOINED_COLUMNS`), such as the ML-1M samples other libraries ship.
+    With `history` N, each rating also carries `history` and
+    `liked_history`: the user's newest N movies rated (liked) strictly
+    before it (`mtzoo.data.add_histories`), pooled by `history_pooling`."""
+    frame = prepare(joined)
+    for column, where in (HISTORIES.items() if history else ()):
+        frame = add_histories(frame, user="user_id", item="movie_id",
+                              time="timestamp", length=history,
+                              column=column, where=where)
+    train, test = split_by_time(frame, test_fraction)
+    features = features_lib.adapt(
+        feature_specs(embedding_dim, history, history_pooling), train)
     return DatasetBundle(
         name=name, train=train, test=test, features=features,
         tasks=tasks_lib.adapt(task_specs(), train),
@@ -152,7 +183,8 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
 
 def movielens(data_dir=None, *, variant: str = "100k",
               test_fraction: float = 0.2, embedding_dim: int = 16,
-              max_rows: int | None = None) -> DatasetBundle:
+              max_rows: int | None = None, history: int = 0,
+              history_pooling: str = "target_attention") -> DatasetBundle:
     """Loads MovieLens 100K or 1M with a rating and a "liked" task.
 
     Features: user and movie ids, gender, age, occupation, zip prefix,
@@ -169,6 +201,10 @@ def movielens(data_dir=None, *, variant: str = "100k",
         embedding_dim: int. Embedding size of user and movie ids.
         max_rows: int. Keep only the earliest ratings (for quick trials).
             Defaults to None (all).
+        history: int. Add each rating's history of the user's newest
+            `history` movies rated strictly before it. Defaults to 0 (none).
+        history_pooling: str. How the history is pooled (see
+            `mtzoo.features.SequenceFeature`).
     """
     if variant not in DOWNLOADS:
         raise ValueError(f"`variant` must be '100k' or '1m'. Received: "
@@ -184,6 +220,7 @@ def movielens(data_dir=None, *, variant: str = "100k",
         joined = joined.nsmallest(max_rows, "timestamp")
     bundle = from_frame(joined, test_fraction=test_fraction,
                         embedding_dim=embedding_dim,
-                        name=f"movielens_{variant}")
+                        name=f"movielens_{variant}", history=history,
+                        history_pooling=history_pooling)
     bundle.files = {"all": [folder / f for f in files]}
     return bundle
