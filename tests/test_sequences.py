@@ -170,3 +170,20 @@ def test_histories_hold_only_strictly_earlier_events_of_the_user():
                                                      6]),
                                  user="user", item="item", time="time",
                                  length=2)
+
+
+def test_id_dropout_reads_the_unknown_row_in_training_only():
+    frame = pd.DataFrame({"user": np.arange(400) % 100})
+    (user,) = F.adapt([F.CategoricalFeature("user", dtype="int64",
+                                            id_dropout=0.5)], frame)
+    encoder = mtzoo.layers.FeatureEncoder([user])
+    encoded = {"user": mtzoo.data.encoded_arrays(frame, [user])["user"]}
+    unknown = encoder.embedding_table("user")[0].numpy()
+    served = encoder(encoded, training=False).numpy()
+    trained = encoder(encoded, training=True).numpy()
+    assert not np.isclose(served, unknown).all(axis=1).any()
+    dropped = np.isclose(trained, unknown).all(axis=1)
+    assert 0.4 < dropped.mean() < 0.6
+    np.testing.assert_allclose(trained[~dropped], served[~dropped])
+    with pytest.raises(ValueError, match="id_dropout.*hash_bins"):
+        F.CategoricalFeature("user", hash_bins=10, id_dropout=0.1)

@@ -351,6 +351,11 @@ class FeatureSpec:
         or None for kinds that are not embedded."""
         return None
 
+    def id_dropout_rate(self) -> float:
+        """The share of its embedding ids replaced in training by the
+        out-of-vocabulary id (row 0)."""
+        return 0.0
+
     def attends_to(self) -> str | None:
         """The feature whose embedding this one's encoding reads besides
         its own (a history scored against the candidate item), or None."""

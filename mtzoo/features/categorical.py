@@ -44,6 +44,11 @@ class CategoricalFeature(base.FeatureSpec):
         embedding_table: str. Features with the same table name share one
             vocabulary and one embedding table (e.g. the target item id and
             the ids in a viewing history). Defaults to the feature name.
+        id_dropout: float. In training, the share of values replaced by the
+            out-of-vocabulary id, so the model learns to predict without
+            the id from the other features (a user's history, an item's
+            text) as it must for ids first seen after training. Defaults
+            to 0.
     """
 
     kind: ClassVar[str] = "categorical"
@@ -57,9 +62,19 @@ class CategoricalFeature(base.FeatureSpec):
     max_tokens: int | None = None
     min_frequency: int = 1
     embedding_table: str | None = None
+    id_dropout: float = 0.0
 
     def __post_init__(self):
         base.check_name(self.name, "Feature")
+        if not 0.0 <= self.id_dropout < 1.0:
+            raise ValueError(
+                f"Feature '{self.name}': `id_dropout` must be in [0, 1). "
+                f"Received: id_dropout={self.id_dropout!r}")
+        if self.id_dropout and self.hash_bins is not None:
+            raise ValueError(
+                f"Feature '{self.name}': `id_dropout` replaces ids with the "
+                f"out-of-vocabulary id, which a hashed feature (`hash_bins`) "
+                f"has not; keep a vocabulary or drop `id_dropout`.")
         if self.dtype not in (None, STRING, INT64):
             raise ValueError(
                 f"Feature '{self.name}': `dtype` must be 'string' or "
@@ -252,6 +267,9 @@ class CategoricalFeature(base.FeatureSpec):
 
     def embedding_ids(self, encoded):
         return flatten_scalar(encoded)
+
+    def id_dropout_rate(self) -> float:
+        return self.id_dropout
 
     def encode(self, encoded, layer, compute_dtype):
         return tf.cast(layer, compute_dtype)

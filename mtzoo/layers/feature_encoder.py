@@ -81,6 +81,12 @@ class FeatureEncoder(keras.layers.Layer):
                                              len(self._tables_by_width) + 1),
                 embeddings_regularizer=self.embeddings_regularizer,
                 dtype=self.dtype_policy, name=f"embeddings_{width}d")
+        # Only models with id dropout carry a seed generator, so models
+        # saved before it load unchanged.
+        self._drops_ids = any(spec.id_dropout_rate() for spec in specs)
+        if self._drops_ids:
+            self.seed_generator = keras.random.SeedGenerator(
+                0, name="id_dropout_seed")
         self._layers_by_key = {}
         for spec in specs:
             key = spec.model_key()
@@ -123,12 +129,12 @@ class FeatureEncoder(keras.layers.Layer):
                 layer.build((None,) + tuple(spec.encoded_shape()))
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         features_lib.check_inputs(self.features, inputs, "FeatureEncoder")
         rows = {}
         for tables in self._tables_by_width.values():
             rows.update(tables({
-                spec.name: spec.embedding_ids(inputs[spec.name])
+                spec.name: self._ids(spec, inputs[spec.name], training)
                 for spec in self.features
                 if spec.name in tables.feature_tables}))
         encoded = {spec.name: spec.encode(inputs[spec.name],
@@ -138,6 +144,20 @@ class FeatureEncoder(keras.layers.Layer):
         if self.per_feature:
             return encoded
         return tf.concat(list(encoded.values()), axis=-1)
+
+    def _ids(self, spec, encoded, training):
+        """The embedding rows to read: in training, a share
+        `id_dropout_rate` of them replaced by the out-of-vocabulary id."""
+        ids = spec.embedding_ids(encoded)
+        rate = spec.id_dropout_rate()
+        if not training or not rate:
+            return ids
+        # Philox, as `mtzoo.layers.Dropout` draws, for XLA on CPU.
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(),
+                                        tf.int32.max - 1), tf.int32)
+        draw = tf.random.stateless_uniform(tf.shape(ids), seed=seed,
+                                           alg="philox")
+        return tf.where(draw < rate, tf.zeros_like(ids), ids)
 
     def _model_input(self, spec, rows):
         """What `spec.encode` reads besides its encoded values: its
