@@ -164,7 +164,7 @@ row = {{"user_id": [1, 10**9], "gender": ["M", "?"], "age": [30.0, 40.0],
         "hour": [10, 3], "weekday": [1, 6],
         # Histories of any length, padded with -1 at the end.
         "history": [[50, 172, 133, 7, 9, 11, 12], [-1] * 7],
-        "liked_history": [[50, 172], [-1, -1]]}}
+        "rating_history": [[5, 3, 4, 4, 1, 2, 5], [-1] * 7]}}
 out = top_k(**{{k: tf.constant(row[k], inputs[k].dtype) for k in inputs}})
 print(json.dumps({{"inputs": sorted(inputs),
                   "ids": out["ids"].numpy().tolist()}}))
@@ -174,7 +174,7 @@ print(json.dumps({{"inputs": sorted(inputs),
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert "movie_id" not in out["inputs"] and "user_id" in out["inputs"]
-    assert {"history", "liked_history"} <= set(out["inputs"])
+    assert {"history", "rating_history"} <= set(out["inputs"])
     known, unseen = out["ids"]
     assert len(known) == 100 and len(set(known)) == 100
     assert len(unseen) == 100

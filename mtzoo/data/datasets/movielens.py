@@ -67,25 +67,29 @@ def read_1m(folder) -> pd.DataFrame:
     return ratings.merge(users, on="user_id").merge(movies, on="movie_id")
 
 
-#: The history features `history` adds: every movie the user rated
-#: before, and those they liked (rated 4 or 5).
-HISTORIES = {"history": None, "liked_history": "liked"}
+#: The history features `history` adds, by the column they collect: the
+#: movies the user rated before, and the ratings they gave them.
+HISTORIES = {"history": "movie_id", "rating_history": "rating"}
 
 
-def history_features(length: int, pooling: str = "target_attention",
+def history_features(length: int, pooling: str = "mean",
                      embedding_dim: int = 16) -> list:
-    """The user's previously rated (and liked) movies, read through the
-    `movie_id` table (target attention scores them against the rated
-    movie)."""
-    return [features_lib.SequenceFeature(
-        name, dtype="int64", embedding_table="movie_id",
-        embedding_dim=embedding_dim, max_length=length, pooling=pooling,
-        target="movie_id" if pooling == "target_attention" else None)
-        for name in HISTORIES]
+    """The user's previously rated movies, read through the `movie_id`
+    table and pooled by `pooling` (target attention scores them against
+    the rated movie), and the ratings they gave, pooled by mean (how
+    lenient the user is, which a new user's id cannot say)."""
+    return [
+        features_lib.SequenceFeature(
+            "history", dtype="int64", embedding_table="movie_id",
+            embedding_dim=embedding_dim, max_length=length, pooling=pooling,
+            target="movie_id" if pooling == "target_attention" else None),
+        features_lib.SequenceFeature(
+            "rating_history", dtype="int64", embedding_dim=4,
+            max_length=length, pooling="mean")]
 
 
 def feature_specs(embedding_dim: int = 16, history: int = 0,
-                  history_pooling: str = "target_attention") -> list:
+                  history_pooling: str = "mean") -> list:
     extra = history_features(history, history_pooling, embedding_dim) \
         if history else []
     return extra + [
@@ -159,18 +163,19 @@ def split_by_time(frame: pd.DataFrame, test_fraction: float):
 
 def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
                embedding_dim: int = 16, name: str = "movielens",
-               history: int = 0, history_pooling: str = "target_attention"
+               history: int = 0, history_pooling: str = "mean"
                ) -> DatasetBundle:
     """A MovieLens bundle from a joined ratings table (see
     `JOINED_COLUMNS`), such as the ML-1M samples other libraries ship.
     With `history` N, each rating also carries `history` and
-    `liked_history`: the user's newest N movies rated (liked) strictly
-    before it (`mtzoo.data.add_histories`), pooled by `history_pooling`."""
+    `rating_history`: the user's newest N movies rated strictly before it
+    and the ratings given them (`mtzoo.data.add_histories`), the movies
+    pooled by `history_pooling`."""
     frame = prepare(joined)
-    for column, where in (HISTORIES.items() if history else ()):
-        frame = add_histories(frame, user="user_id", item="movie_id",
+    for column, source in (HISTORIES.items() if history else ()):
+        frame = add_histories(frame, user="user_id", item=source,
                               time="timestamp", length=history,
-                              column=column, where=where)
+                              column=column)
     train, test = split_by_time(frame, test_fraction)
     features = features_lib.adapt(
         feature_specs(embedding_dim, history, history_pooling), train)
@@ -184,7 +189,7 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
 def movielens(data_dir=None, *, variant: str = "100k",
               test_fraction: float = 0.2, embedding_dim: int = 16,
               max_rows: int | None = None, history: int = 0,
-              history_pooling: str = "target_attention") -> DatasetBundle:
+              history_pooling: str = "mean") -> DatasetBundle:
     """Loads MovieLens 100K or 1M with a rating and a "liked" task.
 
     Features: user and movie ids, gender, age, occupation, zip prefix,
