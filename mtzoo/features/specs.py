@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -114,6 +116,33 @@ def _check_shared_tables(features) -> None:
                 )
 
 
+def _shared_table_dtypes(features, frame: pd.DataFrame) -> list:
+    """Features of one embedding table without a `dtype` take the table's:
+    the one declared on another member, else the one inferred from its
+    single-valued member's column (a history of ids written as text in a
+    CSV cell reads the ids of the item column's type)."""
+    from mtzoo.features.categorical import infer_dtype
+
+    tables: dict[str, list] = {}
+    for spec in features:
+        if isinstance(spec, CategoricalFeature):
+            tables.setdefault(spec.table, []).append(spec)
+    chosen = {}
+    for table, members in tables.items():
+        if all(m.dtype for m in members) or len(members) < 2:
+            continue
+        declared = {m.dtype for m in members if m.dtype}
+        single = [m for m in members
+                  if not isinstance(m, MultiCategoricalFeature)]
+        if len(declared) == 1:
+            chosen[table] = declared.pop()
+        elif not declared and single and single[0].source in frame:
+            chosen[table] = infer_dtype(frame, single[0])
+    return [dataclasses.replace(spec, dtype=chosen[spec.table])
+            if isinstance(spec, CategoricalFeature) and not spec.dtype
+            and spec.table in chosen else spec for spec in features]
+
+
 def check_adapted(features: Sequence[FeatureSpec]) -> None:
     """Raises a clear error if any spec still needs `adapt`."""
     for spec in features:
@@ -143,13 +172,18 @@ def adapt(
         set (a given vocabulary, mean, ...) are kept.
     """
     features = validate(features)
+    chunks = iter([data] if isinstance(data, pd.DataFrame) else data)
+    first = next(chunks, None)
+    if first is not None:
+        features = _shared_table_dtypes(features, first)
     statistics = {}
     for spec in features:
         key = spec.statistics_key()
         if key not in statistics:
             statistics[key] = spec.new_statistics()
     seen_rows = 0
-    for chunk in [data] if isinstance(data, pd.DataFrame) else data:
+    for chunk in itertools.chain([first] if first is not None else [],
+                                 chunks):
         seen_rows += len(chunk)
         features = [spec.observe(chunk, statistics[spec.statistics_key()])
                     for spec in features]

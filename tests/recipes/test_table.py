@@ -59,7 +59,12 @@ def test_config_errors_say_what_to_write(tmp_path):
 
 @pytest.mark.large
 def test_train_table_writes_what_every_recipe_writes(tmp_path):
-    _shop_table().to_csv(tmp_path / "shop.csv", index=False)
+    shop = _shop_table()
+    # A history of clothing ids in a CSV cell, oldest first.
+    rng = np.random.default_rng(1)
+    shop["Viewed IDs"] = [" ".join(str(v) for v in rng.integers(0, 40, n))
+                          for n in rng.integers(0, 6, len(shop))]
+    shop.to_csv(tmp_path / "shop.csv", index=False)
     (tmp_path / "shop.toml").write_text('''
 [data]
 train = "shop.csv"
@@ -71,6 +76,11 @@ kind = "categorical"
 [features."Review Text"]
 kind = "text"
 [features."Division-Name"]
+[features."Viewed IDs"]
+kind = "sequence"
+separator = " "
+embedding_table = "clothing_id"
+max_length = 4
 
 [tasks.stars]
 kind = "multiclass"
@@ -106,7 +116,8 @@ batch_size = 128
     answer = serve(clothing_id=tf.constant([3], tf.int64),
                    Age=tf.constant([30.0]),
                    review_text=tf.constant(["fits well and feels soft"]),
-                   division_name=tf.constant(["Petite"]))
+                   division_name=tf.constant(["Petite"]),
+                   viewed_ids=tf.constant([[7, 3, 12, 5, 30]], tf.int64))
     assert metrics["rows"] == {"train": 1050, "validation": 150, "test": 300}
     assert answer["stars"].shape == (1, 5)
     # The classes' names beside their probabilities, and in metrics.json.
