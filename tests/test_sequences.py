@@ -125,7 +125,8 @@ def test_a_history_feeds_the_query_tower_and_the_saved_model_takes_raw_ids(
         F.SequenceFeature("history", dtype="int64", embedding_table="item",
                           embedding_dim=16, max_length=8,
                           pooling="transformer")], train)
-    task = T.retrieval("next_item", candidate_features=("item",))
+    task = T.retrieval("next_item", candidate_features=("item",),
+                       exclude_seen="history")
     model = mtzoo.models.build("two_tower", specs, [task])
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(mtzoo.data.from_dataframe(train, specs, [task],
@@ -145,13 +146,29 @@ def test_a_history_feeds_the_query_tower_and_the_saved_model_takes_raw_ids(
     np.testing.assert_allclose(out["next_item"].numpy(),
                                direct["next_item"], atol=1e-5)
 
+    # Leaving past items out of the ranking can only lift the candidate.
+    import dataclasses
+
+    catalogue = mtzoo.retrieval.catalogue(train, specs, [task])
+    unseen = mtzoo.retrieval.evaluate(model, train.iloc[:300], catalogue)
+    every = mtzoo.retrieval.evaluate(
+        model, train.iloc[:300], dataclasses.replace(
+            catalogue, task=dataclasses.replace(task, exclude_seen=None)))
+    for k in (1, 10):
+        assert unseen[f"recall_at_{k}"] >= every[f"recall_at_{k}"]
+    assert unseen["ndcg_at_10"] > every["ndcg_at_10"]
+
     attending = F.adapt([
         F.CategoricalFeature("item", dtype="int64"),
         F.SequenceFeature("history", dtype="int64", embedding_table="item",
                           pooling="target_attention", target="item")],
         train)
     with pytest.raises(ValueError, match="attends to candidate feature"):
-        mtzoo.models.build("two_tower", attending, [task])
+        mtzoo.models.build("two_tower", attending, [dataclasses.replace(
+            task, exclude_seen=None)])
+    with pytest.raises(ValueError, match="exclude_seen='user' must name"):
+        mtzoo.models.build("two_tower", specs, [dataclasses.replace(
+            task, exclude_seen="user")])
 
 
 def test_histories_hold_only_strictly_earlier_events_of_the_user():

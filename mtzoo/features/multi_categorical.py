@@ -143,6 +143,10 @@ class MultiCategoricalFeature(CategoricalFeature):
         return [self._convert_items(items, frame, position)
                 for position, items in enumerate(self._lists(frame))]
 
+    def value_lists(self, frame: pd.DataFrame) -> list[list]:
+        """Each row's values, as the model reads them (ids or tokens)."""
+        return self._converted(frame)
+
     def to_array(self, frame: pd.DataFrame) -> np.ndarray:
         """Lists padded to the longest in `frame` (at least 1); the
         preprocessing stage keeps the first `max_length`."""

@@ -48,14 +48,18 @@ def _movielens(config, model_name):
         # Which movie the user rates next, beside how they rate it.
         movie = ["movie_id", "genres", "release_year"]
         negatives = config.option("retrieval_negatives")
+        # Movies the user rated before are not recommended again.
+        seen = {"exclude_seen": "history"} if config.option("history") \
+            else {}
         if negatives == tasks_lib.IN_BATCH:
-            task = tasks_lib.retrieval("movie", candidate_features=movie)
+            task = tasks_lib.retrieval("movie", candidate_features=movie,
+                                       **seen)
         else:
             task = tasks_lib.next_item(
                 "movie", "movie_id", query_features=[
                     f.name for f in bundle.features if f.name not in movie],
                 num_sampled=config.option("num_sampled")
-                if negatives == tasks_lib.SAMPLED else None)
+                if negatives == tasks_lib.SAMPLED else None, **seen)
         tasks = [task] + list(tasks)
     return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
                   bundle.test, bundle.features, tasks)

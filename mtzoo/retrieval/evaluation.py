@@ -16,8 +16,9 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
 
     Each row of `frame` with a candidate id is a query whose one relevant
     candidate is its own; every candidate of `catalogue_` is scored. A
-    candidate absent from the catalogue counts as a miss. Uses keras-rs's
-    `RecallAtK` and `NDCG`.
+    candidate absent from the catalogue counts as a miss. With the task's
+    `exclude_seen`, each row's past items are left out of its ranking (but
+    for its own candidate). Uses keras-rs's `RecallAtK` and `NDCG`.
 
     Returns:
         `{"recall_at_10": ..., "ndcg_at_10": ..., "queries": n,
@@ -40,10 +41,16 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
     for k in ks:
         metrics[f"recall_at_{k}"] = keras_rs.metrics.RecallAtK(k=k)
         metrics[f"ndcg_at_{k}"] = keras_rs.metrics.NDCG(k=k)
+    seen = _seen_positions(model, rows, task, index)
     for start in range(0, len(rows), batch_size):
         scores = queries[start:start + batch_size] @ candidates.T
         relevance = np.zeros_like(scores)
         chunk = positives[start:start + batch_size]
+        if seen is not None:
+            # Past items are not ranked, except the row's own candidate.
+            for offset, positions in enumerate(seen[start:start + len(chunk)]):
+                positions = positions[positions != chunk[offset]]
+                scores[offset, positions] = np.finfo(scores.dtype).min
         found = chunk >= 0
         relevance[np.flatnonzero(found), chunk[found]] = 1.0
         for metric in metrics.values():
@@ -57,6 +64,16 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
                    "queries_with_candidate_in_catalogue": float(
                        (positives >= 0).mean())})
     return result
+
+
+def _seen_positions(model, rows: pd.DataFrame, task, index: dict):
+    """Per row, the catalogue positions of the items of the task's
+    `exclude_seen` history (None without one)."""
+    if not task.exclude_seen:
+        return None
+    spec = next(f for f in model.features if f.name == task.exclude_seen)
+    return [np.array([index[v] for v in items if v in index], dtype=int)
+            for items in spec.value_lists(rows)]
 
 
 def popularity(frame: pd.DataFrame, catalogue_: Catalogue, *,

@@ -14,6 +14,7 @@ QUERY_SIGNATURE = "query_embedding"
 CANDIDATE_SIGNATURE = "candidate_embedding"
 TOP_K_SIGNATURE = "top_k"
 EXCLUDING_SIGNATURE = "top_k_excluding"
+UNSEEN_SIGNATURE = "top_k_unseen"
 #: The input of `top_k_excluding` naming candidates not to return.
 EXCLUDE_INPUT = "exclude"
 
@@ -24,7 +25,8 @@ def signature_names(task, retrieval_tasks) -> dict[str, str]:
     suffix = "" if len(retrieval_tasks) == 1 else f"_{task.name}"
     return {side: f"{name}{suffix}" for side, name in (
         ("query", QUERY_SIGNATURE), ("candidate", CANDIDATE_SIGNATURE),
-        ("top_k", TOP_K_SIGNATURE), ("excluding", EXCLUDING_SIGNATURE))}
+        ("top_k", TOP_K_SIGNATURE), ("excluding", EXCLUDING_SIGNATURE),
+        ("unseen", UNSEEN_SIGNATURE))}
 
 
 class _Side:
@@ -79,13 +81,14 @@ class _CatalogueRows(tf.Module):
             default_value=-1)
 
 
-def _top_k_excluding(query: _Side, index, ids, rows: _CatalogueRows):
-    """`top_k` that never returns the candidates in `exclude` (e.g. the
-    items the user has already seen; pad rows with an id outside the
-    catalogue)."""
-    def top_k_excluding(features):
+def _masked_top_k(query: _Side, index, ids, rows: _CatalogueRows,
+                  excluded_ids):
+    """`top_k` that never returns the candidates `excluded_ids(features)`
+    names (`[batch, n]`; ids outside the catalogue, such as padding, are
+    ignored)."""
+    def top_k(features):
         features = dict(features)
-        exclude = features.pop(EXCLUDE_INPUT)
+        exclude = excluded_ids(features)
         scores = index.compute_score(query(features),
                                      index.candidate_embeddings)
         excluded = rows.table.lookup(exclude)
@@ -100,7 +103,22 @@ def _top_k_excluding(query: _Side, index, ids, rows: _CatalogueRows):
             tf.fill(tf.shape(positions)[:1], tf.float32.min))
         best = tf.math.top_k(scores, k=index.k)
         return {"ids": tf.gather(ids, best.indices), "scores": best.values}
-    return top_k_excluding
+    return top_k
+
+
+def _top_k_excluding(query, index, ids, rows):
+    """Excludes the candidates of the `exclude` input (e.g. the items the
+    user has already seen; pad rows with an id outside the catalogue)."""
+    return _masked_top_k(query, index, ids, rows,
+                         lambda features: features.pop(EXCLUDE_INPUT))
+
+
+def _top_k_unseen(query, index, ids, rows, history: str):
+    """Excludes the items of the query's own history feature (raw ids,
+    as the query takes them)."""
+    return _masked_top_k(query, index, ids, rows,
+                         lambda features: tf.convert_to_tensor(
+                             features[history]))
 
 
 def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
@@ -163,5 +181,12 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
                               EXCLUDE_INPUT: tf.TensorSpec(
                                   [None, None], ids.dtype,
                                   name=EXCLUDE_INPUT)}])
+        if task.exclude_seen:
+            archive.add_endpoint(
+                signature_name["unseen"], _top_k_unseen(
+                    query, index, ids, rows, task.exclude_seen),
+                input_signature=[query.input_signature(signature)])
+        else:
+            del signature_name["unseen"]
         names += list(signature_name.values())
     return names

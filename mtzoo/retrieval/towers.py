@@ -32,6 +32,18 @@ def check_features(task, features: dict) -> None:
         raise ValueError(
             f"Retrieval task '{task.name}' leaves no feature for the query "
             f"tower; set `query_features` or add user/context features.")
+    seen = features.get(task.exclude_seen) if task.exclude_seen else None
+    if task.exclude_seen and (
+            seen is None or task.exclude_seen not in
+            task.query_feature_names(list(features))
+            or seen.embedding() is None or tuple(seen.encoded_shape()) == ()
+            or seen.embedding()[0] != candidate.embedding()[0]):
+        raise ValueError(
+            f"Retrieval task '{task.name}': exclude_seen='"
+            f"{task.exclude_seen}' must name a query feature of past items "
+            f"that reads the table of '{task.candidate_id}' (a "
+            f"SequenceFeature with embedding_table="
+            f"{candidate.embedding()[0]!r}).")
     for name in task.query_feature_names(list(features)):
         target = features[name].attends_to()
         if target in task.candidate_features:

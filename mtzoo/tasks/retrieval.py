@@ -59,6 +59,11 @@ class RetrievalTask(Task):
         ks: cut-offs of recall and NDCG over the catalogue.
         negatives: `"in_batch"`, `"all"` or `"sampled"` (see the module).
         num_sampled: negatives drawn per batch when `negatives="sampled"`.
+        exclude_seen: a query feature holding the user's past items (a
+            sequence reading the candidate id's table): its items are not
+            recommended again: evaluation leaves them out of the ranking
+            (but for the row's own candidate), and the SavedModel's
+            `top_k_unseen` leaves them out of the results.
         (and the arguments of `Task`; the label column is the candidate
         id's column: rows where it is missing do not count)
     """
@@ -74,6 +79,7 @@ class RetrievalTask(Task):
     ks: tuple = (1, 10, 50, 100)
     negatives: str = IN_BATCH
     num_sampled: int = 1000
+    exclude_seen: str | None = None
 
     kind = "retrieval"
     LOSSES = {"softmax": None}  # made by `make_loss`: it needs the task
@@ -95,6 +101,11 @@ class RetrievalTask(Task):
                 f"Retrieval task '{self.name}' needs `candidate_features`, "
                 f"the candidate's id feature first (e.g. "
                 f"candidate_features=['movie_id', 'genres']).")
+        if self.exclude_seen in self.candidate_features:
+            raise ValueError(
+                f"Retrieval task '{self.name}': exclude_seen names "
+                f"'{self.exclude_seen}', a candidate feature; it must be a "
+                f"query feature holding the user's past items.")
         shared = set(self.query_features or ()) & set(self.candidate_features)
         if shared:
             raise ValueError(

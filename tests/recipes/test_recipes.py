@@ -165,9 +165,12 @@ row = {{"user_id": [1, 10**9], "gender": ["M", "?"], "age": [30.0, 40.0],
         # Histories of any length, padded with -1 at the end.
         "history": [[50, 172, 133, 7, 9, 11, 12], [-1] * 7],
         "rating_history": [[5, 3, 4, 4, 1, 2, 5], [-1] * 7]}}
-out = top_k(**{{k: tf.constant(row[k], inputs[k].dtype) for k in inputs}})
+args = {{k: tf.constant(row[k], inputs[k].dtype) for k in inputs}}
+out = top_k(**args)
+unseen = tf.saved_model.load({str(version)!r}).signatures["top_k_unseen"]
 print(json.dumps({{"inputs": sorted(inputs),
-                  "ids": out["ids"].numpy().tolist()}}))
+                  "ids": out["ids"].numpy().tolist(),
+                  "unseen": unseen(**args)["ids"].numpy().tolist()}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True)
@@ -178,6 +181,11 @@ print(json.dumps({{"inputs": sorted(inputs),
     known, unseen = out["ids"]
     assert len(known) == 100 and len(set(known)) == 100
     assert len(unseen) == 100
+    # top_k_unseen: the same query, never the movies of its history.
+    history = {50, 172, 133, 7, 9, 11, 12}
+    assert not history & set(out["unseen"][0])
+    assert [i for i in known if i not in history][:50] == \
+        out["unseen"][0][:50]
 
 
 @pytest.mark.large
