@@ -24,7 +24,8 @@ SCRIPTS = {"quality": "quality.py",
            "quickstart": "quickstart.py", "tuning": "tuning.py",
            "mmoe_paper": "mmoe_paper.py", "regression": "regression.py",
            "impressions_gap": "impressions_gap.py",
-           "dropout": "dropout.py", "own_tables": "own_tables.py"}
+           "dropout": "dropout.py", "own_tables": "own_tables.py",
+           "history": "history.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
