@@ -11,7 +11,8 @@ SHARED = NOTEBOOKS.parents[1] / "shared" / "data"
 #: The shared data folder each notebook reads (the others generate theirs or
 #: fall back to simulated data).
 NEEDS = {"01_quickstart": "census-income", "02_your_own_data": "movielens-100k",
-         "03_compare_architectures": "census-income"}
+         "03_compare_architectures": "census-income",
+         "06_sequences": "movielens-100k"}
 
 
 @pytest.mark.large
