@@ -204,3 +204,16 @@ def test_id_dropout_reads_the_unknown_row_in_training_only():
     np.testing.assert_allclose(trained[~dropped], served[~dropped])
     with pytest.raises(ValueError, match="id_dropout.*hash_bins"):
         F.CategoricalFeature("user", hash_bins=10, id_dropout=0.1)
+
+
+def test_a_history_without_a_dtype_takes_its_tables():
+    frame = pd.DataFrame({"item": [1, 2], "history": ["1", "2 1"]})
+    item, history = F.adapt([
+        F.CategoricalFeature("item", dtype="int64"),
+        F.SequenceFeature("history", embedding_table="item", separator=" ")],
+        frame)
+    assert history.dtype == item.dtype == "int64"
+    with pytest.raises(ValueError, match="differ in `dtype`"):
+        F.validate([F.CategoricalFeature("item", dtype="int64"),
+                    F.SequenceFeature("history", embedding_table="item",
+                                      dtype="string")])

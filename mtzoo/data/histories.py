@@ -58,3 +58,32 @@ def add_histories(frame: pd.DataFrame, *, user: str, item: str, time: str,
     out = frame.copy()
     out[column] = histories
     return out
+
+
+def with_histories(frame: pd.DataFrame, *, user: str, item: str, time: str,
+                   value: str, length: int) -> pd.DataFrame:
+    """`frame` with `history` (the user's newest `length` items before
+    each row) and `<value>_history` (what they gave those items, e.g. the
+    ratings), both from `add_histories`."""
+    for column, source in (("history", item), (f"{value}_history", value)):
+        frame = add_histories(frame, user=user, item=source, time=time,
+                              length=length, column=column)
+    return frame
+
+
+def history_specs(item_feature: str, *, length: int, value: str,
+                  pooling: str = "mean", embedding_dim: int = 16) -> list:
+    """The specs of `with_histories`' columns: the past items through
+    `item_feature`'s table, pooled by `pooling` (target attention against
+    `item_feature`), and the values they were given, pooled by mean (how
+    lenient a user is, which a new user's id cannot say)."""
+    from mtzoo import features as features_lib
+
+    return [
+        features_lib.SequenceFeature(
+            "history", embedding_table=item_feature,
+            embedding_dim=embedding_dim, max_length=length, pooling=pooling,
+            target=item_feature if pooling == "target_attention" else None),
+        features_lib.SequenceFeature(
+            f"{value}_history", dtype="int64", embedding_dim=4,
+            max_length=length, pooling="mean")]

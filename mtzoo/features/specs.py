@@ -100,6 +100,8 @@ def _check_shared_tables(features) -> None:
         for other in members[1:]:
             for attr in ("dtype", "embedding_dim", "hash_bins",
                          "num_oov_buckets"):
+                if attr == "dtype" and None in (first.dtype, other.dtype):
+                    continue  # `adapt` gives it the table's
                 if getattr(first, attr) != getattr(other, attr):
                     raise ValueError(
                         f"Features '{first.name}' and '{other.name}' share "

@@ -68,14 +68,21 @@ def _movielens(config, model_name):
 def _amazon_reviews(config, model_name):
     bundle = data_lib.amazon_reviews(
         config.data_dir, text_encoder=config.option("text_encoder"),
-        fine_tune_layers=config.option("fine_tune_layers"), max_rows=config.option("max_rows"))
+        fine_tune_layers=config.option("fine_tune_layers"),
+        max_rows=config.option("max_rows"),
+        history=config.option("history"),
+        history_pooling=config.option("history_pooling") or "mean")
     # Validation: the latest reviews of the training period.
     cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
     tasks = list(bundle.tasks)
     if config.option("retrieval"):
         # Which product the user reviews, from the user alone.
+        query = ["user"] + (["history", "rating_history"]
+                            if config.option("history") else [])
+        seen = {"exclude_seen": "history"} if config.option("history") \
+            else {}
         tasks = [tasks_lib.retrieval("product", candidate_features=["item"],
-                                     query_features=["user"])] + tasks
+                                     query_features=query, **seen)] + tasks
     return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
                   bundle.test, bundle.features, tasks)
 
@@ -188,7 +195,8 @@ RECIPES = {
                 (("--retrieval",), dict(
                     action="store_true",
                     help="add the retrieval task `product` (user -> "
-                         "product over the whole catalogue)")))),
+                         "product over the whole catalogue)")),
+                _HISTORY, _HISTORY_POOLING)),
         _recipe(
             "ali_ccp", _ali_ccp, epochs=10,
             batch_size=2048, learning_rate=1e-3,

@@ -9,6 +9,8 @@ import pandas as pd
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.data import sources
+from mtzoo.data.histories import history_specs
+from mtzoo.data.histories import with_histories
 from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.features import DataError
 
@@ -58,14 +60,19 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def feature_specs(text_encoder: str = "bag", *, fine_tune_layers: int = 0,
-                  max_length: int = 128) -> list:
+                  max_length: int = 128, history: int = 0,
+                  history_pooling: str = "mean") -> list:
     """User and item ids, and the review's text and summary through
-    `text_encoder` (`"none"` leaves the text out)."""
+    `text_encoder` (`"none"` leaves the text out); with `history`, the
+    user's previous products and the ratings given them."""
     if text_encoder not in TEXT_ENCODERS:
         raise ValueError(f"`text_encoder` must be one of {TEXT_ENCODERS}. "
                          f"Received: text_encoder={text_encoder!r}")
     specs = [features_lib.CategoricalFeature("user", embedding_dim=16),
              features_lib.CategoricalFeature("item", embedding_dim=16)]
+    if history:
+        specs += history_specs("item", length=history, value="rating",
+                               pooling=history_pooling)
     if text_encoder == "bag":
         specs += [features_lib.TextFeature("review", max_length=max_length),
                   features_lib.TextFeature("summary", max_length=16,
@@ -89,7 +96,8 @@ def task_specs() -> list:
 def amazon_reviews(data_dir=None, *, text_encoder: str = "bag",
                    fine_tune_layers: int = 0, max_length: int = 128,
                    test_fraction: float = 0.2,
-                   max_rows: int | None = None) -> DatasetBundle:
+                   max_rows: int | None = None, history: int = 0,
+                   history_pooling: str = "mean") -> DatasetBundle:
     """Loads Amazon Musical Instruments reviews with three tasks.
 
     Tasks: `rating` (regression, 1-5), `liked` (rating >= 4) and `helpful`
@@ -106,12 +114,21 @@ def amazon_reviews(data_dir=None, *, text_encoder: str = "bag",
         max_length: tokens kept per review.
         test_fraction: share of the latest reviews held out.
         max_rows: keep only the first rows of the file (for quick trials).
+        history: add each review's history: the reviewer's newest
+            `history` products reviewed strictly before it and the ratings
+            given them (`mtzoo.data.with_histories`). Defaults to 0.
+        history_pooling: how the products are pooled (see
+            `mtzoo.features.SequenceFeature`).
     """
     folder, _ = sources.locate(
         "amazon-musical-instruments", [FILES], data_dir=data_dir,
         instructions="The 5-core Musical Instruments reviews are part of "
                      "the Amazon product data of McAuley et al. (2015).")
     frame = prepare(read_reviews(folder / FILES[0], max_rows=max_rows))
+    if history:
+        frame = with_histories(frame, user="user", item="item",
+                               time="timestamp", value="rating",
+                               length=history)
     ordered = frame.sort_values(["timestamp", "user", "item"],
                                 kind="stable").reset_index(drop=True)
     cut = int(round(len(ordered) * (1 - test_fraction)))
@@ -119,7 +136,8 @@ def amazon_reviews(data_dir=None, *, text_encoder: str = "bag",
     test = ordered.iloc[cut:].reset_index(drop=True)
     features = features_lib.adapt(
         feature_specs(text_encoder, fine_tune_layers=fine_tune_layers,
-                      max_length=max_length), train)
+                      max_length=max_length, history=history,
+                      history_pooling=history_pooling), train)
     bundle = DatasetBundle(
         name="amazon_reviews", train=train, test=test, features=features,
         tasks=tasks_lib.adapt(task_specs(), train),

@@ -7,7 +7,8 @@ import pandas as pd
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.data import sources
-from mtzoo.data.histories import add_histories
+from mtzoo.data.histories import history_specs
+from mtzoo.data.histories import with_histories
 from mtzoo.data.datasets.bundle import DatasetBundle
 from mtzoo.features import DataError
 
@@ -67,31 +68,11 @@ def read_1m(folder) -> pd.DataFrame:
     return ratings.merge(users, on="user_id").merge(movies, on="movie_id")
 
 
-#: The history features `history` adds, by the column they collect: the
-#: movies the user rated before, and the ratings they gave them.
-HISTORIES = {"history": "movie_id", "rating_history": "rating"}
-
-
-def history_features(length: int, pooling: str = "mean",
-                     embedding_dim: int = 16) -> list:
-    """The user's previously rated movies, read through the `movie_id`
-    table and pooled by `pooling` (target attention scores them against
-    the rated movie), and the ratings they gave, pooled by mean (how
-    lenient the user is, which a new user's id cannot say)."""
-    return [
-        features_lib.SequenceFeature(
-            "history", dtype="int64", embedding_table="movie_id",
-            embedding_dim=embedding_dim, max_length=length, pooling=pooling,
-            target="movie_id" if pooling == "target_attention" else None),
-        features_lib.SequenceFeature(
-            "rating_history", dtype="int64", embedding_dim=4,
-            max_length=length, pooling="mean")]
-
-
 def feature_specs(embedding_dim: int = 16, history: int = 0,
                   history_pooling: str = "mean") -> list:
-    extra = history_features(history, history_pooling, embedding_dim) \
-        if history else []
+    extra = history_specs("movie_id", length=history, value="rating",
+                          pooling=history_pooling,
+                          embedding_dim=embedding_dim) if history else []
     return extra + [
         features_lib.CategoricalFeature("user_id", dtype="int64",
                                         embedding_dim=embedding_dim),
@@ -172,10 +153,10 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
     and the ratings given them (`mtzoo.data.add_histories`), the movies
     pooled by `history_pooling`."""
     frame = prepare(joined)
-    for column, source in (HISTORIES.items() if history else ()):
-        frame = add_histories(frame, user="user_id", item=source,
-                              time="timestamp", length=history,
-                              column=column)
+    if history:
+        frame = with_histories(frame, user="user_id", item="movie_id",
+                               time="timestamp", value="rating",
+                               length=history)
     train, test = split_by_time(frame, test_fraction)
     features = features_lib.adapt(
         feature_specs(embedding_dim, history, history_pooling), train)
