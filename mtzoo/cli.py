@@ -93,6 +93,16 @@ def _export_verify(args) -> int:
     return 0 if report["ok"] else 1
 
 
+def _export_catalogue(args) -> int:
+    retrieval = _import_quietly("mtzoo.retrieval")
+
+    version = retrieval.export_with_catalogue(
+        args.model, args.items, args.export_dir,
+        model_name=args.model_name, task=args.task)
+    print(f"exported {version}")
+    return 0
+
+
 def _init_config(args) -> int:
     import pathlib
 
@@ -177,6 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--tolerance", type=float, default=1e-5,
                         help="max abs difference allowed (default 1e-5)")
     verify.set_defaults(run=_export_verify)
+    refresh = export_commands.add_parser(
+        "catalogue", help="export a trained model with a new catalogue",
+        description="Export a new SavedModel version of a trained model "
+                    "(model.keras) whose retrieval catalogue is an item "
+                    "file, without retraining: items first seen after "
+                    "training are scored by the candidate tower from "
+                    "their other columns (text, attributes).")
+    refresh.add_argument("model", help="a run's model.keras")
+    refresh.add_argument("--items", required=True, metavar="FILE",
+                         help="CSV or Parquet with the candidate features' "
+                              "columns, one row per item")
+    refresh.add_argument("--export-dir", required=True,
+                         help="the TF Serving model base folder's parent")
+    refresh.add_argument("--model-name", default=None,
+                         help="default: the model's folder name")
+    refresh.add_argument("--task", default=None,
+                         help="the retrieval task (default: the only one)")
+    refresh.set_defaults(run=_export_catalogue)
     return parser
 
 

@@ -217,3 +217,59 @@ def test_a_history_without_a_dtype_takes_its_tables():
         F.validate([F.CategoricalFeature("item", dtype="int64"),
                     F.SequenceFeature("history", embedding_table="item",
                                       dtype="string")])
+
+
+def test_items_first_seen_after_training_are_exported_and_retrieved(
+        tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from mtzoo import cli
+
+    words = [("guitar", "amp"), ("sax", "trumpet"), ("banjo", "fiddle")]
+    rng = np.random.default_rng(0)
+
+    def items(ids):
+        return pd.DataFrame({"item": ids, "title": [
+            f"{words[i % 3][rng.integers(2)]} model {rng.integers(100)}"
+            for i in ids]})
+
+    catalogue = items(np.arange(60))
+    rows = [(user, item) for user in range(90) for item in rng.choice(
+        np.arange(user % 3, 60, 3), size=12, replace=False)]
+    events = pd.DataFrame(rows, columns=["user", "item"]).merge(catalogue)
+    specs = F.adapt([
+        F.CategoricalFeature("user", dtype="int64"),
+        # Id dropout: the tower learns to score an item from its title.
+        F.CategoricalFeature("item", dtype="int64", id_dropout=0.5),
+        F.TextFeature("title", max_length=4)], events)
+    task = T.retrieval("item_retrieval", candidate_features=("item", "title"))
+    model = mtzoo.models.build("two_tower", specs, [task])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(mtzoo.data.from_dataframe(events, specs, [task],
+                                        batch_size=128, shuffle=True,
+                                        seed=0), epochs=8, verbose=0)
+    mtzoo.models.save_model(model, tmp_path / "run" / "model.keras")
+    # Products the model never saw, by their titles alone.
+    unseen = items(np.arange(1000, 1030))
+    unseen.to_csv(tmp_path / "new_items.csv", index=False)
+    assert cli.main(["export", "catalogue",
+                     str(tmp_path / "run" / "model.keras"),
+                     "--items", str(tmp_path / "new_items.csv"),
+                     "--export-dir", str(tmp_path / "export")]) == 0
+    version = next((tmp_path / "export" / "run").iterdir())
+    code = f"""
+import json, tensorflow as tf
+top_k = tf.saved_model.load({str(version)!r}).signatures["top_k"]
+out = top_k(user=tf.constant([0, 1, 2], tf.int64))
+print(json.dumps(out["ids"].numpy()[:, :10].tolist()))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    top = json.loads(done.stdout.strip().splitlines()[-1])
+    # Each user is shown new products of the kind they play.
+    for user, ids in enumerate(top):
+        assert set(ids) <= set(unseen["item"])
+        assert np.mean([i % 3 == user for i in ids]) >= 0.8

@@ -29,6 +29,7 @@ _NAMES = {
     "Catalogue": "catalogues", "catalogue": "catalogues",
     "retrieval_task": "catalogues",
     "set_sampling_probabilities": "catalogues",
+    "export_with_catalogue": "catalogues",
     "Tower": "vectors", "tower_model": "vectors",
     "candidate_vectors": "vectors", "query_vectors": "vectors",
     "evaluate": "evaluation", "popularity": "evaluation",
