@@ -273,3 +273,15 @@ print(json.dumps(out["ids"].numpy()[:, :10].tolist()))
     for user, ids in enumerate(top):
         assert set(ids) <= set(unseen["item"])
         assert np.mean([i % 3 == user for i in ids]) >= 0.8
+
+
+def test_leave_one_out_holds_out_each_users_last_rating():
+    from mtzoo.data.datasets import movielens
+
+    frame = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 3],
+                          "movie_id": [10, 11, 12, 20, 21, 30],
+                          "timestamp": [3, 1, 2, 5, 5, 9]})
+    train, test = movielens.split_leave_one_out(frame)
+    # User 1's last is 10 (time 3); user 2's two ties: the later row, 21.
+    assert sorted(test["movie_id"]) == [10, 21, 30]
+    assert sorted(train["movie_id"]) == [11, 12, 20]

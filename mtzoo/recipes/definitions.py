@@ -39,10 +39,14 @@ def _movielens(config, model_name):
     bundle = data_lib.movielens(config.data_dir, variant=config.option("variant"),
                                 max_rows=config.option("max_rows"),
                                 history=config.option("history"),
-                                history_pooling=pooling)
+                                history_pooling=pooling,
+                                split=config.option("split"))
     # Validation: the latest ratings of the training period, as the test
-    # set is the latest of all.
-    cut = int(len(bundle.train) * (1 - VALIDATION_FRACTION))
+    # set is the latest of all (leave-one-out: each user's second-to-last).
+    train, validation = bundle.train, bundle.validation
+    if validation is None:
+        cut = int(len(train) * (1 - VALIDATION_FRACTION))
+        train, validation = train.iloc[:cut], train.iloc[cut:]
     tasks = bundle.tasks
     if config.option("retrieval"):
         # Which movie the user rates next, beside how they rate it.
@@ -61,8 +65,7 @@ def _movielens(config, model_name):
                 num_sampled=config.option("num_sampled")
                 if negatives == tasks_lib.SAMPLED else None, **seen)
         tasks = [task] + list(tasks)
-    return Splits(bundle.train.iloc[:cut], bundle.train.iloc[cut:],
-                  bundle.test, bundle.features, tasks)
+    return Splits(train, validation, bundle.test, bundle.features, tasks)
 
 
 def _amazon_reviews(config, model_name):
@@ -175,7 +178,12 @@ RECIPES = {
                     type=int, default=200,
                     help="movies drawn per batch with --retrieval-negatives "
                          "sampled (default: %(default)s)")),
-                _HISTORY, _HISTORY_POOLING)),
+                _HISTORY, _HISTORY_POOLING,
+                (("--split",), dict(
+                    choices=["time", "leave_one_out"], default="time",
+                    help="test set: the latest 20%% of ratings, or each "
+                         "user's last rating (validation: the one before; "
+                         "default: %(default)s)")))),
         _recipe(
             "amazon_reviews", _amazon_reviews, epochs=20, batch_size=256,
             learning_rate=1e-3, hparams={"dropout": 0.2},

@@ -142,10 +142,25 @@ def split_by_time(frame: pd.DataFrame, test_fraction: float):
         ordered.iloc[cut:].reset_index(drop=True)
 
 
+def split_leave_one_out(frame: pd.DataFrame, held_out: int = 1):
+    """Each user's latest `held_out` ratings (by timestamp; among ties,
+    the last in the table) are the test set, the rest train: the protocol
+    of next-item papers (SASRec's leave-one-out)."""
+    ordered = frame.sort_values(["user_id", "timestamp"],
+                                kind="stable").reset_index(drop=True)
+    from_end = ordered.groupby("user_id").cumcount(ascending=False)
+    test = from_end < held_out
+    return (ordered[~test].reset_index(drop=True),
+            ordered[test].reset_index(drop=True))
+
+
+SPLITS = ("time", "leave_one_out")
+
+
 def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
                embedding_dim: int = 16, name: str = "movielens",
-               history: int = 0, history_pooling: str = "mean"
-               ) -> DatasetBundle:
+               history: int = 0, history_pooling: str = "mean",
+               split: str = "time") -> DatasetBundle:
     """A MovieLens bundle from a joined ratings table (see
     `JOINED_COLUMNS`), such as the ML-1M samples other libraries ship.
     With `history` N, each rating also carries `history` and
@@ -157,12 +172,22 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
         frame = with_histories(frame, user="user_id", item="movie_id",
                                time="timestamp", value="rating",
                                length=history)
-    train, test = split_by_time(frame, test_fraction)
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {SPLITS}. Received: "
+                         f"split={split!r}")
+    if split == "time":
+        train, test = split_by_time(frame, test_fraction)
+        validation = None
+    else:
+        # The last rating of each user is the test, the one before it
+        # the validation.
+        rest, test = split_leave_one_out(frame)
+        train, validation = split_leave_one_out(rest)
     features = features_lib.adapt(
         feature_specs(embedding_dim, history, history_pooling), train)
     return DatasetBundle(
         name=name, train=train, test=test, features=features,
-        tasks=tasks_lib.adapt(task_specs(), train),
+        validation=validation, tasks=tasks_lib.adapt(task_specs(), train),
         description="MovieLens ratings: `rating` (regression, 1-5) and "
                     "`liked` (rating >= 4); split by time.")
 
@@ -170,7 +195,8 @@ def from_frame(joined: pd.DataFrame, *, test_fraction: float = 0.2,
 def movielens(data_dir=None, *, variant: str = "100k",
               test_fraction: float = 0.2, embedding_dim: int = 16,
               max_rows: int | None = None, history: int = 0,
-              history_pooling: str = "mean") -> DatasetBundle:
+              history_pooling: str = "mean",
+              split: str = "time") -> DatasetBundle:
     """Loads MovieLens 100K or 1M with a rating and a "liked" task.
 
     Features: user and movie ids, gender, age, occupation, zip prefix,
@@ -191,6 +217,9 @@ def movielens(data_dir=None, *, variant: str = "100k",
             `history` movies rated strictly before it. Defaults to 0 (none).
         history_pooling: str. How the history is pooled (see
             `mtzoo.features.SequenceFeature`).
+        split: `"time"` (the latest `test_fraction` of all ratings) or
+            `"leave_one_out"` (each user's last rating is the test, the
+            one before it the validation).
     """
     if variant not in DOWNLOADS:
         raise ValueError(f"`variant` must be '100k' or '1m'. Received: "
@@ -207,6 +236,6 @@ def movielens(data_dir=None, *, variant: str = "100k",
     bundle = from_frame(joined, test_fraction=test_fraction,
                         embedding_dim=embedding_dim,
                         name=f"movielens_{variant}", history=history,
-                        history_pooling=history_pooling)
+                        history_pooling=history_pooling, split=split)
     bundle.files = {"all": [folder / f for f in files]}
     return bundle
