@@ -8,7 +8,8 @@
 - `catalogues`: the candidates and their sampling probabilities;
 - `vectors`, `evaluation`: vectors of a trained model, recall and NDCG at
   k over the catalogue;
-- `export`: the SavedModel's retrieval signatures.
+- `export`: the SavedModel's retrieval signatures;
+- `refresh`: a trained model exported again with a new catalogue.
 
 The task kind itself is `mtzoo.tasks.RetrievalTask`. Names below load on
 first use, so the task kind can use the loss without loading the rest.
@@ -29,7 +30,7 @@ _NAMES = {
     "Catalogue": "catalogues", "catalogue": "catalogues",
     "retrieval_task": "catalogues",
     "set_sampling_probabilities": "catalogues",
-    "export_with_catalogue": "catalogues",
+    "export_with_catalogue": "refresh",
     "Tower": "vectors", "tower_model": "vectors",
     "candidate_vectors": "vectors", "query_vectors": "vectors",
     "evaluate": "evaluation", "popularity": "evaluation",
