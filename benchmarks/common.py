@@ -62,6 +62,17 @@ def write_results(output, content: dict, table: str) -> None:
     print(table)
 
 
+def write_runs(output, benchmark: str, runs: list[dict], summarize,
+               markdown_table) -> dict:
+    """Writes `{"benchmark", "runs", "summary"}` with `write_results`
+    (the summary from `summarize(runs)`, its table from
+    `markdown_table(summary)`); returns the summary."""
+    summary = summarize(runs)
+    write_results(output, {"benchmark": benchmark, "runs": runs,
+                           "summary": summary}, markdown_table(summary))
+    return summary
+
+
 def _run_in_child(config, queue) -> None:
     from mtzoo import runs
 

@@ -91,11 +91,9 @@ def main(argv=None) -> dict:
             runs.append({"setting": label, "seed": seed, **run(
                 root / folder, recipe, length, pooling, seed)})
             print(runs[-1], flush=True)
-    content = {"benchmark": "ranking with and without history",
-               "runs": runs, "summary": summarize(runs)}
-    common.write_results(args.output, content,
-                         markdown_table(content["summary"]))
-    return content["summary"]
+    return common.write_runs(
+        args.output, "ranking with and without history", runs,
+        summarize, markdown_table)
 
 
 if __name__ == "__main__":

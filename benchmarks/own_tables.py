@@ -234,11 +234,9 @@ def main(argv=None) -> dict:
                     runs.append(run_table(name, pathlib.Path(folder), seed,
                                           tune))
                     print(runs[-1], flush=True)
-    content = {"benchmark": "public tables, mtzoo defaults beside baselines",
-               "runs": runs, "summary": summarize(runs)}
-    common.write_results(args.output, content,
-                         markdown_table(content["summary"]))
-    return content["summary"]
+    return common.write_runs(
+        args.output, "public tables, mtzoo defaults beside baselines", runs,
+        summarize, markdown_table)
 
 
 if __name__ == "__main__":
