@@ -8,6 +8,14 @@ import tensorflow as tf
 from mtzoo.api_export import mtzoo_export
 
 
+def philox_seed(seed_generator):
+    """The next seed of a Keras `SeedGenerator` as the `[2]` int32 tensor
+    TensorFlow's stateless Philox ops take (under XLA they take int32
+    seeds, as Keras casts them)."""
+    return tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1),
+                   tf.int32)
+
+
 @mtzoo_export
 class Dropout(keras.layers.Dropout):
     """`keras.layers.Dropout` drawing its mask with the Philox generator.
@@ -23,9 +31,7 @@ class Dropout(keras.layers.Dropout):
     def call(self, inputs, training=False):
         if not training or self.rate <= 0:
             return inputs
-        seed = self.seed_generator.next()
-        # Stateless ops under XLA take int32 seeds (as Keras casts them).
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        seed = philox_seed(self.seed_generator)
         noise_shape = self.noise_shape
         if noise_shape is not None:
             noise_shape = [tf.shape(inputs)[i] if dim is None else dim

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from mtzoo import features as features_lib
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.dropout import philox_seed
 from mtzoo.layers.embedding_tables import EmbeddingTables
 from mtzoo.layers.initializers import fresh
 
@@ -83,8 +84,7 @@ class FeatureEncoder(keras.layers.Layer):
                 dtype=self.dtype_policy, name=f"embeddings_{width}d")
         # Only models with id dropout carry a seed generator, so models
         # saved before it load unchanged.
-        self._drops_ids = any(spec.id_dropout_rate() for spec in specs)
-        if self._drops_ids:
+        if any(spec.id_dropout_rate() for spec in specs):
             self.seed_generator = keras.random.SeedGenerator(
                 0, name="id_dropout_seed")
         self._layers_by_key = {}
@@ -153,10 +153,9 @@ class FeatureEncoder(keras.layers.Layer):
         if not training or not rate:
             return ids
         # Philox, as `mtzoo.layers.Dropout` draws, for XLA on CPU.
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(),
-                                        tf.int32.max - 1), tf.int32)
-        draw = tf.random.stateless_uniform(tf.shape(ids), seed=seed,
-                                           alg="philox")
+        draw = tf.random.stateless_uniform(
+            tf.shape(ids), seed=philox_seed(self.seed_generator),
+            alg="philox")
         return tf.where(draw < rate, tf.zeros_like(ids), ids)
 
     def _model_input(self, spec, rows):
@@ -206,7 +205,8 @@ def _tables_by_width(specs) -> dict[int, tuple[dict, dict]]:
 
 def _check_attention_targets(specs) -> None:
     """Each feature that attends to another (a history scored against the
-    candidate item) names an embedded feature of the same table."""
+    candidate item) names an embedded feature of the same table (whose
+    members `features.validate` has checked share one width)."""
     by_name = {spec.name: spec for spec in specs}
     for spec in specs:
         target = spec.attends_to()
@@ -218,11 +218,9 @@ def _check_attention_targets(specs) -> None:
                 f"Feature '{spec.name}' attends to '{target}', which is not "
                 f"an embedded feature of this model; its features are "
                 f"{sorted(by_name)}.")
-        if other.embedding()[0] != spec.embedding()[0] or (
-                other.embedding()[2] != spec.embedding()[2]):
+        if other.embedding()[0] != spec.embedding()[0]:
             raise ValueError(
                 f"Feature '{spec.name}' attends to '{target}', so both must "
                 f"read one embedding table: set embedding_table="
                 f"{other.embedding()[0]!r} on '{spec.name}' (tables "
-                f"{spec.embedding()[0]!r} and {other.embedding()[0]!r}, "
-                f"widths {spec.embedding()[2]} and {other.embedding()[2]}).")
+                f"{spec.embedding()[0]!r} and {other.embedding()[0]!r}).")
