@@ -90,12 +90,17 @@ def validate(features: Sequence[FeatureSpec]) -> list[FeatureSpec]:
     return features
 
 
-def _check_shared_tables(features) -> None:
+def _tables(features) -> dict[str, list[CategoricalFeature]]:
+    """The embedded categorical features by the table they read."""
     tables: dict[str, list[CategoricalFeature]] = {}
     for spec in features:
         if isinstance(spec, CategoricalFeature):
             tables.setdefault(spec.table, []).append(spec)
-    for table, members in tables.items():
+    return tables
+
+
+def _check_shared_tables(features) -> None:
+    for table, members in _tables(features).items():
         first = members[0]
         for other in members[1:]:
             for attr in ("dtype", "embedding_dim", "hash_bins",
@@ -125,12 +130,8 @@ def _shared_table_dtypes(features, frame: pd.DataFrame) -> list:
     CSV cell reads the ids of the item column's type)."""
     from mtzoo.features.categorical import infer_dtype
 
-    tables: dict[str, list] = {}
-    for spec in features:
-        if isinstance(spec, CategoricalFeature):
-            tables.setdefault(spec.table, []).append(spec)
     chosen = {}
-    for table, members in tables.items():
+    for table, members in _tables(features).items():
         if all(m.dtype for m in members) or len(members) < 2:
             continue
         declared = {m.dtype for m in members if m.dtype}
