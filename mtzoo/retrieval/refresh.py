@@ -27,14 +27,13 @@ def export_with_catalogue(model_path, items, export_dir, *,
         from mtzoo.recipes.table import read_table
 
         items = read_table(str(items))
-    chosen = catalogues.retrieval_task(model.tasks, task)
-    catalogue_ = catalogues.catalogue(items, model.features, model.tasks,
-                                      chosen.name)
+    catalogues.retrieval_task(model.tasks, task)  # names an unknown task
+    # Every retrieval task's signatures need a catalogue; the item file
+    # holds each one's candidate columns.
     return export.export_saved_model(
         model, pathlib.Path(export_dir),
         model_name=model_name or pathlib.Path(model_path).parent.name,
-        catalogues={t.name: catalogue_ if t.name == chosen.name else
-                    catalogues.catalogue(items, model.features, model.tasks,
-                                         t.name)
+        catalogues={t.name: catalogues.catalogue(items, model.features,
+                                                 model.tasks, t.name)
                     for t in tasks_lib.retrieval_tasks(model.tasks)},
         top_k=top_k)

@@ -52,9 +52,8 @@ def run(config: RunConfig) -> dict:
     if config.tune:
         # Known before the search, which then aims to reach them on
         # every task.
-        started = time.perf_counter()
-        baselines = steps.baselines(steps.prepare(recipe, config), config)
-        baseline_seconds = round(time.perf_counter() - started, 2)
+        baselines, baseline_seconds = _timed_baselines(
+            steps.prepare(recipe, config), config)
         tuned = tuning.search(
             recipe, config, config.tune, output,
             targets=baselines_lib.validation_targets(baselines))
@@ -86,9 +85,7 @@ def run(config: RunConfig) -> dict:
     test = steps.evaluate(model, splits, trainer.catalogues,
                           batch_size=max(config.batch_size, 4096))
     if baselines is None:
-        started = time.perf_counter()
-        baselines = steps.baselines(splits, config)
-        baseline_seconds = round(time.perf_counter() - started, 2)
+        baselines, baseline_seconds = _timed_baselines(splits, config)
     plots = _plots(model, splits, fitted.history, config, output)
     saved = steps.save_and_export(
         model, splits, output, export_name=f"{name}_{config.model}",
@@ -107,6 +104,13 @@ def run(config: RunConfig) -> dict:
     fitted.checkpoint.remove()
     result["output_dir"] = str(output)
     return result
+
+
+def _timed_baselines(splits, config) -> tuple[dict, float]:
+    """The run's baselines (`steps.baselines`) and the seconds they took."""
+    started = time.perf_counter()
+    baselines = steps.baselines(splits, config)
+    return baselines, round(time.perf_counter() - started, 2)
 
 
 def _identity(recipe: str, model: str, options: dict) -> dict:

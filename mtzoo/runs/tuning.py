@@ -64,11 +64,11 @@ def _suggest(trial, config, recipe) -> dict:
 def _starting_point(config, recipe) -> dict:
     """The run's own settings as a trial's parameters (those the search
     space holds)."""
+    if config.model not in recipe.architectures_for(config.options):
+        return {}
     params = {"model": config.model,
               "learning_rate": min(max(config.learning_rate,
                                        LEARNING_RATES[0]), LEARNING_RATES[1])}
-    if config.model not in recipe.architectures_for(config.options):
-        return {}
     accepted = registry.hyperparameters(config.model)
     defaults = {**accepted, **{k: v for k, v in recipe.hparams.items()
                                if k in accepted}}
