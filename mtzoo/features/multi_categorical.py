@@ -188,15 +188,21 @@ class MultiCategoricalFeature(CategoricalFeature):
     def encoded_shape(self) -> tuple:
         return (self.max_length,)
 
-    def lookup_values(self, raw):
-        """The first `max_length` values, padded: `[batch, max_length]`."""
+    def raw_lists(self, raw):
+        """`(lists, pad)`: the raw input as a checked `[batch, length]`
+        tensor, and its padding value as a tensor of its dtype."""
         raw = self.checked_raw(tf.convert_to_tensor(raw))
         if raw.shape.rank == 1:
             raw = tf.expand_dims(raw, -1)
         pad = MISSING_INT if self.dtype == INT64 else MISSING_STRING
+        return raw, tf.constant(pad, raw.dtype)
+
+    def lookup_values(self, raw):
+        """The first `max_length` values, padded: `[batch, max_length]`."""
+        raw, pad = self.raw_lists(raw)
         raw = raw[:, : self.max_length]
         raw = tf.pad(raw, [[0, 0], [0, self.max_length - tf.shape(raw)[1]]],
-                     constant_values=tf.constant(pad, raw.dtype))
+                     constant_values=pad)
         return tf.ensure_shape(raw, (None, self.max_length))
 
     def from_ids(self, ids, values):

@@ -9,9 +9,6 @@ from typing import ClassVar
 import tensorflow as tf
 
 from mtzoo.features import base
-from mtzoo.features.base import INT64
-from mtzoo.features.base import MISSING_INT
-from mtzoo.features.base import MISSING_STRING
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 
 #: The poolings of a sequence (see `mtzoo.layers.SequencePooling`).
@@ -76,11 +73,7 @@ class SequenceFeature(MultiCategoricalFeature):
     def lookup_values(self, raw):
         """The newest `max_length` values, right-aligned (padding first):
         `[batch, max_length]`."""
-        raw = self.checked_raw(tf.convert_to_tensor(raw))
-        if raw.shape.rank == 1:
-            raw = tf.expand_dims(raw, -1)
-        pad = tf.constant(MISSING_INT if self.dtype == INT64
-                          else MISSING_STRING, raw.dtype)
+        raw, pad = self.raw_lists(raw)
         width = tf.shape(raw)[1]
         present = tf.not_equal(raw, pad)
         # Each row's length: one past its last present value.
