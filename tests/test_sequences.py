@@ -285,3 +285,94 @@ def test_leave_one_out_holds_out_each_users_last_rating():
     # User 1's last is 10 (time 3); user 2's two ties: the later row, 21.
     assert sorted(test["movie_id"]) == [10, 21, 30]
     assert sorted(train["movie_id"]) == [11, 12, 20]
+
+
+def test_next_item_head_trains_each_position_on_the_item_after_it():
+    from mtzoo.retrieval import NextItemHead
+
+    head = NextItemHead(5, 2)
+    head.build()
+    head.item_vectors.assign(np.random.default_rng(0).normal(
+        size=(5, 3)).astype("float32"))
+    queries = np.random.default_rng(1).normal(size=(2, 3, 2)).astype(
+        "float32")
+    # Right-aligned histories (-1: padding) and each row's own item.
+    history = np.array([[-1, 1, 2], [-1, -1, -1]], "int32")
+    output = keras.ops.convert_to_numpy(
+        head([queries, history, np.array([4, 3], "int32")]))
+    loss, has_target = output[:, :3], output[:, 3:]
+    # Row 0: positions 1, 2 predict 2 and the row's item 4; row 1 (no
+    # history) predicts its item from the newest position alone.
+    np.testing.assert_array_equal(has_target, [[0, 1, 1], [0, 0, 1]])
+    vectors = keras.ops.convert_to_numpy(head.item_vectors)
+    for row, position, target in ((0, 1, 2), (0, 2, 4), (1, 2, 3)):
+        logits = np.append(queries[row, position], 1.0) @ vectors.T
+        expected = np.log(np.exp(logits).sum()) - logits[target]
+        np.testing.assert_allclose(loss[row, position], expected, rtol=1e-5)
+    assert loss[0, 0] == 0 and loss[1, 0] == 0
+
+
+def _chains(users: int, length: int, seed: int = 0) -> pd.DataFrame:
+    """Each user walks the items in order from a random start (item i is
+    followed by i + 1): one row per user, its history and next item."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(users):
+        start = int(rng.integers(ITEMS))
+        walk = [(start + step) % ITEMS for step in range(length + 1)]
+        rows.append({"history": walk[:-1], "item": walk[-1]})
+    return pd.DataFrame(rows)
+
+
+def test_next_item_at_every_position_learns_what_follows_and_serves_it(
+        tmp_path):
+    train = _chains(400, 8)
+    specs = F.adapt([
+        F.CategoricalFeature("item", dtype="int64", embedding_dim=16),
+        F.SequenceFeature("history", dtype="int64", embedding_table="item",
+                          embedding_dim=16, max_length=8,
+                          pooling="transformer")], train)
+    task = T.next_item("next", "item", sequence="history",
+                       query_features=["history"], exclude_seen="history")
+    model = mtzoo.models.build("two_tower", specs, [task])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(mtzoo.data.from_dataframe(train, specs, [task],
+                                        batch_size=64, shuffle=True),
+              epochs=8, verbose=0)
+    # Short histories were never rows of training, only positions of
+    # longer ones: the next item of each must still come first.
+    short = pd.DataFrame({"history": [[i, i + 1] for i in range(0, 40, 4)],
+                          "item": [i + 2 for i in range(0, 40, 4)]})
+    catalogue = mtzoo.retrieval.catalogue(train, specs, [task])
+    assert mtzoo.retrieval.evaluate(model, short, catalogue)[
+        "recall_at_1"] >= 0.8
+
+    # Saved and loaded safely, the query vector (the newest position's)
+    # is the same.
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = mtzoo.models.load_model(path)
+    np.testing.assert_allclose(
+        mtzoo.retrieval.query_vectors(loaded, short),
+        mtzoo.retrieval.query_vectors(model, short), atol=1e-5)
+    # The SavedModel takes a raw history of any length and leaves its
+    # items out of the results.
+    import tensorflow as tf
+
+    exported = mtzoo.export.export_saved_model(
+        loaded, tmp_path / "export", model_name="m",
+        catalogues={"next": catalogue}, top_k=10)
+    unseen = tf.saved_model.load(str(exported)).signatures["top_k_unseen"]
+    ids = unseen(history=tf.constant([[20, 21, 22, -1], [30, 31, -1, -1]],
+                                     tf.int64))["ids"].numpy()
+    assert ids[0, 0] == 23 and ids[1, 0] == 32
+    assert not set(ids[0]) & {20, 21, 22}
+
+    with pytest.raises(ValueError, match="negatives='all' or 'sampled'"):
+        T.retrieval("next", candidate_features=["item"], sequence="history")
+    mean_pooled = F.adapt([
+        F.CategoricalFeature("item", dtype="int64"),
+        F.SequenceFeature("history", dtype="int64", embedding_table="item")],
+        train)
+    with pytest.raises(ValueError, match="pooling='transformer'"):
+        mtzoo.models.build("two_tower", mean_pooled, [task])

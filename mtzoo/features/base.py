@@ -361,6 +361,11 @@ class FeatureSpec:
         its own (a history scored against the candidate item), or None."""
         return None
 
+    def has_positions(self) -> bool:
+        """Whether the model holds a vector at every position of the
+        feature (a sequence pooled by a causal transformer)."""
+        return False
+
     def embedding_ids(self, encoded):
         """The table rows to read for the encoded tensor (never negative)."""
         raise NotImplementedError

@@ -68,6 +68,9 @@ class SequenceFeature(MultiCategoricalFeature):
     def attends_to(self) -> str | None:
         return self.target if self.pooling == TARGET_ATTENTION else None
 
+    def has_positions(self) -> bool:
+        return self.pooling == "transformer"
+
     # === Preprocessing stage ===
 
     def lookup_values(self, raw):

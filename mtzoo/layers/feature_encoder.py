@@ -36,6 +36,10 @@ class FeatureEncoder(keras.layers.Layer):
         per_feature: bool. Return a dict of each feature's encoding instead
             of their concatenation (retrieval towers read subsets of the
             features through the same tables). Defaults to False.
+        positions: names of transformer-pooled sequence features whose
+            vector at every position the dict also holds, under
+            `positions_key(name)` (`per_feature` only; next-item training
+            at every position reads them). Defaults to none.
         **kwargs: Args to pass to the base class.
 
     Input: dict mapping each feature name to its encoded tensor.
@@ -59,6 +63,7 @@ class FeatureEncoder(keras.layers.Layer):
         embeddings_initializer="uniform",
         embeddings_regularizer=None,
         per_feature=False,
+        positions=(),
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,6 +72,8 @@ class FeatureEncoder(keras.layers.Layer):
         features_lib.check_adapted(specs)
         _check_attention_targets(specs)
         self.features = specs
+        self.positions = tuple(positions)
+        _check_positions(specs, self.positions, self.per_feature)
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer)
         self.embeddings_regularizer = keras.regularizers.get(
@@ -137,13 +144,27 @@ class FeatureEncoder(keras.layers.Layer):
                 spec.name: self._ids(spec, inputs[spec.name], training)
                 for spec in self.features
                 if spec.name in tables.feature_tables}))
-        encoded = {spec.name: spec.encode(inputs[spec.name],
-                                          self._model_input(spec, rows),
-                                          self.compute_dtype)
+        states = {spec.name: self._states(spec, inputs[spec.name], rows)
+                  for spec in self.features if spec.name in self.positions}
+        # A sequence's vector is its newest (last) position's.
+        encoded = {spec.name: states[spec.name][:, -1, :]
+                   if spec.name in states else
+                   spec.encode(inputs[spec.name],
+                               self._model_input(spec, rows),
+                               self.compute_dtype)
                    for spec in self.features}
         if self.per_feature:
+            encoded.update({positions_key(name): vectors
+                            for name, vectors in states.items()})
             return encoded
         return tf.concat(list(encoded.values()), axis=-1)
+
+    def _states(self, spec, encoded, rows):
+        """`[batch, max_length, width]`: every position's vector of
+        sequence feature `spec` (zeros at padding)."""
+        item_rows, pooling, _ = self._model_input(spec, rows)
+        return pooling(tf.cast(item_rows, self.compute_dtype), encoded >= 0,
+                       return_sequences=True)
 
     def _ids(self, spec, encoded, training):
         """The embedding rows to read: in training, a share
@@ -172,8 +193,13 @@ class FeatureEncoder(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         if self.per_feature:
-            return {spec.name: (None, spec.output_dim)
-                    for spec in self.features}
+            shapes = {spec.name: (None, spec.output_dim)
+                      for spec in self.features}
+            for spec in self.features:
+                if spec.name in self.positions:
+                    shapes[positions_key(spec.name)] = (
+                        None, spec.max_length, spec.output_dim)
+            return shapes
         return (None, self.output_dim)
 
     def get_config(self):
@@ -185,8 +211,30 @@ class FeatureEncoder(keras.layers.Layer):
             "embeddings_regularizer": keras.regularizers.serialize(
                 self.embeddings_regularizer),
             "per_feature": self.per_feature,
+            "positions": list(self.positions),
         })
         return config
+
+
+def positions_key(name: str) -> str:
+    """The key of sequence feature `name`'s every-position vectors in a
+    per-feature `FeatureEncoder`'s output."""
+    return f"{name}:positions"
+
+
+def _check_positions(specs, positions, per_feature: bool) -> None:
+    by_name = {spec.name: spec for spec in specs}
+    for name in positions:
+        spec = by_name.get(name)
+        if spec is None or not spec.has_positions():
+            raise ValueError(
+                f"FeatureEncoder: positions names '{name}', which is not a "
+                f"sequence feature pooled by 'transformer' among "
+                f"{sorted(by_name)}; only those have a vector at every "
+                f"position.")
+    if positions and not per_feature:
+        raise ValueError("FeatureEncoder: `positions` needs "
+                         "per_feature=True (they are extra dict entries).")
 
 
 def _tables_by_width(specs) -> dict[int, tuple[dict, dict]]:

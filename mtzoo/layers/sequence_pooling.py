@@ -47,8 +47,12 @@ class SequencePooling(keras.layers.Layer):
         mask: `[batch, max_length]` bool, True where an item is present.
         target: `[batch, width]` the candidate item's embedding
             (`"target_attention"` only).
+        return_sequences: bool. `"transformer"` only: every position's
+            vector (zeros at padding), for training on the next item at
+            every position (SASRec), instead of the newest one's.
 
-    Output shape: `(batch, width)`.
+    Output shape: `(batch, width)`, or `(batch, max_length, width)` with
+        `return_sequences`.
     """
 
     def __init__(self, pooling, width, max_length, num_heads=2,
@@ -95,8 +99,15 @@ class SequencePooling(keras.layers.Layer):
             self.output_norm.build(rows_shape)
         self.built = True
 
-    def call(self, rows, mask, target=None, training=None):
+    def call(self, rows, mask, target=None, training=None,
+             return_sequences=False):
         present = ops.cast(ops.expand_dims(mask, -1), rows.dtype)
+        if return_sequences:
+            if self.pooling != "transformer":
+                raise ValueError(
+                    f"Only transformer pooling has a vector at every "
+                    f"position; this layer pools by {self.pooling!r}.")
+            return self._transformer(rows, mask, training) * present
         has_items = ops.cast(ops.any(mask, axis=1, keepdims=True),
                              rows.dtype)
         if self.pooling == "mean":
@@ -111,8 +122,12 @@ class SequencePooling(keras.layers.Layer):
             scores = self.scorer(ops.concatenate(
                 [rows, target, rows - target, rows * target], axis=-1))
             return ops.sum(scores * rows * present, axis=1)
+        return self._transformer(rows, mask, training)[:, -1, :] * has_items
+
+    def _transformer(self, rows, mask, training):
+        """`[batch, max_length, width]`: each position's state, having seen
+        itself and the present items before it."""
         x = rows + ops.cast(self.positions, rows.dtype)
-        # Each position sees itself and earlier items that are present.
         length = self.max_length
         causal = ops.tril(ops.ones((length, length), "bool"))
         attend = ops.logical_and(ops.expand_dims(causal, 0),
@@ -123,8 +138,7 @@ class SequencePooling(keras.layers.Layer):
         attended = self.attention(x, x, attention_mask=attend,
                                   training=training)
         x = self.attention_norm(x + attended)
-        x = self.output_norm(x + self.feed_forward(x, training=training))
-        return x[:, -1, :] * has_items
+        return self.output_norm(x + self.feed_forward(x, training=training))
 
     def compute_output_shape(self, input_shape):
         return (None, self.width)

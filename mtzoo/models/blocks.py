@@ -119,12 +119,13 @@ def encode(inputs, features, *, embedding_l2=0.0, cross_layers=0,
 
 
 def encode_per_feature(inputs, features, *, embedding_l2=0.0,
-                       name="feature_encoder") -> dict:
+                       name="feature_encoder", positions=()) -> dict:
     """Each feature's encoding by name, through one `FeatureEncoder` (its
-    embedding tables shared by whatever reads the parts)."""
+    embedding tables shared by whatever reads the parts), with the
+    every-position vectors of the sequences in `positions`."""
     return FeatureEncoder(
         features, embeddings_regularizer=regularizer(embedding_l2),
-        per_feature=True, name=name)(inputs)
+        per_feature=True, positions=positions, name=name)(inputs)
 
 
 def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
@@ -139,8 +140,10 @@ def encode_for_tasks(inputs, features, tasks, *, embedding_l2=0.0,
                       cross_layers=cross_layers,
                       dot_interaction=dot_interaction, l2=l2,
                       name=name), None
+    positions = sorted({t.sequence for t in tasks_lib.retrieval_tasks(tasks)
+                        if t.sequence})
     parts = encode_per_feature(inputs, features, embedding_l2=embedding_l2,
-                               name=name)
+                               name=name, positions=positions)
     return interact(parts, [f.name for f in features],
                     cross_layers=cross_layers,
                     dot_interaction=dot_interaction, l2=l2), parts

@@ -75,14 +75,14 @@ def two_tower(
     outputs = {}
     pair = None
     for task in retrieval:
-        query, candidate = towers.towers(
+        vectors = towers.towers(
             parts, features, task, units=tower_units,
             activation=activation, dropout=dropout, l2=l2)
-        outputs[task.name] = towers.head(query, candidate, inputs, features,
-                                         task)
+        outputs[task.name] = towers.head(vectors, inputs, features, task)
         if pair is None:
-            pair = blocks.concatenate({"query": query, "candidate": candidate},
-                                      ["query", "candidate"], "pair")
+            pair = blocks.concatenate(
+                {"query": vectors.query, "candidate": vectors.candidate},
+                ["query", "candidate"], "pair")
     for task in tasks_lib.ranking_tasks(tasks):
         x = blocks.tower(pair, task, units=head_units, activation=activation,
                          dropout=dropout, l2=l2)

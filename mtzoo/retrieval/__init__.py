@@ -2,8 +2,9 @@
 
 - `softmax`: the in-batch softmax loss with its hand-written gradient;
 - `layout`: how a retrieval head packs ids into its output;
-- `retrieval_head`, `item_softmax_head`: the heads (two towers; an item
-  table with a full or sampled softmax);
+- `retrieval_head`, `item_softmax_head`, `next_item_head`: the heads (two
+  towers; an item table with a full or sampled softmax; that softmax at
+  every position of a sequence);
 - `towers`: query and candidate towers as builders add them;
 - `catalogues`: the candidates and their sampling probabilities;
 - `vectors`, `evaluation`: vectors of a trained model, recall and NDCG at
@@ -36,6 +37,7 @@ _NAMES = {
     "evaluate": "evaluation", "popularity": "evaluation",
     "RetrievalHead": "retrieval_head", "normalize": "retrieval_head",
     "ItemSoftmaxHead": "item_softmax_head",
+    "NextItemHead": "next_item_head",
 }
 
 __all__ = sorted(_NAMES)

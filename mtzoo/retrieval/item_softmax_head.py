@@ -79,15 +79,24 @@ class ItemSoftmaxHead(SamplingProbabilities):
         """`[query, 1]`: the query side of the dot product."""
         query = ops.cast(query, "float32")
         return ops.concatenate(
-            [query, ops.ones_like(query[:, :1])], axis=-1)
+            [query, ops.ones_like(query[..., :1])], axis=-1)
 
     def call(self, inputs):
         query, ids = inputs
-        query = self.query_vectors(query) / self.temperature
         ids = ops.reshape(ops.cast(ids, "int32"), (-1,))
+        logits, _ = self.scores(query, ids)
         if self.num_sampled is None:
-            logits = ops.matmul(query, ops.transpose(self.item_vectors))
             return ops.concatenate([logits, layout.pack_ids(ids)], axis=-1)
+        return logits
+
+    def scores(self, query, ids):
+        """`(logits, labels)` of queries `[..., embedding_dim]` whose
+        positives are item rows `ids` `[...]`: every row's score and the
+        positive's row, or (sampled) the positive's score then the sampled
+        rows' and label 0."""
+        query = self.query_vectors(query) / self.temperature
+        if self.num_sampled is None:
+            return ops.matmul(query, ops.transpose(self.item_vectors)), ids
         sampled = ops.reshape(keras.random.categorical(
             self.log_sampling_probability[None, :], self.num_sampled,
             dtype="int32", seed=self.seed_generator), (-1,))
@@ -97,14 +106,15 @@ class ItemSoftmaxHead(SamplingProbabilities):
             ops.take(self.item_vectors, sampled, axis=0)))
         if self.sampling_correction:
             log_count = ops.log(float(self.num_sampled))
-            positive = positive - log_count - ops.take(
-                self.log_sampling_probability, ids)[:, None]
+            positive = positive - log_count - ops.expand_dims(
+                ops.take(self.log_sampling_probability, ids), -1)
             negative = negative - log_count - ops.take(
-                self.log_sampling_probability, sampled)[None, :]
+                self.log_sampling_probability, sampled)
         if self.remove_accidental_hits:
-            negative = ops.where(ops.equal(ids[:, None], sampled[None, :]),
-                                 -1e9, negative)
-        return ops.concatenate([positive, negative], axis=-1)
+            negative = ops.where(
+                ops.equal(ops.expand_dims(ids, -1), sampled), -1e9, negative)
+        return (ops.concatenate([positive, negative], axis=-1),
+                ops.zeros_like(ids))
 
     def compute_output_shape(self, input_shape):
         width = (self.num_candidates + layout.ID_COLUMNS

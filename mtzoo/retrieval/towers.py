@@ -3,11 +3,15 @@ architecture builders add them to a model."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 
 from mtzoo import tasks as tasks_lib
 from mtzoo.layers import MLP
+from mtzoo.layers.feature_encoder import positions_key
 from mtzoo.retrieval.item_softmax_head import ItemSoftmaxHead
+from mtzoo.retrieval.next_item_head import NextItemHead
 from mtzoo.retrieval.retrieval_head import RetrievalHead
 
 
@@ -44,6 +48,7 @@ def check_features(task, features: dict) -> None:
             f"that reads the table of '{task.candidate_id}' (a "
             f"SequenceFeature with embedding_table="
             f"{candidate.embedding()[0]!r}).")
+    _check_sequence(task, features)
     for name in task.query_feature_names(list(features)):
         target = features[name].attends_to()
         if target in task.candidate_features:
@@ -53,6 +58,25 @@ def check_features(task, features: dict) -> None:
                 f"vector would depend on the candidate and the catalogue "
                 f"could not be scored from one query vector. Pool it with "
                 f"'mean' or 'transformer' for retrieval.")
+
+
+def _check_sequence(task, features: dict) -> None:
+    """The sequence a task trains at every position is a transformer-pooled
+    history of its candidates among its query features."""
+    if not task.sequence:
+        return
+    spec = features.get(task.sequence)
+    candidate = features[task.candidate_id]
+    if (spec is None or not spec.has_positions()
+            or task.sequence not in task.query_feature_names(list(features))
+            or spec.embedding()[0] != candidate.embedding()[0]):
+        raise ValueError(
+            f"Retrieval task '{task.name}': sequence='{task.sequence}' must "
+            f"name a query feature that is a SequenceFeature with "
+            f"pooling='transformer' and embedding_table="
+            f"{candidate.embedding()[0]!r} (the items of "
+            f"'{task.candidate_id}'), so each position can predict the "
+            f"next item.")
 
 
 def _regularizer(l2: float):
@@ -65,7 +89,18 @@ def _side_by_side(parts: dict, names, name: str):
     return keras.layers.Concatenate(name=name)([parts[n] for n in names])
 
 
-def towers(parts: dict, features, task, *, units, activation, dropout, l2):
+class Towers(NamedTuple):
+    """What a retrieval task's towers give its head: one query vector per
+    row, the candidate's vector, and (a task trained at every position of
+    a sequence) the query vector of every position."""
+
+    query: object
+    candidate: object
+    positions: object = None
+
+
+def towers(parts: dict, features, task, *, units, activation, dropout,
+           l2) -> Towers:
     """The query and candidate vectors of a retrieval task.
 
     Each tower is an MLP of `units` then a linear layer of
@@ -74,39 +109,76 @@ def towers(parts: dict, features, task, *, units, activation, dropout, l2):
     candidate's, or it would score the candidate it was shown). A task
     whose candidates are rows of an item table (`task.item_softmax`) has
     no candidate tower: its candidate vector here is the id feature's
-    embedding (for ranking heads that read the pair).
+    embedding (for ranking heads that read the pair). A task trained at
+    every position of `task.sequence` also runs the query tower at each.
     """
-    def tower_over(feature_names, side):
-        x = _side_by_side(parts, feature_names,
-                          f"{side}_features_{task.name}")
+    def tower(side, x, name=None):
         x = MLP(units, activation=activation, dropout=dropout,
                 kernel_regularizer=_regularizer(l2),
                 name=f"{side}_tower_{task.name}")(x)
         return keras.layers.Dense(
             task.embedding_dim, kernel_regularizer=_regularizer(l2),
-            name=f"{side}_embedding_{task.name}")(x)
+            name=name or f"{side}_embedding_{task.name}")(x)
 
-    query = tower_over(
-        task.query_feature_names([f.name for f in features]), "query")
+    query_names = task.query_feature_names([f.name for f in features])
+    if task.sequence:
+        positions = tower("query", _every_position(parts, query_names, task),
+                          name=f"query_positions_{task.name}")
+        return Towers(_newest(positions, task), parts[task.candidate_id],
+                      positions)
+    query = tower("query", _side_by_side(parts, query_names,
+                                         f"query_features_{task.name}"))
     if task.item_softmax:
-        return query, parts[task.candidate_id]
-    return query, tower_over(list(task.candidate_features), "candidate")
+        return Towers(query, parts[task.candidate_id])
+    candidate = tower("candidate", _side_by_side(
+        parts, list(task.candidate_features),
+        f"candidate_features_{task.name}"))
+    return Towers(query, candidate)
 
 
-def head(query, candidate, inputs, features, task):
+def _newest(positions, task):
+    """The newest position's query vector (a sequence is right-aligned),
+    for ranking heads that read it; `mtzoo.retrieval.Tower` reads it the
+    same way."""
+    newest = keras.layers.Cropping1D((positions.shape[1] - 1, 0),
+                                     name=f"query_newest_{task.name}")(
+        positions)
+    return keras.layers.Flatten(name=f"query_vector_{task.name}")(newest)
+
+
+def _every_position(parts: dict, names, task):
+    """The query features at every position of `task.sequence`: its
+    vectors, beside the other features' repeated."""
+    states = parts[positions_key(task.sequence)]
+    others = [n for n in names if n != task.sequence]
+    if not others:
+        return states
+    length = states.shape[1]
+    repeated = keras.layers.RepeatVector(
+        length, name=f"query_context_{task.name}")(_side_by_side(
+            parts, others, f"query_context_features_{task.name}"))
+    return keras.layers.Concatenate(
+        name=f"query_positions_features_{task.name}")([states, repeated])
+
+
+def head(vectors: Towers, inputs, features, task):
     """The retrieval task's output, named after the task."""
     spec = next(f for f in features if f.name == task.candidate_id)
     rows = spec.embedding()[1]
     ids = inputs[task.candidate_id]
     if task.item_softmax:
-        return ItemSoftmaxHead(
+        layer = NextItemHead if task.sequence else ItemSoftmaxHead
+        head_ = layer(
             rows, task.embedding_dim, num_sampled=task.sampled_rows,
             temperature=task.temperature,
             sampling_correction=task.sampling_correction,
             remove_accidental_hits=task.remove_accidental_hits,
-            name=task.name)([query, ids])
-    return RetrievalHead(rows, cosine=task.cosine,
-                         name=task.name)([query, candidate, ids])
+            name=task.name)
+        if task.sequence:
+            return head_([vectors.positions, inputs[task.sequence], ids])
+        return head_([vectors.query, ids])
+    return RetrievalHead(rows, cosine=task.cosine, name=task.name)(
+        [vectors.query, vectors.candidate, ids])
 
 
 def outputs(parts, inputs, features, tasks, *, units, activation, dropout,
@@ -114,8 +186,7 @@ def outputs(parts, inputs, features, tasks, *, units, activation, dropout,
     """Outputs of every retrieval task among `tasks`."""
     outputs_ = {}
     for task in tasks_lib.retrieval_tasks(tasks):
-        query, candidate = towers(parts, features, task, units=units,
-                                  activation=activation, dropout=dropout,
-                                  l2=l2)
-        outputs_[task.name] = head(query, candidate, inputs, features, task)
+        vectors = towers(parts, features, task, units=units,
+                         activation=activation, dropout=dropout, l2=l2)
+        outputs_[task.name] = head(vectors, inputs, features, task)
     return outputs_

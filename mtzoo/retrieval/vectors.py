@@ -15,9 +15,14 @@ from mtzoo.retrieval.retrieval_head import normalize
 def tower_model(model, task, side: str) -> keras.Model:
     """The model's `side` ("query" or "candidate") tower of retrieval task
     `task`: every encoded input in, its vectors out (before any cosine
-    normalization)."""
-    return keras.Model(model.inputs,
-                       model.get_layer(f"{side}_embedding_{task.name}").output,
+    normalization). A task trained at every position of a sequence scores
+    its newest (last) position's query vector."""
+    if task.sequence and side == "query":
+        output = model.get_layer(f"query_positions_{task.name}").output
+        output = output[:, -1, :]
+    else:
+        output = model.get_layer(f"{side}_embedding_{task.name}").output
+    return keras.Model(model.inputs, output,
                        name=f"{side}_tower_model_{task.name}")
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from mtzoo.retrieval import layout
+from mtzoo.retrieval import next_item_head
 from mtzoo.retrieval import softmax
 from mtzoo.tasks.base import Task
 from mtzoo.tasks.base import create
@@ -64,6 +65,12 @@ class RetrievalTask(Task):
             recommended again: evaluation leaves them out of the ranking
             (but for the row's own candidate), and the SavedModel's
             `top_k_unseen` leaves them out of the results.
+        sequence: a query feature of past items (a transformer-pooled
+            `SequenceFeature` reading the candidate id's table) to train at
+            every position: each past item predicts the one after it, the
+            newest predicts the row's candidate (SASRec). With an item
+            table only (`negatives="all"` or `"sampled"`); the query vector
+            scored at serving time is the newest position's.
         (and the arguments of `Task`; the label column is the candidate
         id's column: rows where it is missing do not count)
     """
@@ -80,6 +87,7 @@ class RetrievalTask(Task):
     negatives: str = IN_BATCH
     num_sampled: int = 1000
     exclude_seen: str | None = None
+    sequence: str | None = None
 
     kind = "retrieval"
     LOSSES = {"softmax": None}  # made by `make_loss`: it needs the task
@@ -129,6 +137,16 @@ class RetrievalTask(Task):
                              f"negatives={self.negatives!r}")
         if self.item_softmax:
             self._check_item_table()
+        elif self.sequence:
+            raise ValueError(
+                f"Retrieval task '{self.name}': sequence='{self.sequence}' "
+                f"trains every position against rows of an item table; "
+                f"use negatives='all' or 'sampled' (next_item), not "
+                f"{self.negatives!r}.")
+        if self.sequence and self.num_hard_negatives:
+            raise ValueError(
+                f"Retrieval task '{self.name}': sequence training scores "
+                f"every negative; num_hard_negatives does not apply.")
         if self.negatives == SAMPLED and (
                 not isinstance(self.num_sampled, int) or self.num_sampled < 1):
             raise ValueError(f"Retrieval task '{self.name}': `num_sampled` "
@@ -199,6 +217,8 @@ class RetrievalTask(Task):
         return super().make_loss(loss)
 
     def metric_factories(self):
+        if self.sequence:  # the output holds losses, not scores
+            return {}
         return {"in_batch_accuracy": lambda: InBatchAccuracy(
             self, name=f"{self.name}_in_batch_accuracy")}
 
@@ -269,6 +289,8 @@ class RetrievalSoftmax(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         task = self.task
+        if task.sequence:
+            return next_item_head.position_losses(y_pred)
         if task.negatives == IN_BATCH and not task.num_hard_negatives:
             return softmax.cross_entropy(**task.in_batch_arguments(y_pred))
         logits, labels = task.logits(y_pred)
@@ -368,6 +390,10 @@ def next_item(name: str, item_feature: str, *, num_sampled: int | None = None,
     expected count), for catalogues too large for the full softmax;
     otherwise over every row.
 
+    With `sequence` (a transformer-pooled history of the same items), each
+    row trains on every position of its history at once: each past item's
+    vector predicts the item after it, the newest the row's own (SASRec).
+
     It is a retrieval task (`negatives="sampled"` or `"all"`): recall and
     NDCG over the catalogue, `top_k` in the SavedModel and sampling
     probabilities work as for two towers. The task's output holds training
@@ -377,6 +403,8 @@ def next_item(name: str, item_feature: str, *, num_sampled: int | None = None,
 
     ```python
     mtzoo.tasks.next_item("next_movie", "movie_id", num_sampled=500)
+    mtzoo.tasks.next_item("next_movie", "movie_id", sequence="history",
+                          query_features=["history"])
     ```
 
     References:
@@ -385,6 +413,8 @@ def next_item(name: str, item_feature: str, *, num_sampled: int | None = None,
         - [Jean et al., 2015](https://aclanthology.org/P15-1001/): On Using
           Very Large Target Vocabulary for Neural Machine Translation
           (sampled softmax with expected-count correction).
+        - [Kang & McAuley, 2018](https://arxiv.org/abs/1808.09781):
+          Self-Attentive Sequential Recommendation (ICDM 2018).
     """
     if num_sampled is not None:
         kwargs["num_sampled"] = num_sampled

@@ -1,0 +1,61 @@
+"""Next-item prediction at every position of a behaviour sequence."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from mtzoo.api_export import mtzoo_export
+from mtzoo.retrieval.item_softmax_head import ItemSoftmaxHead
+
+
+@mtzoo_export
+class NextItemHead(ItemSoftmaxHead):
+    """The softmax loss of the next item at every position of a sequence.
+
+    Each position of a user's (right-aligned) past items predicts the item
+    after it; the newest position predicts the row's own item. One row
+    thus trains on every step of its history in one pass, as SASRec does
+    (Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM
+    2018), with the full or sampled softmax of `ItemSoftmaxHead` (whose
+    item table scores queries at serving time, as for one position).
+
+    Padding positions have no target; the newest position always has one
+    (a user without history is scored from the empty sequence).
+
+    Args: those of `ItemSoftmaxHead`.
+
+    Inputs: `[queries, history, ids]`: `(batch, length, embedding_dim)`
+        query vectors of every position, `(batch, length)` int item rows
+        of the history (negative: padding), `(batch,)` the row's item.
+    Output shape: `(batch, 2 * length)`: each position's cross-entropy
+        (0 without a target), then 1 where it has a target.
+    """
+
+    def call(self, inputs):
+        queries, history, ids = inputs
+        history = ops.cast(history, "int32")
+        ids = ops.reshape(ops.cast(ids, "int32"), (-1, 1))
+        targets = ops.concatenate([ops.maximum(history[:, 1:], 0), ids],
+                                  axis=1)
+        newest = ops.concatenate([ops.zeros_like(history[:, 1:]),
+                                  ops.ones_like(ids)], axis=1)
+        has_target = ops.cast(ops.logical_or(history >= 0, newest > 0),
+                              "float32")
+        logits, labels = self.scores(queries, targets)
+        loss = keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True)
+        return ops.concatenate([loss * has_target, has_target], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[1][0], 2 * input_shape[1][1])
+
+
+def position_losses(y_pred):
+    """Each row's share of the batch's mean loss per target: its positions'
+    cross-entropy over the batch's mean count of targets per row, so the
+    mean over rows is the mean over every target of the batch."""
+    length = ops.shape(y_pred)[-1] // 2
+    loss, has_target = y_pred[:, :length], y_pred[:, length:]
+    targets_per_row = ops.maximum(ops.mean(ops.sum(has_target, axis=1)), 1.0)
+    return ops.sum(loss, axis=1) / targets_per_row
