@@ -299,7 +299,7 @@ def test_next_item_head_trains_each_position_on_the_item_after_it():
     # Right-aligned histories (-1: padding) and each row's own item.
     history = np.array([[-1, 1, 2], [-1, -1, -1]], "int32")
     output = keras.ops.convert_to_numpy(
-        head([queries, history, np.array([4, 3], "int32")]))
+        head([queries, history, np.array([4, 3], "int32")], training=True))
     loss, has_target = output[:, :3], output[:, 3:]
     # Row 0: positions 1, 2 predict 2 and the row's item 4; row 1 (no
     # history) predicts its item from the newest position alone.
@@ -310,6 +310,11 @@ def test_next_item_head_trains_each_position_on_the_item_after_it():
         expected = np.log(np.exp(logits).sum()) - logits[target]
         np.testing.assert_allclose(loss[row, position], expected, rtol=1e-5)
     assert loss[0, 0] == 0 and loss[1, 0] == 0
+    # Outside training, only each row's own item counts.
+    evaluated = keras.ops.convert_to_numpy(
+        head([queries, history, np.array([4, 3], "int32")]))
+    np.testing.assert_array_equal(evaluated[:, 3:], [[0, 0, 1], [0, 0, 1]])
+    np.testing.assert_allclose(evaluated[:, 2], loss[:, 2], rtol=1e-6)
 
 
 def _chains(users: int, length: int, seed: int = 0) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from mtzoo.data.datasets.census_income import census_income
 from mtzoo.data.datasets.movielens import movielens
 from mtzoo.data.frames import batches_per_epoch
 from mtzoo.data.histories import add_histories
+from mtzoo.data.histories import sequence_windows
 from mtzoo.data.frames import encoded_arrays
 from mtzoo.data.frames import feature_arrays
 from mtzoo.data.frames import from_dataframe
@@ -54,6 +55,7 @@ __all__ = [
     "label_arrays",
     "model_inputs",
     "parquet_chunks",
+    "sequence_windows",
     "synthetic",
     "write_tfrecord",
 ]

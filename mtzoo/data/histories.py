@@ -87,3 +87,20 @@ def history_specs(item_feature: str, *, length: int, value: str,
         features_lib.SequenceFeature(
             f"{value}_history", dtype="int64", embedding_dim=4,
             max_length=length, pooling="mean")]
+
+
+def sequence_windows(frame: pd.DataFrame, *, user: str, time: str,
+                     length: int) -> np.ndarray:
+    """Which rows to train next-item prediction at every position on
+    (`mtzoo.tasks.next_item(sequence=...)`): each user's newest row, then
+    every `length`-th row before it, so that the windows of `length`
+    positions their histories hold cover each of the user's events once.
+    Boolean, in `frame`'s row order."""
+    if length < 1:
+        raise ValueError(f"`length` must be a positive integer. "
+                         f"Received: length={length!r}")
+    order = frame.reset_index(drop=True).sort_values(time, kind="stable")
+    later = order.groupby(user, sort=False).cumcount(ascending=False)
+    chosen = np.zeros(len(frame), bool)
+    chosen[later.index.to_numpy()] = (later.to_numpy() % length) == 0
+    return chosen

@@ -47,8 +47,10 @@ class Recipe:
             `(flags, argparse kwargs)`; in a `RunConfig` they are
             `options` by the flag's name (`--max-rows` -> `max_rows`).
         needs_data: whether `--data-dir` (or a download) is needed.
-        settings_file: `(options) -> dict` of run settings read from a
-            file the options name (the table recipe's TOML), or None.
+        option_settings: `(options) -> dict` of run settings the options
+            imply (read from the file they name, as the table recipe's
+            TOML, or chosen for a mode they select), or None. Settings a
+            run gives itself still win.
         retrieval_option: the option that adds a retrieval task, so the
             run offers only the architectures that train retrieval.
     """
@@ -65,14 +67,14 @@ class Recipe:
     hparams: dict = dataclasses.field(default_factory=dict)
     extra_args: tuple = ()
     needs_data: bool = True
-    settings_file: Callable | None = None
+    option_settings: Callable | None = None
     retrieval_option: str | None = None
 
     def run_name(self, options: dict) -> str:
         """The name of a run's results folder and SavedModel: the
         recipe's, or the stem of the config file the table recipe reads."""
         config = options.get("config")
-        if self.settings_file is not None and config:
+        if config:
             from mtzoo.features import base
 
             return base.suggested_name(pathlib.Path(config).stem)
@@ -95,10 +97,10 @@ class Recipe:
         return defaults
 
     def config_settings(self, options: dict) -> dict:
-        """Run settings from a file the options name (else none)."""
-        if self.settings_file is None:
+        """Run settings the options imply (else none)."""
+        if self.option_settings is None:
             return {}
-        return self.settings_file(options)
+        return self.option_settings(options)
 
     def architectures_for(self, options: dict) -> tuple:
         """The architectures a run with `options` can train."""

@@ -35,7 +35,15 @@ def _census(config, model_name):
 
 
 def _movielens(config, model_name):
-    pooling = config.option("history_pooling") or "mean"
+    next_item = config.option("next_item")
+    pooling = config.option("history_pooling") or (
+        "transformer" if next_item else "mean")
+    if next_item and (not config.option("history")
+                      or pooling != "transformer"):
+        raise ValueError(
+            "--next-item trains at every position of the user's history "
+            "read by a transformer: pass --history N (and leave "
+            "--history-pooling at transformer).")
     bundle = data_lib.movielens(config.data_dir, variant=config.option("variant"),
                                 max_rows=config.option("max_rows"),
                                 history=config.option("history"),
@@ -47,6 +55,8 @@ def _movielens(config, model_name):
     if validation is None:
         cut = int(len(train) * (1 - VALIDATION_FRACTION))
         train, validation = train.iloc[:cut], train.iloc[cut:]
+    if next_item:
+        return _next_movie(config, bundle, train, validation)
     tasks = bundle.tasks
     if config.option("retrieval"):
         # Which movie the user rates next, beside how they rate it.
@@ -66,6 +76,31 @@ def _movielens(config, model_name):
                 if negatives == tasks_lib.SAMPLED else None, **seen)
         tasks = [task] + list(tasks)
     return Splits(train, validation, bundle.test, bundle.features, tasks)
+
+
+def _next_movie(config, bundle, train, validation):
+    """The next movie from the user's history alone (SASRec): each user's
+    windows of `--history` ratings train every position at once."""
+    features = [f for f in bundle.features
+                if f.name in ("history", "movie_id")]
+    sampled = config.option("retrieval_negatives") == tasks_lib.SAMPLED
+    task = tasks_lib.next_item(
+        "movie", "movie_id", sequence="history", query_features=["history"],
+        exclude_seen="history",
+        num_sampled=config.option("num_sampled") if sampled else None)
+    windows = data_lib.sequence_windows(train, user="user_id",
+                                        time="timestamp",
+                                        length=config.option("history"))
+    return Splits(train[windows], validation, bundle.test, features, [task])
+
+
+def _movielens_settings(options: dict) -> dict:
+    """--next-item trains a few rows per user (its windows): smaller
+    batches, more epochs, and patience for a noisier validation loss."""
+    if not options.get("next_item"):
+        return {}
+    return {"model": "two_tower", "batch_size": 128, "epochs": 200,
+            "patience": 5}
 
 
 def _amazon_reviews(config, model_name):
@@ -158,6 +193,7 @@ RECIPES = {
         _recipe(
             "movielens", _movielens, epochs=30, batch_size=512,
             learning_rate=1e-3, retrieval_option="retrieval",
+            option_settings=_movielens_settings,
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",
@@ -179,6 +215,12 @@ RECIPES = {
                     help="movies drawn per batch with --retrieval-negatives "
                          "sampled (default: %(default)s)")),
                 _HISTORY, _HISTORY_POOLING,
+                (("--next-item",), dict(
+                    action="store_true",
+                    help="train the next movie alone from the --history "
+                         "(SASRec: every position of each user's windows "
+                         "predicts the movie after it; softmax over every "
+                         "movie, or --retrieval-negatives sampled)")),
                 (("--split",), dict(
                     choices=["time", "leave_one_out"], default="time",
                     help="test set: the latest 20%% of ratings, or each "
@@ -221,7 +263,7 @@ RECIPES = {
             # (a few thousand rows: ~10 steps an epoch) need many more.
             "table", table.prepare, epochs=100, batch_size=512,
             learning_rate=1e-3, needs_data=False,
-            settings_file=table.run_settings,
+            option_settings=table.run_settings,
             extra_args=((("--config",), dict(
                 required=True, metavar="TOML",
                 help="the table's config: data files, features, tasks, "

@@ -21,7 +21,10 @@ class NextItemHead(ItemSoftmaxHead):
     item table scores queries at serving time, as for one position).
 
     Padding positions have no target; the newest position always has one
-    (a user without history is scored from the empty sequence).
+    (a user without history is scored from the empty sequence). Outside
+    training only the newest position counts: the earlier ones are what
+    the model trained on, so a validation loss over them would not say
+    how well it predicts rows it has not seen.
 
     Args: those of `ItemSoftmaxHead`.
 
@@ -32,7 +35,7 @@ class NextItemHead(ItemSoftmaxHead):
         (0 without a target), then 1 where it has a target.
     """
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         queries, history, ids = inputs
         history = ops.cast(history, "int32")
         ids = ops.reshape(ops.cast(ids, "int32"), (-1, 1))
@@ -40,8 +43,10 @@ class NextItemHead(ItemSoftmaxHead):
                                   axis=1)
         newest = ops.concatenate([ops.zeros_like(history[:, 1:]),
                                   ops.ones_like(ids)], axis=1)
-        has_target = ops.cast(ops.logical_or(history >= 0, newest > 0),
-                              "float32")
+        has_target = ops.cast(newest > 0, "float32")
+        if training:
+            has_target = ops.cast(ops.logical_or(history >= 0, newest > 0),
+                                  "float32")
         logits, labels = self.scores(queries, targets)
         loss = keras.losses.sparse_categorical_crossentropy(
             labels, logits, from_logits=True)
