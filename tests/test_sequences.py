@@ -349,6 +349,9 @@ def test_next_item_at_every_position_learns_what_follows_and_serves_it(
     short = pd.DataFrame({"history": [[i, i + 1] for i in range(0, 40, 4)],
                           "item": [i + 2 for i in range(0, 40, 4)]})
     catalogue = mtzoo.retrieval.catalogue(train, specs, [task])
+    # Every position's item was a target, so is a candidate.
+    assert len(mtzoo.retrieval.catalogue(train.iloc[:1], specs,
+                                         [task])) == 9
     assert mtzoo.retrieval.evaluate(model, short, catalogue)[
         "recall_at_1"] >= 0.8
 

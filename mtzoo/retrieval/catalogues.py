@@ -54,7 +54,9 @@ def retrieval_task(tasks, task: str | None = None
 def catalogue(frame: pd.DataFrame, features, tasks, task: str | None = None
               ) -> Catalogue:
     """The candidates of `task` (the only retrieval task when None) found
-    in `frame`, usually the training data.
+    in `frame`, usually the training data (for a task trained at every
+    position of a sequence, the items of those positions too: each was a
+    target).
 
     Raises `DataError` naming the column when a candidate column is absent
     or the id column has no values.
@@ -71,11 +73,25 @@ def catalogue(frame: pd.DataFrame, features, tasks, task: str | None = None
     if present.empty:
         raise DataError(f"Retrieval task '{task.name}': column "
                         f"'{id_column}' has no candidate ids.")
+    if task.sequence:
+        present = _with_sequence_items(present, specs[task.sequence],
+                                       id_column)
     counts = present[id_column].value_counts(sort=False)
     unique = present.drop_duplicates(subset=id_column)[columns]
     unique = unique.reset_index(drop=True)
     return Catalogue(task, unique, counts.reindex(unique[id_column])
                      .to_numpy(np.int64))
+
+
+def _with_sequence_items(frame: pd.DataFrame, sequence,
+                         id_column: str) -> pd.DataFrame:
+    """`frame`'s candidate ids then the items of each row's sequence
+    positions (its newest `max_length`), one id column."""
+    items = [item for values in sequence.value_lists(frame)
+             for item in values[-sequence.max_length:]]
+    return pd.DataFrame({id_column: pd.concat(
+        [frame[id_column], pd.Series(items, dtype=frame[id_column].dtype)],
+        ignore_index=True)})
 
 
 def encoded_candidate_rows(model, catalogue_: Catalogue) -> dict:
