@@ -54,6 +54,38 @@ def _baselines_section(result: dict) -> list[str]:
     return lines
 
 
+#: The metrics a one-line view of a task shows.
+_SHOWN = ("auc", "rmse", "accuracy", "macro_f1", "recall_at_10",
+          "ndcg_at_10", "recall_at_100")
+
+
+def shown_metrics(values: dict) -> str:
+    """A task's main metrics on one line."""
+    return ", ".join(f"{name} {value:.4f}" for name, value in values.items()
+                     if isinstance(value, float) and name in _SHOWN)
+
+
+def _companions_section(measured: dict) -> list[str]:
+    """The report's section on companion runs (Markdown lines)."""
+    if not measured:
+        return []
+    lines = ["", "## Beside this run", "",
+             "The same recipe trained with some options changed, scored on "
+             "its own test rows; lift: this run's primary metric less the "
+             "companion's, on the tasks both have.", "",
+             "| run | options | task | metrics | lift |",
+             "|---|---|---|---|---|"]
+    for label, entry in measured.items():
+        options = ", ".join(f"{k}={v}" for k, v in entry["options"].items())
+        for task, values in entry["tasks"].items():
+            lift = entry["lift"].get(task)
+            lines.append(
+                f"| {label} | {options} | {task} | {shown_metrics(values)} | "
+                + (f"{lift['metric']} {lift['lift']:+.4f}" if lift else "")
+                + " |")
+    return lines
+
+
 def markdown_report(result: dict, tasks) -> str:
     """The report of a recipe run (see `mtzoo.runs.run`) as Markdown."""
     lines = [
@@ -97,6 +129,7 @@ def markdown_report(result: dict, tasks) -> str:
                  for n in result["test"]["tasks"][t.name].get("notes", [])]
         lines += [""] + notes if notes else []
     lines += _baselines_section(result)
+    lines += _companions_section(result.get("companions") or {})
     plots = result.get("plots", [])
     if plots:
         lines += ["", "## Plots", ""]

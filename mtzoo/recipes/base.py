@@ -53,6 +53,9 @@ class Recipe:
             run gives itself still win.
         retrieval_option: the option that adds a retrieval task, so the
             run offers only the architectures that train retrieval.
+        companions: `(options) -> {label: option changes}`: runs of the
+            recipe that a run with `options` trains beside itself to put
+            its results in context (`mtzoo.runs.companions`), or None.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Recipe:
     needs_data: bool = True
     option_settings: Callable | None = None
     retrieval_option: str | None = None
+    companions: Callable | None = None
 
     def run_name(self, options: dict) -> str:
         """The name of a run's results folder and SavedModel: the
@@ -101,6 +105,11 @@ class Recipe:
         if self.option_settings is None:
             return {}
         return self.option_settings(options)
+
+    def companion_options(self, options: dict) -> dict:
+        """`{label: option changes}` of the runs to train beside a run
+        with `options` (none when the recipe names none)."""
+        return self.companions(options) if self.companions else {}
 
     def architectures_for(self, options: dict) -> tuple:
         """The architectures a run with `options` can train."""

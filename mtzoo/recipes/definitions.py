@@ -103,6 +103,18 @@ def _movielens_settings(options: dict) -> dict:
             "patience": 5}
 
 
+def _movielens_companions(options: dict) -> dict:
+    """A ranking run with --history N is measured against the same model
+    without the history (the history's lift) and beside the next movie
+    predicted from the history alone (--next-item)."""
+    if not options.get("history") or options.get("next_item"):
+        return {}
+    return {"without history": {"history": 0, "history_pooling": None},
+            "next movie from the history": {
+                "next_item": True, "history_pooling": None,
+                "retrieval": False}}
+
+
 def _amazon_reviews(config, model_name):
     bundle = data_lib.amazon_reviews(
         config.data_dir, text_encoder=config.option("text_encoder"),
@@ -194,6 +206,7 @@ RECIPES = {
             "movielens", _movielens, epochs=30, batch_size=512,
             learning_rate=1e-3, retrieval_option="retrieval",
             option_settings=_movielens_settings,
+            companions=_movielens_companions,
             hparams={"dropout": 0.1},
             extra_args=((("--variant",), dict(
                 choices=["100k", "1m"], default="100k",

@@ -39,18 +39,27 @@ class NextItemHead(ItemSoftmaxHead):
         queries, history, ids = inputs
         history = ops.cast(history, "int32")
         ids = ops.reshape(ops.cast(ids, "int32"), (-1, 1))
+        before_newest = ops.zeros_like(history[:, 1:], dtype="float32")
+        if not training:
+            # The newest position alone: one score per item, not `length`.
+            loss = self._loss(queries[:, -1:, :], ids)
+            return ops.concatenate(
+                [before_newest, loss, before_newest,
+                 ops.ones_like(loss)], axis=-1)
         targets = ops.concatenate([ops.maximum(history[:, 1:], 0), ids],
                                   axis=1)
-        newest = ops.concatenate([ops.zeros_like(history[:, 1:]),
-                                  ops.ones_like(ids)], axis=1)
-        has_target = ops.cast(newest > 0, "float32")
-        if training:
-            has_target = ops.cast(ops.logical_or(history >= 0, newest > 0),
-                                  "float32")
-        logits, labels = self.scores(queries, targets)
-        loss = keras.losses.sparse_categorical_crossentropy(
-            labels, logits, from_logits=True)
+        has_target = ops.concatenate(
+            [ops.cast(history[:, :-1] >= 0, "float32"),
+             ops.ones_like(before_newest[:, :1])], axis=1)
+        loss = self._loss(queries, targets)
         return ops.concatenate([loss * has_target, has_target], axis=-1)
+
+    def _loss(self, queries, targets):
+        """Cross-entropy of each query `[batch, positions, dim]` against
+        its target item row `[batch, positions]`."""
+        logits, labels = self.scores(queries, targets)
+        return keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[1][0], 2 * input_shape[1][1])

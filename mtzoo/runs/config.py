@@ -73,7 +73,8 @@ class RunConfig:
         export: bool. Write the SavedModel.
         baselines: bool. Fit gradient boosting, a linear model and a
             constant per task on the same rows and report them beside the
-            network (`mtzoo.baselines`).
+            network (`mtzoo.baselines`), and train the runs the recipe
+            sets beside this one (`mtzoo.runs.companions`).
         verbose: bool. Print one line of progress per epoch. Defaults to
             True.
         hyperparameters: dict. Builder keywords, over the recipe's.

@@ -192,7 +192,9 @@ def _add_run_flags(parser, recipe) -> None:
                         help="skip the baselines (gradient boosting, a "
                              "linear model and a constant per task, fitted "
                              "on the same rows and reported beside the "
-                             "network)")
+                             "network) and the runs a recipe trains beside "
+                             "this one (movielens --history: without it, "
+                             "and --next-item)")
     parser.add_argument("--quiet", action="store_true",
                         help="print no per-epoch progress")
 

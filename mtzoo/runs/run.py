@@ -17,6 +17,7 @@ from mtzoo import models
 from mtzoo import reporting
 from mtzoo.recipes import definitions
 from mtzoo.atomic import atomic_path
+from mtzoo.runs import companions
 from mtzoo.runs import steps
 from mtzoo.runs import tuning
 from mtzoo.runs.config import RunConfig
@@ -35,6 +36,7 @@ def run(config: RunConfig) -> dict:
     from mtzoo.training import distribution
 
     recipe = definitions.get(config.recipe)
+    requested = config
     config = resolve(config, recipe)
     # A multi-worker strategy must exist before TensorFlow runs anything.
     strategy = distribution.make_strategy(config.strategy)
@@ -86,6 +88,8 @@ def run(config: RunConfig) -> dict:
                           batch_size=max(config.batch_size, 4096))
     if baselines is None:
         baselines, baseline_seconds = _timed_baselines(splits, config)
+    beside = companions.measure(recipe, config, requested, test) \
+        if config.baselines else {}
     plots = _plots(model, splits, fitted.history, config, output)
     saved = steps.save_and_export(
         model, splits, output, export_name=f"{name}_{config.model}",
@@ -95,7 +99,7 @@ def run(config: RunConfig) -> dict:
               "baseline_seconds": baseline_seconds if baselines else None,
               "losses_to_baselines": baselines_lib.losses(
                   test["tasks"], baselines, splits.tasks),
-              "tuning": tuned, "run": identity,
+              "companions": beside, "tuning": tuned, "run": identity,
               "plots": [p.name for p in plots], **saved,
               **environment.describe()}
     (output / "report.md").write_text(
@@ -243,5 +247,6 @@ def summary(result: dict) -> str:
                          f"{shown}")
     lines += [f"  below a baseline: {line}"
               for line in result.get("losses_to_baselines", [])]
+    lines += companions.summary_lines(result.get("companions") or {})
     lines.append(f"outputs: {result['output_dir']}")
     return "\n".join(lines)

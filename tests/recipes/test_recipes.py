@@ -189,6 +189,32 @@ print(json.dumps({{"inputs": sorted(inputs),
 
 
 @pytest.mark.large
+def test_a_history_run_reports_its_lift_and_the_next_movie(tmp_path):
+    result = _run("movielens", tmp_path, "--history", "5", "--no-export",
+                  baselines=True)
+    beside = result["companions"]
+    assert set(beside) == {"without history", "next movie from the history"}
+    without = beside["without history"]
+    assert without["options"] == {"history": 0, "history_pooling": None}
+    for task in ("rating", "liked"):
+        lift = without["lift"][task]
+        metric = lift["metric"]
+        assert lift["lift"] == pytest.approx(
+            result["test"]["tasks"][task][metric]
+            - without["tasks"][task][metric], abs=1e-6)
+    following = beside["next movie from the history"]
+    assert following["lift"] == {}  # no task in common
+    movie = following["tasks"]["movie"]
+    assert 0 < movie["recall_at_10"] <= movie["recall_at_100"] <= 1
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["companions"]["without history"]["lift"] == without["lift"]
+    assert "## Beside this run" in (tmp_path / "report.md").read_text()
+    shown = runs.summary(result)
+    assert "without history: rating:" in shown and "this run's lift" in shown
+    assert "next movie from the history: movie: recall_at_10" in shown
+
+
+@pytest.mark.large
 def test_esmm_recipe_exports_three_outputs(tmp_path):
     _run("ali_ccp", tmp_path, "--model", "esmm")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
