@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from mtzoo.api_export import mtzoo_export
+from mtzoo.layers.dropout import Dropout
 
 #: What `SequencePooling` accepts.
 SEQUENCE_POOLINGS = ("mean", "target_attention", "transformer")
@@ -38,7 +39,7 @@ class SequencePooling(keras.layers.Layer):
         num_heads: int. Attention heads of `"transformer"`. Defaults to 2.
         attention_units: int. Hidden units of `"target_attention"`'s
             scoring MLP. Defaults to 36 (the paper's).
-        dropout: float. Dropout of `"transformer"`'s attention and
+        dropout: float. Dropout of `"transformer"`'s attention output and
             feed-forward outputs. Defaults to 0.
         **kwargs: Args to pass to the base class.
 
@@ -72,15 +73,19 @@ class SequencePooling(keras.layers.Layer):
                 keras.layers.Dense(self.attention_units, activation="relu"),
                 keras.layers.Dense(1)], name="activation_unit")
         elif pooling == "transformer":
+            # Dropout on the attention's output rather than inside it:
+            # Keras' own dropout compiles to slow code under XLA on CPU.
             self.attention = keras.layers.MultiHeadAttention(
                 self.num_heads, max(self.width // self.num_heads, 1),
-                dropout=self.dropout, name="self_attention")
+                name="self_attention")
+            self.attention_dropout = Dropout(self.dropout,
+                                             name="attention_dropout")
             self.attention_norm = keras.layers.LayerNormalization(
                 name="attention_norm")
             self.feed_forward = keras.Sequential([
                 keras.layers.Dense(self.width, activation="relu"),
                 keras.layers.Dense(self.width),
-                keras.layers.Dropout(self.dropout)], name="feed_forward")
+                Dropout(self.dropout)], name="feed_forward")
             self.output_norm = keras.layers.LayerNormalization(
                 name="output_norm")
 
@@ -135,8 +140,9 @@ class SequencePooling(keras.layers.Layer):
         # A padding position attends to itself, so no row is all masked.
         attend = ops.logical_or(attend, ops.expand_dims(
             ops.eye(length, dtype="bool"), 0))
-        attended = self.attention(x, x, attention_mask=attend,
-                                  training=training)
+        attended = self.attention_dropout(
+            self.attention(x, x, attention_mask=attend, training=training),
+            training=training)
         x = self.attention_norm(x + attended)
         return self.output_norm(x + self.feed_forward(x, training=training))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from mtzoo import catalog
 from mtzoo import data as data_lib
 from mtzoo import features as features_lib
@@ -80,8 +82,10 @@ def _movielens(config, model_name):
 
 def _next_movie(config, bundle, train, validation):
     """The next movie from the user's history alone (SASRec): each user's
-    windows of `--history` ratings train every position at once."""
-    features = [f for f in bundle.features
+    windows of `--history` ratings train every position at once, with
+    SASRec's dropout of 0.2 inside the transformer."""
+    features = [dataclasses.replace(f, dropout=0.2) if f.name == "history"
+                else f for f in bundle.features
                 if f.name in ("history", "movie_id")]
     sampled = config.option("retrieval_negatives") == tasks_lib.SAMPLED
     task = tasks_lib.next_item(
