@@ -61,8 +61,10 @@ def split(data_dir, held_out: float, seed: int):
 
     def prepared(frame):
         frame = frame.assign(item_text=frame["item"].map(text).fillna(""))
-        frame["history"] = [[i for i in h if i not in hidden]
-                            for h in frame["history"]]
+        kept = [[i not in hidden for i in h] for h in frame["history"]]
+        for column in ("history", "rating_history"):
+            frame[column] = [[v for v, keep in zip(values, keeps) if keep]
+                             for values, keeps in zip(frame[column], kept)]
         return frame
 
     train = prepared(train[~train["item"].isin(hidden)])
