@@ -57,6 +57,7 @@ def test_every_task_gets_three_baselines_scored_on_its_own_metrics(scored):
     assert tier["gradient_boosting"]["accuracy"] > \
         tier["constant"]["accuracy"] + 0.2
     assert tier["linear"]["strength"] in (0.01, 0.1, 1.0, 10.0)
+    assert isinstance(tier["linear"]["converged"], bool)
 
 
 def test_ids_of_many_users_are_target_encoded_for_the_trees(splits):
@@ -117,3 +118,24 @@ def test_a_search_aims_at_the_better_baseline_on_every_task(splits, scored):
     assert tuning.objective_value(scores, splits.tasks, targets) == \
         pytest.approx(0.6 - (0.09 + 0.03) / 3)
     assert tuning.objective_value(scores, splits.tasks, None) == 0.6
+
+
+def test_a_linear_model_that_does_not_converge_says_so_without_a_warning():
+    import warnings
+
+    from sklearn import linear_model
+
+    from mtzoo.baselines import models
+
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(200, 5))
+    labels = (matrix[:, 0] + rng.normal(size=200) > 0).astype(int)
+    weights = np.ones(200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not models.fit_recording_convergence(
+            linear_model.LogisticRegression(max_iter=1), matrix, labels,
+            weights)
+        assert models.fit_recording_convergence(
+            linear_model.LogisticRegression(max_iter=300), matrix, labels,
+            weights)

@@ -25,7 +25,8 @@ SCRIPTS = {"quality": "quality.py",
            "mmoe_paper": "mmoe_paper.py", "regression": "regression.py",
            "impressions_gap": "impressions_gap.py",
            "dropout": "dropout.py", "own_tables": "own_tables.py",
-           "history": "history.py"}
+           "history": "history.py", "next_item": "next_item.py",
+           "cold_start": "cold_start.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 

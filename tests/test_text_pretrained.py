@@ -121,25 +121,46 @@ def test_frozen_minilm_trains_on_cached_vectors_and_exports_raw_text(
 @needs_minilm
 def test_fine_tuning_the_top_layer_trains_it_alone_and_round_trips(
         tmp_path):
+    import tensorflow as tf
+
+    from mtzoo.text import layers
+
     frame = _reviews(96)
     features = F.adapt([F.TextFeature("review", encoder="minilm",
                                       max_length=16, trainable=1)], frame)
     tasks = [T.binary("liked")]
     model = models.shared_bottom(features, tasks)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    encoder = next(layer for layer in model.get_layer(
+    # The five frozen layers ran once, before training: the model holds
+    # the top layer alone, over their token vectors.
+    top = next(layer for layer in model.get_layer(
         "feature_encoder")._layers_by_key.values())
-    top = encoder.backbone.get_layer("transformer_layer_5")
-    bottom = encoder.backbone.get_layer("transformer_layer_0")
-    before = [np.array(w) for w in (top.weights[0], bottom.weights[0])]
+    assert [t.name for t in top.transformer_layers] == ["transformer_layer_5"]
+    x = data.model_inputs(frame.iloc[:8], features)
+    assert tuple(x["review"].shape) == (8, 16, 385)
+    # ... and compute what the whole encoder computes.
+    whole = layers.PretrainedTextEncoder("minilm", trainable_layers=1,
+                                         pad_id=layers.pad_id("minilm"))
+    ids = layers.WordPieceIds("minilm", 16)(
+        tf.constant(frame["review"].iloc[:8].to_numpy().astype(str)))
+    np.testing.assert_allclose(np.asarray(top(x["review"])),
+                               np.asarray(whole(ids)), atol=5e-3)
+
+    before = np.array(top.transformer_layers[0].weights[0])
     model.fit(data.from_dataframe(frame, features, tasks, batch_size=32),
               epochs=1, verbose=0)
-    assert not np.allclose(before[0], np.array(top.weights[0]))
-    np.testing.assert_array_equal(before[1], np.array(bottom.weights[0]))
+    assert not np.allclose(before, np.array(
+        top.transformer_layers[0].weights[0]))
     path = tmp_path / "model.keras"
     models.save_model(model, path)
     again = models.load_model(path)
-    x = data.model_inputs(frame.iloc[:8], features)
+    expected = model.predict(x, verbose=0)["liked"]
     np.testing.assert_allclose(again.predict(x, verbose=0)["liked"],
-                               model.predict(x, verbose=0)["liked"],
-                               atol=1e-5)
+                               expected, atol=1e-5)
+    # The SavedModel takes raw text and runs the frozen layers itself.
+    version = mtzoo.export.export_saved_model(model, tmp_path / "export",
+                                              model_name="reviews")
+    serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+    served = serve(review=tf.constant(
+        frame["review"].iloc[:8].to_numpy().astype(str)))["liked"]
+    np.testing.assert_allclose(served.numpy(), expected, atol=1e-4)

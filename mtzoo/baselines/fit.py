@@ -77,19 +77,21 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     start = time.perf_counter()
     estimator, best = models.linear(task), None
     for strength in models.LINEAR_STRENGTHS:
-        models.set_strength(estimator, strength).fit(
-            linear["train"], y["train"], sample_weight=w["train"])
+        converged = models.fit_recording_convergence(
+            models.set_strength(estimator, strength), linear["train"],
+            y["train"], w["train"])
         predicted = models.output(task, estimator, linear["test"])
         if not validated:
-            best = (None, strength, predicted)
+            best = (None, strength, predicted, converged)
             break
         score = _score(task, validation, rows["validation"], models.output(
             task, estimator, linear["validation"])).get(task.primary_metric)
         if best is None or (score is not None and (
                 best[0] is None or score > best[0])):
-            best = (score, strength, predicted)
+            best = (score, strength, predicted, converged)
     results["linear"] = {**_score(task, test, rows["test"], best[2]),
                          "validation_score": best[0], "strength": best[1],
+                         "converged": best[3],
                          "seconds": round(time.perf_counter() - start, 2)}
     results["constant"] = _score(task, test, rows["test"], models.constant(
         task, y["train"], w["train"], int(rows["test"].sum())))

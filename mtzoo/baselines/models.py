@@ -39,6 +39,27 @@ def linear(task):
     return linear_model.Ridge()
 
 
+def fit_recording_convergence(estimator, matrix, labels, weights) -> bool:
+    """Fits `estimator`; returns whether its solver converged (within its
+    iterations), instead of printing scikit-learn's warning in the middle
+    of a run's output."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        estimator.fit(matrix, labels, sample_weight=weights)
+    converged = True
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            converged = False
+        else:  # anything else is still the user's to see
+            warnings.warn_explicit(warning.message, warning.category,
+                                   warning.filename, warning.lineno)
+    return converged
+
+
 def set_strength(estimator, strength: float):
     """`estimator` at regularization `strength` (larger: weaker)."""
     if hasattr(estimator, "C"):

@@ -41,7 +41,10 @@ class TextFeature(MultiCategoricalFeature):
       `pip install -e ".[text]"` (see `mtzoo.text`). Frozen by default:
       training then encodes each distinct text once and trains on the
       vectors (`mtzoo.text.TextVectorCache`); `trainable=True` fine-tunes
-      every transformer layer, an integer the top ones.
+      every transformer layer, an integer the top ones: then the frozen
+      layers below run once per text before training (their token vectors
+      are the feature's encoded values) and each training step runs only
+      the layers it updates.
 
     Missing text (NaN, None) is the empty string.
 
@@ -116,6 +119,14 @@ class TextFeature(MultiCategoricalFeature):
         return self.pretrained and self.trainable not in (False, 0)
 
     @property
+    def frozen_layers(self) -> int | None:
+        """Bottom transformer layers run once per text, before training,
+        when only the top ones are fine-tuned (None otherwise)."""
+        if not self.fine_tuned or self.trainable is True:
+            return None
+        return max(self.checkpoint().num_layers - self.trainable, 0)
+
+    @property
     def is_adapted(self) -> bool:
         return True if self.pretrained else super().is_adapted
 
@@ -164,11 +175,15 @@ class TextFeature(MultiCategoricalFeature):
     def encoded_shape(self) -> tuple:
         if not self.pretrained:
             return super().encoded_shape()
+        if self.frozen_layers is not None:
+            return (self.max_length, self.checkpoint().hidden_size + 1)
         if self.fine_tuned:
             return (self.max_length,)
         return (self.checkpoint().hidden_size,)
 
     def encoded_dtype(self) -> str:
+        if self.frozen_layers is not None:
+            return "float16"  # token vectors: half the memory
         if self.pretrained and not self.fine_tuned:
             return "float32"
         return "int32"
@@ -185,6 +200,9 @@ class TextFeature(MultiCategoricalFeature):
     def preprocessing_key(self) -> str | None:
         if not self.pretrained:
             return super().preprocessing_key()
+        if self.frozen_layers is not None:
+            return (f"token_states:{self.encoder}:{self.max_length}:"
+                    f"{self.frozen_layers}")
         stage = "wordpiece" if self.fine_tuned else "sentence_encoder"
         return f"{stage}:{self.encoder}:{self.max_length}"
 
@@ -193,6 +211,9 @@ class TextFeature(MultiCategoricalFeature):
             return super().make_preprocessing()
         from mtzoo.text import layers
 
+        if self.frozen_layers is not None:
+            return layers.FrozenTokenStates(self.encoder, self.max_length,
+                                            self.frozen_layers)
         if self.fine_tuned:
             return layers.WordPieceIds(self.encoder, self.max_length)
         return layers.SentenceEncoder(self.encoder, self.max_length)
@@ -200,15 +221,24 @@ class TextFeature(MultiCategoricalFeature):
     def preprocess(self, raw, layer):
         if not self.pretrained:
             return super().preprocess(raw, layer)
-        return layer(self.text_tensor(raw))
+        encoded = layer(self.text_tensor(raw))
+        if self.frozen_layers is not None:
+            encoded = tf.cast(encoded, tf.float16)
+        return encoded
 
     def encode_column(self, frame: pd.DataFrame):
-        """A frozen encoder's vectors for every row, each distinct text
+        """A frozen encoder's vectors (or, fine-tuning the top layers,
+        the token vectors below them) for every row, each distinct text
         encoded once (`mtzoo.text.cache`); None for other encoders."""
-        if not self.pretrained or self.fine_tuned:
+        if not self.pretrained or (self.fine_tuned
+                                   and self.frozen_layers is None):
             return None
         from mtzoo.text import cache
 
+        if self.frozen_layers is not None:
+            return cache.token_states(self.encoder, self.max_length,
+                                      self.frozen_layers,
+                                      self.to_array(frame))
         return cache.cache_for(self.encoder, self.max_length).vectors(
             self.to_array(frame))
 
@@ -237,6 +267,8 @@ class TextFeature(MultiCategoricalFeature):
         return super().output_dim
 
     def model_key(self) -> str | None:
+        if self.frozen_layers is not None:
+            return f"text_top_layers:{self.encoder}:{self.trainable}"
         if self.fine_tuned:
             return f"text_encoder:{self.encoder}:{self.trainable}"
         return None
@@ -250,6 +282,9 @@ class TextFeature(MultiCategoricalFeature):
         name = "text_encoder_" + "".join(
             c if c.isalnum() else "_" for c in f"{self.encoder}_"
             f"{self.trainable}")
+        if self.frozen_layers is not None:
+            return layers.TopTextLayers(self.encoder, self.trainable,
+                                        name=name)
         return layers.PretrainedTextEncoder(
             self.encoder, trainable_layers=None if self.trainable is True
             else self.trainable, pad_id=layers.pad_id(self.encoder),

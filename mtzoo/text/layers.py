@@ -73,6 +73,22 @@ class WordPieceIds(keras.layers.Layer):
                 "max_length": self.max_length}
 
 
+def _backbone_inputs(ids, mask) -> dict:
+    return {"token_ids": ids, "segment_ids": ops.zeros_like(ids),
+            "padding_mask": ops.cast(mask, "int32")}
+
+
+def mean_pooled(tokens, mask):
+    """`[batch, hidden]`: the mean of the token vectors where `mask`,
+    L2-normalized (sentence-transformers' pooling)."""
+    weights = ops.cast(mask, tokens.dtype)[:, :, None]
+    pooled = ops.sum(tokens * weights, axis=1) / ops.maximum(
+        ops.sum(weights, axis=1), 1e-9)
+    pooled = ops.cast(pooled, "float32")
+    return pooled / ops.maximum(
+        ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True)), 1e-12)
+
+
 @mtzoo_export
 class PretrainedTextEncoder(keras.layers.Layer):
     """WordPiece ids to sentence vectors: the pretrained transformer, the
@@ -119,17 +135,9 @@ class PretrainedTextEncoder(keras.layers.Layer):
     def call(self, ids, training=None):
         ids = ops.cast(ids, "int32")
         mask = ops.not_equal(ids, self.pad_id)
-        tokens = self.backbone({
-            "token_ids": ids, "segment_ids": ops.zeros_like(ids),
-            "padding_mask": ops.cast(mask, "int32")},
-            training=training)["sequence_output"]
-        weights = ops.cast(mask, tokens.dtype)[:, :, None]
-        pooled = ops.sum(tokens * weights, axis=1) / ops.maximum(
-            ops.sum(weights, axis=1), 1e-9)
-        pooled = ops.cast(pooled, "float32")
-        return pooled / ops.maximum(
-            ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True)),
-            1e-12)
+        tokens = self.backbone(_backbone_inputs(ids, mask),
+                               training=training)["sequence_output"]
+        return mean_pooled(tokens, mask)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.hidden_size)
@@ -172,3 +180,101 @@ class SentenceEncoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "encoder": self.encoder,
                 "max_length": self.max_length}
+
+
+@mtzoo_export
+class FrozenTokenStates(keras.layers.Layer):
+    """Raw strings to a pretrained encoder's token vectors after its bottom
+    `frozen_layers` transformer layers, beside the padding mask:
+    `[batch, max_length, hidden_size + 1]`, the last channel 1 at real
+    tokens. The preprocessing stage of a text feature that fine-tunes only
+    the top layers (`TopTextLayers`): the frozen part runs once per text,
+    not in every training step.
+
+    Args:
+        encoder: str. `"minilm"` or a checkpoint folder.
+        max_length: int. Tokens kept per text.
+        frozen_layers: int. Bottom transformer layers run here (0: the
+            embeddings alone).
+    """
+
+    def __init__(self, encoder, max_length, frozen_layers, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.max_length = int(max_length)
+        self.frozen_layers = int(frozen_layers)
+        checkpoint = checkpoints.resolve(encoder)
+        self.hidden_size = checkpoint.hidden_size
+        self.ids = WordPieceIds(encoder, max_length, name="wordpiece_ids")
+        backbone = _keras_hub().models.BertBackbone.from_preset(
+            str(checkpoint.folder))
+        last = (f"transformer_layer_{self.frozen_layers - 1}"
+                if self.frozen_layers else "embeddings_dropout")
+        self.bottom = keras.Model(backbone.inputs,
+                                  backbone.get_layer(last).output,
+                                  name="frozen_layers")
+        self.bottom.trainable = False
+        self.built = True
+
+    def call(self, text):
+        ids = self.ids(text)
+        mask = ops.not_equal(ids, self.ids.pad_id)
+        states = self.bottom(_backbone_inputs(ids, mask), training=False)
+        return ops.concatenate(
+            [states, ops.cast(mask, states.dtype)[:, :, None]], axis=-1)
+
+    def compute_output_spec(self, text):
+        return keras.KerasTensor(
+            (text.shape[0], self.max_length, self.hidden_size + 1),
+            "float32")
+
+    def get_config(self):
+        return {**super().get_config(), "encoder": self.encoder,
+                "max_length": self.max_length,
+                "frozen_layers": self.frozen_layers}
+
+
+@mtzoo_export
+class TopTextLayers(keras.layers.Layer):
+    """The top `trainable_layers` transformer layers of a pretrained
+    encoder over the token states `FrozenTokenStates` computed, then mean
+    pooling and L2 normalization: `PretrainedTextEncoder` with
+    `trainable_layers`, without running the frozen layers again.
+
+    Args:
+        encoder: str. `"minilm"` or a checkpoint folder.
+        trainable_layers: int. Top transformer layers to run and train.
+
+    Input: `[batch, length, hidden_size + 1]` token states and mask.
+    Output: `[batch, hidden_size]`.
+    """
+
+    def __init__(self, encoder, trainable_layers, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.trainable_layers = int(trainable_layers)
+        checkpoint = checkpoints.resolve(encoder)
+        self.hidden_size = checkpoint.hidden_size
+        backbone = _keras_hub().models.BertBackbone.from_preset(
+            str(checkpoint.folder))
+        first = max(checkpoint.num_layers - self.trainable_layers, 0)
+        self.transformer_layers = [
+            backbone.get_layer(f"transformer_layer_{i}")
+            for i in range(first, checkpoint.num_layers)]
+        self.built = True
+
+    def call(self, states, training=None):
+        states = ops.cast(states, self.compute_dtype)
+        mask = states[:, :, -1] > 0.5
+        tokens = states[:, :, :-1]
+        for layer in self.transformer_layers:
+            tokens = layer(tokens, padding_mask=mask, training=training)
+        return mean_pooled(tokens, mask)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.hidden_size)
+
+    def get_config(self):
+        return {**super().get_config(), "encoder": self.encoder,
+                "trainable_layers": self.trainable_layers}
