@@ -36,12 +36,9 @@ def check_features(task, features: dict) -> None:
         raise ValueError(
             f"Retrieval task '{task.name}' leaves no feature for the query "
             f"tower; set `query_features` or add user/context features.")
-    seen = features.get(task.exclude_seen) if task.exclude_seen else None
-    if task.exclude_seen and (
-            seen is None or task.exclude_seen not in
-            task.query_feature_names(list(features))
-            or seen.embedding() is None or tuple(seen.encoded_shape()) == ()
-            or seen.embedding()[0] != candidate.embedding()[0]):
+    if task.exclude_seen and not _past_items(
+            task, features, task.exclude_seen,
+            lambda spec: tuple(spec.encoded_shape()) != ()):
         raise ValueError(
             f"Retrieval task '{task.name}': exclude_seen='"
             f"{task.exclude_seen}' must name a query feature of past items "
@@ -60,16 +57,25 @@ def check_features(task, features: dict) -> None:
                 f"'mean' or 'transformer' for retrieval.")
 
 
+def _past_items(task, features: dict, name: str, kind_fits) -> bool:
+    """Whether feature `name` is a query feature of the task that reads
+    its candidates' table and that `kind_fits`."""
+    spec = features.get(name)
+    return (spec is not None and kind_fits(spec)
+            and name in task.query_feature_names(list(features))
+            and spec.embedding() is not None
+            and spec.embedding()[0]
+            == features[task.candidate_id].embedding()[0])
+
+
 def _check_sequence(task, features: dict) -> None:
     """The sequence a task trains at every position is a transformer-pooled
     history of its candidates among its query features."""
     if not task.sequence:
         return
-    spec = features.get(task.sequence)
     candidate = features[task.candidate_id]
-    if (spec is None or not spec.has_positions()
-            or task.sequence not in task.query_feature_names(list(features))
-            or spec.embedding()[0] != candidate.embedding()[0]):
+    if not _past_items(task, features, task.sequence,
+                       lambda spec: spec.has_positions()):
         raise ValueError(
             f"Retrieval task '{task.name}': sequence='{task.sequence}' must "
             f"name a query feature that is a SequenceFeature with "
