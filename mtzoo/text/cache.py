@@ -160,14 +160,16 @@ def token_states(encoder: str, max_length: int, frozen_layers: int, texts,
 
     key = (encoder, int(max_length), int(frozen_layers))
     if key not in _STATE_LAYERS:
-        _STATE_LAYERS[key] = FrozenTokenStates(*key)
-    layer = _STATE_LAYERS[key]
+        layer = FrozenTokenStates(*key)
+        # One traced graph per batch size (the last batch may be smaller).
+        _STATE_LAYERS[key] = (layer, tf.function(layer))
+    layer, run = _STATE_LAYERS[key]
     texts = np.asarray(texts, dtype=object)
     unique, inverse = np.unique(texts, return_inverse=True)
     states = np.zeros((len(unique), layer.max_length, layer.hidden_size + 1),
                       np.float16)
     for start in range(0, len(unique), batch_size):
         batch = tf.constant(unique[start:start + batch_size].astype(str))
-        states[start:start + batch_size] = np.asarray(layer(batch),
+        states[start:start + batch_size] = np.asarray(run(batch),
                                                       np.float16)
     return states[inverse.reshape(-1)]
