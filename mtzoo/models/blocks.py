@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import keras
@@ -61,6 +62,16 @@ def check_schema(features, tasks, *, architecture: str | None,
                     f"{role} column of task '{task.name}'. Remove it from "
                     f"the features: a model must not see its label."
                 )
+    unadapted = [t.name for t in tasks if t.needs_adapt]
+    if unadapted:
+        warnings.warn(
+            f"Tasks {unadapted} have label statistics still to learn "
+            f"(regression: the mean and scale the model trains in, so "
+            f"without them it trains on raw labels; balanced classes: the "
+            f"class weights, ignored without them). Call "
+            f"`tasks = mtzoo.tasks.adapt(tasks, train_frame)` before "
+            f"building (or pass standardize=False to train a regression "
+            f"task on its labels as they are).", UserWarning, stacklevel=3)
     names = {f.name for f in features} & {t.name for t in tasks}
     if names:
         raise ValueError(

@@ -95,3 +95,20 @@ def test_unadapted_features_are_refused():
     with pytest.raises(ValueError, match="'device'.*adapt"):
         mtzoo.models.mmoe([F.CategoricalFeature("device")],
                           [T.binary("click")])
+
+
+def test_a_task_never_adapted_is_named_when_the_model_is_built(
+        impression_features):
+    import warnings
+
+    import pandas as pd
+
+    raw = [T.regression("watch_time"), T.binary("click")]
+    with pytest.warns(UserWarning, match=r"\['watch_time'\].*tasks\.adapt"):
+        mtzoo.models.build("shared_bottom", impression_features, raw)
+    labels = pd.DataFrame({"watch_time": [1.0, 3.0, 8.0],
+                           "click": [0.0, 1.0, 1.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mtzoo.models.build("shared_bottom", impression_features,
+                           T.adapt(raw, labels))

@@ -171,7 +171,7 @@ from mtzoo.data import synthetic
 frame = synthetic.impressions(3000, num_users=60, num_items=40, seed=0)
 train, test = frame.iloc[:2400], frame.iloc[2400:]
 features = mtzoo.features.adapt(synthetic.impression_features(), train)
-tasks = synthetic.impression_tasks()
+tasks = mtzoo.tasks.adapt(synthetic.impression_tasks(), train)
 model = mtzoo.models.mmoe(features, tasks, num_experts=2)
 model.compile(optimizer="adam")
 model.fit(mtzoo.data.from_dataframe(train, features, tasks, batch_size=256,
