@@ -164,3 +164,17 @@ def test_fine_tuning_the_top_layer_trains_it_alone_and_round_trips(
     served = serve(review=tf.constant(
         frame["review"].iloc[:8].to_numpy().astype(str)))["liked"]
     np.testing.assert_allclose(served.numpy(), expected, atol=1e-4)
+
+
+@needs_minilm
+@pytest.mark.xla
+def test_a_fine_tuned_encoder_trains_without_xla_by_default():
+    frame = _reviews(16)
+    tasks = [T.binary("liked")]
+    for text, compiled in (
+            (F.TextFeature("review", max_length=8), True),
+            (F.TextFeature("review", encoder="minilm", max_length=8,
+                           trainable=1), False)):
+        model = models.shared_bottom(F.adapt([text], frame), tasks)
+        model.compile(optimizer="adam")
+        assert model.jit_compile is compiled

@@ -361,6 +361,13 @@ class FeatureSpec:
         its own (a history scored against the candidate item), or None."""
         return None
 
+    def slow_under_xla(self) -> bool:
+        """Whether the feature's model layer trains slowly when XLA
+        compiles it on CPU (a pretrained encoder's layers drop out with
+        Keras' own dropout, whose random masks XLA compiles to slow code;
+        `mtzoo.layers.Dropout` draws with Philox)."""
+        return False
+
     def has_positions(self) -> bool:
         """Whether the model holds a vector at every position of the
         feature (a sequence pooled by a causal transformer)."""

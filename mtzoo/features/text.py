@@ -118,6 +118,11 @@ class TextFeature(MultiCategoricalFeature):
         """Whether training updates the pretrained encoder."""
         return self.pretrained and self.trainable not in (False, 0)
 
+    def slow_under_xla(self) -> bool:
+        # keras-hub's transformer layers: MiniLM's top layer trained 5x
+        # slower with XLA than without.
+        return self.fine_tuned
+
     @property
     def frozen_layers(self) -> int | None:
         """Bottom transformer layers run once per text, before training,

@@ -171,18 +171,8 @@ class MultiTaskModel(keras.Model):
         return (not kwargs.get("run_eagerly")
                 and not strategy.needs_task_gradients
                 and not tf.distribute.has_strategy()
-                and not self._keras_dropout())
-
-    def _keras_dropout(self) -> bool:
-        """Whether a layer drops out with Keras' own `Dropout` (a
-        pretrained encoder's layers do): XLA compiles its random masks to
-        slow code on CPU (MiniLM's top layer trained 5x slower with XLA
-        than without); `mtzoo.layers.Dropout` draws with Philox."""
-        from mtzoo.layers.dropout import Dropout
-
-        return any(isinstance(layer, keras.layers.Dropout)
-                   and not isinstance(layer, Dropout) and layer.rate > 0
-                   for layer in self._flatten_layers())
+                and not any(spec.slow_under_xla()
+                            for spec in self.features or ()))
 
     def get_compile_config(self):
         if self._training is None:
