@@ -39,6 +39,36 @@ def test_numeric_statistics_use_the_log_transform_and_skip_missing():
     assert spec.variance == pytest.approx(logs.var())
 
 
+def test_numeric_log_transform_auto_takes_the_log_of_skewed_counts_only():
+    rng = np.random.default_rng(0)
+    counts = np.floor(rng.lognormal(3.0, 1.5, 4000)) + 1e6 * (
+        np.arange(4000) == 7)  # one huge value, read in two chunks
+    frame = pd.DataFrame({
+        "votes": counts,
+        "temperature": rng.normal(15.0, 8.0, 4000),  # symmetric, negative
+        "timestamp": 1.7e9 + rng.uniform(0, 1e7, 4000),  # large, flat
+        "rain": np.where(rng.random(4000) < 0.9, 0.0, 0.01),  # the log
+    })                                                # barely helps
+    names = list(frame.columns)
+    specs = F.adapt([F.NumericFeature(n) for n in names],
+                    [frame.iloc[:2000], frame.iloc[2000:]])
+    decided = {s.name: s.log_transform for s in specs}
+    assert decided == {"votes": True, "temperature": False,
+                       "timestamp": False, "rain": False}
+    logs = np.log1p(counts)
+    assert specs[0].mean == pytest.approx(logs.mean())
+    assert specs[0].variance == pytest.approx(logs.var())
+    assert specs[0].value_range == pytest.approx((logs.min(), logs.max()))
+    assert specs[1].mean == pytest.approx(frame["temperature"].mean())
+    # Decided once: a saved spec keeps its choice, and statistics given
+    # by hand are of raw values.
+    assert F.NumericFeature.from_config(specs[0].get_config()) == specs[0]
+    assert F.NumericFeature("x", mean=1.0, variance=1.0).log_transform \
+        is False
+    with pytest.raises(ValueError, match="log_transform"):
+        F.NumericFeature("x", log_transform="yes")
+
+
 def test_multi_valued_lists_and_separated_strings():
     frame = pd.DataFrame({"genres": ["a|b", "c", None, "a|b|c|d"]})
     (spec,) = F.adapt([F.MultiCategoricalFeature("genres", separator="|")],

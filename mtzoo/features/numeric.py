@@ -27,16 +27,60 @@ def signed_log1p(x):
     return tf.sign(x) * tf.math.log1p(tf.abs(x))
 
 
-class Moments:
-    """Count, sum and sum of squares of the finite values seen, and how
-    often each value occurs when bins or a value vocabulary are learned."""
+#: `log_transform="auto"` takes the log of a column whose values are all
+#: >= 0 and right-skewed beyond this (sample skewness), when the log at
+#: least halves the skewness: counts, prices, durations.
+AUTO_LOG_SKEWNESS = 2.0
 
-    def __init__(self, count_values: bool = False):
+
+class Moments:
+    """Count, sum and sums of squares and cubes of the finite values seen
+    (about a shift, the first chunk's mean, so the cubes of large values
+    keep their precision), and how often each value occurs when bins or a
+    value vocabulary are learned. `logged`: the same of the log-transformed
+    values, kept while `log_transform="auto"` is undecided."""
+
+    def __init__(self, count_values: bool = False, *, logged: bool = False):
         self.count = 0
         self.total = 0.0
         self.total_squares = 0.0
+        self.shift = None
+        self.shifted = np.zeros(3)  # sums of (x - shift) ** 1, 2, 3
         self.low, self.high = math.inf, -math.inf
         self.values = collections.Counter() if count_values else None
+        self.logged = Moments() if logged else None
+
+    def add(self, values: np.ndarray) -> None:
+        """Counts `values` (finite float64)."""
+        if not values.size:
+            return
+        self.count += values.size
+        self.total += float(values.sum())
+        self.total_squares += float(np.square(values).sum())
+        self.low = min(self.low, float(values.min()))
+        self.high = max(self.high, float(values.max()))
+        if self.shift is None:
+            self.shift = float(values.mean())
+        centred = values - self.shift
+        self.shifted += [centred.sum(), np.square(centred).sum(),
+                         (centred ** 3).sum()]
+
+    def skewness(self) -> float:
+        """The sample skewness of the values seen (0 if constant)."""
+        if not self.count:
+            return 0.0
+        m1, m2, m3 = self.shifted / self.count
+        variance = m2 - m1 * m1
+        if variance <= 1e-12 * max(1.0, m2):
+            return 0.0
+        return float((m3 - 3 * m1 * m2 + 2 * m1 ** 3) / variance ** 1.5)
+
+    def log_helps(self) -> bool:
+        """Whether the log transform suits these raw values (see
+        `AUTO_LOG_SKEWNESS`)."""
+        raw = self.skewness()
+        return (self.low >= 0 and raw > AUTO_LOG_SKEWNESS
+                and abs(self.logged.skewness()) < raw / 2)
 
 
 def quantile_edges(values: collections.Counter, bins: int) -> tuple:
@@ -112,9 +156,13 @@ class NumericFeature(base.FeatureSpec):
     Args:
         name: str. Feature name; also the model input name.
         column: str. Data column to read. Defaults to `name`.
-        log_transform: bool. Apply `sign(x) * log1p(|x|)` before normalizing,
-            for heavy-tailed values such as prices or counts. Defaults to
-            False.
+        log_transform: bool, or `"auto"`. Apply `sign(x) * log1p(|x|)`
+            before normalizing, for heavy-tailed values such as prices or
+            counts. `"auto"` (the default) lets `adapt` decide from the
+            training values: the log when they are all >= 0, their
+            skewness exceeds `AUTO_LOG_SKEWNESS` and the log at least
+            halves it. A spec given its `mean` is not re-decided: `"auto"`
+            is then False.
         normalize: bool. Standardize to zero mean and unit variance with the
             statistics learned by `adapt`. Defaults to True.
         missing_indicator: bool. Also feed a 0/1 "was missing" input. Missing
@@ -158,7 +206,7 @@ class NumericFeature(base.FeatureSpec):
     kind: ClassVar[str] = "numeric"
     name: str
     column: str | None = None
-    log_transform: bool = False
+    log_transform: bool | str = "auto"
     normalize: bool = True
     missing_indicator: bool = False
     piecewise_linear_bins: int = 0
@@ -174,6 +222,13 @@ class NumericFeature(base.FeatureSpec):
 
     def __post_init__(self):
         base.check_name(self.name, "Feature")
+        if self.log_transform not in (True, False, "auto"):
+            raise ValueError(
+                f"Feature '{self.name}': `log_transform` must be true, "
+                f"false or \"auto\". Received: "
+                f"log_transform={self.log_transform!r}")
+        if self.log_transform == "auto" and self.mean is not None:
+            object.__setattr__(self, "log_transform", False)
         if self.variance is not None and self.variance < 0:
             raise ValueError(
                 f"Feature '{self.name}': `variance` must be >= 0. "
@@ -219,8 +274,12 @@ class NumericFeature(base.FeatureSpec):
             self.normalize and self.mean is None)
 
     @property
+    def _log_undecided(self) -> bool:
+        return self.log_transform == "auto"
+
+    @property
     def is_adapted(self) -> bool:
-        return not self._needs_range and (not self.normalize or (
+        return not self._log_undecided and not self._needs_range and (not self.normalize or (
             self.mean is not None and self.variance is not None)) and (
             not self.piecewise_linear_bins or self.bin_edges is not None) and (
             not self.embed_values or self.value_vocabulary is not None)
@@ -255,7 +314,7 @@ class NumericFeature(base.FeatureSpec):
     def transformed(self, values):
         """The log transform if asked (statistics are learned after it)."""
         values = tf.cast(values, tf.float32)
-        return signed_log1p(values) if self.log_transform else values
+        return signed_log1p(values) if self.log_transform is True else values
 
     # === Adapt ===
 
@@ -266,20 +325,19 @@ class NumericFeature(base.FeatureSpec):
     def new_statistics(self):
         moments = (self.normalize and (
             self.mean is None or self.variance is None)) or self._needs_range
-        return Moments(count_values=self._counts_values()) if (
-            moments or self._counts_values()) else None
+        return Moments(count_values=self._counts_values(),
+                       logged=self._log_undecided) if (
+            moments or self._counts_values() or self._log_undecided) else None
 
     def observe(self, chunk, statistics):
         raw = self.to_array(chunk)
         if statistics is not None:
-            values = np.asarray(self.transformed(raw), dtype=np.float64)
+            values = np.asarray(raw, dtype=np.float64)
             values = values[np.isfinite(values)]
-            statistics.count += values.size
-            statistics.total += float(values.sum())
-            statistics.total_squares += float(np.square(values).sum())
-            if values.size:
-                statistics.low = min(statistics.low, float(values.min()))
-                statistics.high = max(statistics.high, float(values.max()))
+            logged = np.sign(values) * np.log1p(np.abs(values))
+            if statistics.logged is not None:
+                statistics.logged.add(logged)
+            statistics.add(logged if self.log_transform is True else values)
             if statistics.values is not None:
                 # Bins and the vocabulary are of raw values (float32, as
                 # served): the log transform changes neither quantile ranks
@@ -297,10 +355,15 @@ class NumericFeature(base.FeatureSpec):
             raise base.DataError(
                 f"Feature '{self.name}': column '{self.source}' has no "
                 f"finite values to learn normalization from.")
+        learned = {}
+        counted = statistics.values  # of raw values, as served
+        if self._log_undecided:
+            learned["log_transform"] = statistics.log_helps()
+            if learned["log_transform"]:
+                statistics = statistics.logged
         mean = statistics.total / statistics.count
         variance = max(statistics.total_squares / statistics.count
                        - mean * mean, 0.0)
-        learned = {}
         if self.normalize:
             learned.update(
                 mean=self.mean if self.mean is not None else mean,
@@ -310,10 +373,10 @@ class NumericFeature(base.FeatureSpec):
             learned["value_range"] = (statistics.low, statistics.high)
         if self.piecewise_linear_bins and self.bin_edges is None:
             learned["bin_edges"] = quantile_edges(
-                statistics.values, self.piecewise_linear_bins)
+                counted, self.piecewise_linear_bins)
         if self.embed_values and self.value_vocabulary is None:
             learned["value_vocabulary"] = tuple(sorted(
-                float(v) for v, c in statistics.values.items()
+                float(v) for v, c in counted.items()
                 if c >= self.min_frequency))
         return dataclasses.replace(self, **learned)
 
@@ -346,7 +409,7 @@ class NumericFeature(base.FeatureSpec):
             columns.append(tf.reshape(tf.cast(raw, tf.float32), [-1]))
         x = tf.stack(columns, axis=1)
         finite = tf.math.is_finite(x)
-        logged = [spec.log_transform for spec in specs]
+        logged = [spec.log_transform is True for spec in specs]
         if all(logged):
             x = signed_log1p(x)
         elif any(logged):
