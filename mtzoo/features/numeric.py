@@ -461,3 +461,13 @@ class NumericFeature(base.FeatureSpec):
         # `layer`: the embedding rows of the value ids (the last column).
         return tf.concat([tf.cast(encoded[:, :-1], compute_dtype),
                           tf.cast(layer, compute_dtype)], axis=-1)
+
+
+def with_piecewise_linear_bins(specs, bins: int) -> list:
+    """`specs` with every numeric feature declared without bins also
+    encoded piecewise-linearly over `bins` quantile bins (their edges left
+    for `adapt` to learn)."""
+    return [dataclasses.replace(spec, piecewise_linear_bins=bins,
+                                bin_edges=None)
+            if isinstance(spec, NumericFeature)
+            and not spec.piecewise_linear_bins else spec for spec in specs]

@@ -55,7 +55,7 @@ TASK_KINDS = ("binary", "regression", "multiclass")
 SPLITS = ("random", "time")
 _TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
                   "weight_averaging", "patience", "seed", "weighting",
-                  "hyperparameters")
+                  "piecewise_linear_bins", "hyperparameters")
 
 
 class ConfigError(ValueError):

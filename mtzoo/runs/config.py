@@ -48,6 +48,12 @@ class RunConfig:
             model allows it.
         steps_per_execution: int. Training steps per call into the
             compiled graph (1 under a multi-worker strategy).
+        piecewise_linear_bins: int. Also encode every numeric feature
+            declared without bins piecewise-linearly over this many
+            quantile bins (`NumericFeature.piecewise_linear_bins`): lets
+            the network draw thresholds as trees do; worth it on values
+            whose effect is not smooth, not on a test period outside the
+            training range. Defaults to 0 (features as declared).
         weighting: str. How task losses are balanced: one of
             `WEIGHTINGS`. Defaults to `"fixed"`.
         gradnorm_alpha: float. GradNorm's alpha.
@@ -91,6 +97,7 @@ class RunConfig:
     weight_averaging: float | None = None
     jit_compile: bool = True
     steps_per_execution: int = 16
+    piecewise_linear_bins: int | None = None
     weighting: str | None = None
     gradnorm_alpha: float = 1.5
     dwa_temperature: float = 2.0
@@ -151,7 +158,8 @@ def resolve(config: RunConfig, recipe) -> RunConfig:
                 "batch_size": recipe.batch_size,
                 "learning_rate": recipe.learning_rate,
                 "weight_averaging": recipe.weight_averaging,
-                "patience": 2, "seed": 0, "weighting": "fixed"}
+                "patience": 2, "seed": 0, "weighting": "fixed",
+                "piecewise_linear_bins": 0}
     filled = {key: from_file.get(key, value) if getattr(config, key) is None
               else getattr(config, key) for key, value in defaults.items()}
     hyperparameters = {**from_file.get("hyperparameters", {}),
@@ -174,6 +182,12 @@ def _check(config: RunConfig, recipe) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. "
                              f"Received: {name}={value!r}")
+    if isinstance(config.piecewise_linear_bins, bool) or not isinstance(
+            config.piecewise_linear_bins, int) \
+            or config.piecewise_linear_bins < 0:
+        raise ValueError(f"`piecewise_linear_bins` must be an integer >= 0."
+                         f" Received: piecewise_linear_bins="
+                         f"{config.piecewise_linear_bins!r}")
     if config.patience < 0:
         raise ValueError(f"`patience` must be >= 0. Received: "
                          f"patience={config.patience!r}")

@@ -128,6 +128,11 @@ def _add_training_flags(parser, recipe) -> None:
                              "small data so the average spans at most two "
                              f"epochs); 0 keeps the trained weights "
                              f"(default {recipe.weight_averaging})")
+    parser.add_argument("--piecewise-linear-bins", type=int, default=None,
+                        metavar="N",
+                        help="also encode every numeric feature declared "
+                             "without bins piecewise-linearly over N "
+                             "quantile bins (default 0: as declared)")
     parser.add_argument("--jit-compile", default="on", choices=["on", "off"],
                         help="compile the training step with XLA (about "
                              "1.4x faster on CPU, benchmarks/results/"
@@ -225,6 +230,7 @@ def _add_hyperparameter_flags(parser, recipe) -> None:
 #: Flags that are settings of `RunConfig` under the same name.
 _SETTINGS = ("model", "epochs", "patience", "batch_size", "learning_rate",
              "weight_averaging", "steps_per_execution", "weighting",
+             "piecewise_linear_bins",
              "task_weights", "gradnorm_alpha", "dwa_temperature", "seed",
              "data_dir", "output_dir", "resume", "strategy", "overwrite",
              "tune")

@@ -54,15 +54,17 @@ def run(config: RunConfig) -> dict:
     if config.tune:
         # Known before the search, which then aims to reach them on
         # every task.
-        baselines, baseline_seconds = _timed_baselines(
-            steps.prepare(recipe, config), config)
+        prepared = steps.prepare(recipe, config)
+        baselines, baseline_seconds = _timed_baselines(prepared, config)
         tuned = tuning.search(
             recipe, config, config.tune, output,
-            targets=baselines_lib.validation_targets(baselines))
-        config = dataclasses.replace(
-            config, model=tuned["model"],
-            learning_rate=tuned["learning_rate"],
-            hyperparameters=tuned["hyperparameters"])
+            targets=baselines_lib.validation_targets(baselines),
+            splits=prepared)
+        config = dataclasses.replace(config, **{
+            key: tuned[key] for key in ("model", "learning_rate",
+                                        "hyperparameters",
+                                        "piecewise_linear_bins")
+            if key in tuned})
 
     splits = steps.prepare(recipe, config)
     _write_split(splits, output)
@@ -188,6 +190,7 @@ def _result(config, trainer, fitted, splits, model, test) -> dict:
         "hyperparameters": {k: list(v) if isinstance(v, tuple) else v
                             for k, v in trainer.hparams.items()},
         "learning_rate": config.learning_rate,
+        "piecewise_linear_bins": config.piecewise_linear_bins,
         "weight_averaging": trainer.averaging.momentum,
         "weighting": model.weighting.describe(),
         "final_task_weights": {

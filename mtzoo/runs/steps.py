@@ -14,6 +14,7 @@ import numpy as np
 from mtzoo import data as data_lib
 from mtzoo import evaluation
 from mtzoo import export as export_lib
+from mtzoo import features as features_lib
 from mtzoo import models
 from mtzoo import retrieval
 from mtzoo import tasks as tasks_lib
@@ -48,8 +49,13 @@ def prepare(recipe, config):
     keras.utils.set_random_seed(config.seed)
     splits = recipe.prepare(config, config.model)
     tasks = tasks_lib.adapt(splits.tasks, splits.train)
+    features = splits.features
+    if config.piecewise_linear_bins:
+        features = features_lib.adapt(features_lib.with_piecewise_linear_bins(
+            features, config.piecewise_linear_bins), splits.train)
     return dataclasses.replace(
-        splits, tasks=with_task_weights(tasks, config.task_weights))
+        splits, features=features,
+        tasks=with_task_weights(tasks, config.task_weights))
 
 
 def hyperparameters(recipe, config, splits) -> dict:

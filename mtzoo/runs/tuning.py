@@ -21,6 +21,8 @@ import dataclasses
 import pathlib
 import tempfile
 
+import keras
+
 from mtzoo.models import registry
 from mtzoo.runs import steps
 
@@ -39,6 +41,10 @@ SPACE = {
     "tower_units": ("32", "64,32"),
 }
 LEARNING_RATES = (3e-4, 3e-3)
+#: `RunConfig.piecewise_linear_bins` choices, searched when the run has a
+#: numeric feature declared without bins (they help a table of heavy or
+#: thresholded values, hurt one whose test lies beyond its training range).
+NUMERIC_BINS = (0, 16)
 
 
 def _value(choice):
@@ -48,8 +54,9 @@ def _value(choice):
     return choice
 
 
-def _suggest(trial, config, recipe) -> dict:
-    """A trial's model, learning rate and hyperparameters."""
+def _suggest(trial, config, recipe, bins: bool) -> dict:
+    """A trial's model, learning rate and hyperparameters (and numeric
+    bins when `bins`)."""
     model = trial.suggest_categorical(
         "model", list(recipe.architectures_for(config.options)))
     accepted = registry.hyperparameters(model)
@@ -57,11 +64,15 @@ def _suggest(trial, config, recipe) -> dict:
               for name, choices in SPACE.items() if name in accepted
               and name not in config.hyperparameters}
     rate = trial.suggest_float("learning_rate", *LEARNING_RATES, log=True)
-    return {"model": model, "learning_rate": rate,
-            "hyperparameters": {**config.hyperparameters, **chosen}}
+    suggested = {"model": model, "learning_rate": rate,
+                 "hyperparameters": {**config.hyperparameters, **chosen}}
+    if bins:
+        suggested["piecewise_linear_bins"] = trial.suggest_categorical(
+            "piecewise_linear_bins", list(NUMERIC_BINS))
+    return suggested
 
 
-def _starting_point(config, recipe) -> dict:
+def _starting_point(config, recipe, bins: bool) -> dict:
     """The run's own settings as a trial's parameters (those the search
     space holds)."""
     if config.model not in recipe.architectures_for(config.options):
@@ -80,6 +91,8 @@ def _starting_point(config, recipe) -> dict:
                      if isinstance(value, tuple) else value)
         if as_choice in choices:
             params[name] = as_choice
+    if bins and config.piecewise_linear_bins in NUMERIC_BINS:
+        params["piecewise_linear_bins"] = config.piecewise_linear_bins
     return params
 
 
@@ -100,25 +113,33 @@ def objective_value(scores: dict, tasks, targets: dict | None) -> float:
 
 
 def search(recipe, config, trials: int, output: pathlib.Path, *,
-           targets: dict | None = None) -> dict:
+           targets: dict | None = None, splits=None) -> dict:
     """Runs `trials` trainings and returns the winner's settings
-    (`model`, `learning_rate`, `hyperparameters`) with every trial, and
-    writes `tuning.csv` and TensorBoard's HParams logs to `output`.
+    (`model`, `learning_rate`, `hyperparameters`, and
+    `piecewise_linear_bins` when searched) with every trial, and writes
+    `tuning.csv` and TensorBoard's HParams logs to `output`.
     `targets`: task -> the better baseline's validation score
-    (`mtzoo.baselines.validation_targets`), or None."""
+    (`mtzoo.baselines.validation_targets`), or None. `splits`: the run's
+    prepared splits, if already made (`mtzoo.runs.steps.prepare`)."""
     import optuna
+
+    from mtzoo import features as features_lib
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(
             seed=config.seed, n_startup_trials=max(3, trials // 3)))
-    study.enqueue_trial(_starting_point(config, recipe),
+    splits = splits or steps.prepare(recipe, config)
+    bins = not config.piecewise_linear_bins and (
+        features_lib.with_piecewise_linear_bins(splits.features, 1)
+        != list(splits.features))
+    study.enqueue_trial(_starting_point(config, recipe, bins),
                         skip_if_exists=True)
-    prepared = {}
+    prepared = {(config.model, config.piecewise_linear_bins): splits}
 
     def objective(trial):
-        settings = _suggest(trial, config, recipe)
+        settings = _suggest(trial, config, recipe, bins)
         # Without XLA: each XLA-compiled model keeps ~1,400 memory
         # mappings for the life of the process (keras' clear_session does
         # not free them), so a long search would reach the kernel's limit
@@ -126,9 +147,11 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
         trial_config = dataclasses.replace(
             config, **settings, baselines=False, export=False,
             verbose=False, resume=False, jit_compile=False)
-        if settings["model"] not in prepared:
-            prepared[settings["model"]] = steps.prepare(recipe, trial_config)
-        splits = prepared[settings["model"]]
+        key = (trial_config.model, trial_config.piecewise_linear_bins)
+        if key not in prepared:
+            prepared[key] = steps.prepare(recipe, trial_config)
+        splits = prepared[key]
+        keras.utils.set_random_seed(config.seed)  # every trial alike
         trainer = steps.build(recipe, trial_config, splits)
         with tempfile.TemporaryDirectory() as folder:
             fitted = steps.fit(trainer, trial_config, splits,
@@ -145,7 +168,7 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
     rows = _trial_rows(study)
     _write(rows, output)
     best = _suggest(optuna.trial.FixedTrial(study.best_params), config,
-                    recipe)
+                    recipe, bins)
     return {**best, "trials": rows,
             "best_validation_score": study.best_value}
 

@@ -358,10 +358,33 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
     assert trials.loc[0, "model"] == "mmoe"
     assert trials.loc[0, "learning_rate"] == pytest.approx(2e-3)
     assert trials.loc[0, "dropout"] == pytest.approx(0.3)
+    # The table has numeric features: bins are searched, from none.
+    assert trials.loc[0, "piecewise_linear_bins"] == 0
     best = trials.loc[trials["validation_score"].idxmax()]
     assert result["model"] == best["model"]
+    assert result["piecewise_linear_bins"] == best["piecewise_linear_bins"]
     assert result["learning_rate"] == pytest.approx(best["learning_rate"])
     assert result["tuning"]["best_validation_score"] == pytest.approx(
         best["validation_score"])
     assert result["run"]["model"] == "tuned"
     assert len(list((tmp_path / "tensorboard" / "tuning").iterdir())) == 2
+
+
+def test_run_piecewise_linear_bins_encode_every_numeric_feature():
+    from mtzoo import features
+    from mtzoo.runs import steps
+
+    recipe = recipes.get("synthetic")
+    config = runs.resolve(runs.RunConfig(
+        "synthetic", piecewise_linear_bins=8, options={"rows": 1000}),
+        recipe)
+    splits = steps.prepare(recipe, config)
+    numeric = [s for s in splits.features
+               if isinstance(s, features.NumericFeature)]
+    assert numeric and all(s.piecewise_linear_bins == 8
+                           and len(s.bin_edges) == 9 for s in numeric)
+    assert "--piecewise-linear-bins" in flags_lib.build_parser(
+        recipe).format_help()
+    with pytest.raises(ValueError, match="piecewise_linear_bins"):
+        runs.resolve(runs.RunConfig("synthetic", piecewise_linear_bins=-1),
+                     recipe)
