@@ -11,6 +11,21 @@ train = "reviews.csv"            # CSV or Parquet, relative to this file
 split = "random"                 # or "time" (then time_column = "...")
 validation_fraction = 0.1
 test_fraction = 0.2
+```
+
+A table larger than memory is named by a glob or a folder of shards
+(`train = "events/*.parquet"`; or `stream = true` for one file): it is
+streamed, never loaded whole. Each row's split is decided from the row
+alone (a seeded hash of `key = "COLUMN"`, whose rows then stay together,
+or of the row's place in its file; or its time against cut-offs placed at
+the time column's quantiles), and the split is written once to Parquet
+files in `~/.cache/mtzoo/splits/`; features learn their statistics in one
+streamed pass over the training rows; training and validation stream from
+the split files; label statistics, evaluation and the baselines read an
+evenly spaced sample of at most `mtzoo.runs.steps.SAMPLE_ROWS` rows of a
+split (`metrics.json` gives `test_rows_evaluated`).
+
+```toml
 
 [features."Clothing ID"]         # one table per column, keyed by column
 kind = "categorical"             # categorical, numeric, text,
@@ -53,6 +68,9 @@ else:  # pragma: no cover
 AUTO = "auto"
 TASK_KINDS = ("binary", "regression", "multiclass")
 SPLITS = ("random", "time")
+#: Rows of a file read to infer its columns' kinds (`init-config`, and a
+#: streamed table's first shard).
+INFER_ROWS = 10_000
 _TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
                   "weight_averaging", "patience", "seed", "weighting",
                   "piecewise_linear_bins", "hyperparameters")
@@ -88,6 +106,15 @@ def load_config(path) -> dict:
     if split not in SPLITS:
         raise ConfigError(f"'{path}': [data] split must be one of {SPLITS}. "
                           f"Received: {split!r}")
+    if "key" in data and (split != "random" or not is_streamed(data)):
+        raise ConfigError(f"'{path}': [data] key (rows sharing a key stay "
+                          f"in one split) applies to a streamed table's "
+                          f"random split: name shards by a glob or set "
+                          f"`stream = true`.")
+    if is_streamed(data) and any(k in data for k in ("validation", "test")):
+        raise ConfigError(f"'{path}': a streamed table is split by its "
+                          f"rule; drop [data] validation/test, or give "
+                          f"train as one file without `stream`.")
     if split == "time" and "time_column" not in data:
         raise ConfigError(f"'{path}': split = \"time\" needs "
                           f"`time_column = \"COLUMN\"` in [data].")
@@ -135,14 +162,23 @@ def load_config(path) -> dict:
     return config
 
 
+def is_streamed(data: dict) -> bool:
+    """Whether a config's [data] names a table to stream: `stream = true`,
+    or train given as a glob or a folder of shards."""
+    from mtzoo.data import splitting
+
+    train = str(data["train"])
+    return bool(data.get("stream", splitting.names_shards(train)))
+
+
 def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame (its first `rows` rows)."""
+    """A CSV or Parquet file as a DataFrame (its first `rows` rows, read
+    alone)."""
     if not pathlib.Path(path).is_file():
         raise FileNotFoundError(f"No such data file: '{path}'")
     parquet = str(path).endswith((".parquet", ".pq"))
     if parquet:
-        frame = pd.read_parquet(path)
-        frame = frame if rows is None else frame.head(rows)
+        frame = _read_parquet(path, rows)
     else:
         try:
             frame = pd.read_csv(path, nrows=rows)
@@ -158,6 +194,24 @@ def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
     frame.attrs.update(mtzoo_source=str(path), mtzoo_index_is_line=True,
                        mtzoo_line_word=word)
     return frame
+
+
+def _read_parquet(path: str, rows: int | None) -> pd.DataFrame:
+    if rows is None:
+        return pd.read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    batches, read = [], 0
+    for batch in parquet.iter_batches(batch_size=min(rows, 65_536)):
+        batches.append(batch)
+        read += batch.num_rows
+        if read >= rows:
+            break
+    table = (pa.Table.from_batches(batches) if batches
+             else parquet.schema_arrow.empty_table())
+    return table.to_pandas().head(rows)
 
 
 def infer_kind(series: pd.Series) -> str:
@@ -292,9 +346,44 @@ def prepare(run, model_name):
     from mtzoo.recipes.base import Splits
 
     config = load_config(run.option("config"))
+    if is_streamed(config["data"]):
+        return _streamed_splits(config, run.seed)
     train, validation, test = split_frame(config, run.seed)
     features = features_lib.adapt(feature_specs(config, train), train)
     return Splits(train, validation, test, features, task_specs(config))
+
+
+def _streamed_splits(config: dict, seed: int):
+    """A streamed table's splits (`mtzoo.data.splitting`, kept on disk as
+    `mtzoo.data.shards.ShardedSplit`s) and its features adapted in one
+    pass over the training rows; kinds are inferred from the first
+    shard's first `INFER_ROWS` rows."""
+    from mtzoo import features as features_lib
+    from mtzoo.data import pipeline
+    from mtzoo.data import splitting
+    from mtzoo.recipes.base import Splits
+
+    data = config["data"]
+    paths = splitting.expand(data["train"])
+    head = read_table(paths[0], rows=INFER_ROWS)
+    specs = feature_specs(config, head)
+    tasks = task_specs(config)
+    columns = list(pipeline.column_types(features_lib.validate(specs),
+                                         tasks))
+    for name in ("validation_fraction", "test_fraction"):
+        if not 0 < data.get(name, 0.1) < 1:
+            raise ConfigError(f"'{config['path']}': {name} must be in "
+                              f"(0, 1). Received: {data[name]!r}")
+    rule = splitting.SplitRule(
+        data["split"], validation_fraction=data.get(
+            "validation_fraction", 0.1),
+        test_fraction=data.get("test_fraction", 0.2), seed=seed,
+        key=data.get("key"), time_column=data.get("time_column"))
+    parts = splitting.split_files(paths, columns, rule,
+                                  csv_types=splitting.arrow_types(head))
+    features = features_lib.adapt(specs, parts["train"].chunks())
+    return Splits(parts["train"], parts["validation"], parts["test"],
+                  features, tasks)
 
 
 def run_settings(options: dict) -> dict:

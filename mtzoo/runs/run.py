@@ -17,6 +17,7 @@ from mtzoo import models
 from mtzoo import reporting
 from mtzoo.recipes import definitions
 from mtzoo.atomic import atomic_path
+from mtzoo.data import shards
 from mtzoo.runs import companions
 from mtzoo.runs import steps
 from mtzoo.runs import tuning
@@ -151,6 +152,10 @@ def _write_split(splits, output: pathlib.Path) -> None:
     and other models can be trained on the same rows."""
     parts = [(name, getattr(splits, name)) for name in
              ("train", "validation", "test")]
+    if any(shards.is_sharded(split) for _, split in parts):
+        _write_json(output / "split.json", {
+            name: shards.describe(split) for name, split in parts})
+        return
     if not all(frame.attrs.get("mtzoo_index_is_line") for _, frame in parts):
         return
     rows = pd.concat([pd.DataFrame({
@@ -168,7 +173,7 @@ def _plots(model, splits, history, config, output) -> list:
         plots.append(reporting.plot_task_weights(
             history, splits.tasks, output / "task_weights.png"))
     if models.gate_layers(model):
-        sample = splits.test.iloc[:4096]
+        sample = shards.head(splits.test, 4096)
         gates = models.gate_weights(
             model, data_lib.model_inputs(sample, splits.features))
         plots.append(reporting.plot_gate_utilization(
@@ -200,6 +205,9 @@ def _result(config, trainer, fitted, splits, model, test) -> dict:
         "rows": {"train": len(splits.train),
                  "validation": len(splits.validation),
                  "test": len(splits.test)},
+        # A split kept on disk is evaluated on an evenly spaced sample.
+        "test_rows_evaluated": shards.rows_in_memory(splits.test,
+                                                     steps.SAMPLE_ROWS),
         "best_epoch": int(np.argmin(val_losses)) + 1 if val_losses else None,
         "train_seconds": round(sum(fitted.timer.seconds), 2),
         "train_examples_per_s": fitted.timer.examples_per_second,

@@ -18,6 +18,7 @@ from mtzoo import features as features_lib
 from mtzoo import models
 from mtzoo import retrieval
 from mtzoo import tasks as tasks_lib
+from mtzoo.data import shards
 from mtzoo.models import registry
 from mtzoo.training.averaging import WeightAveraging
 from mtzoo.training.callbacks import EpochTimer
@@ -27,6 +28,11 @@ from mtzoo.training.checkpoint import TrainingCheckpoint
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
 RECIPE_SET = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
+#: Rows of a split kept on disk (`mtzoo.data.shards`) that what needs rows
+#: in memory reads at most: label statistics, the relative validation
+#: loss's references, evaluation and the baselines (an evenly spaced
+#: sample; `metrics.json` states the rows evaluated).
+SAMPLE_ROWS = 1_000_000
 
 
 def with_task_weights(tasks, weights: dict | None) -> list:
@@ -48,11 +54,13 @@ def prepare(recipe, config):
     learned from the training split and `config.task_weights` applied."""
     keras.utils.set_random_seed(config.seed)
     splits = recipe.prepare(config, config.model)
-    tasks = tasks_lib.adapt(splits.tasks, splits.train)
+    tasks = tasks_lib.adapt(splits.tasks,
+                            shards.in_memory(splits.train, SAMPLE_ROWS))
     features = splits.features
     if config.piecewise_linear_bins:
         features = features_lib.adapt(features_lib.with_piecewise_linear_bins(
-            features, config.piecewise_linear_bins), splits.train)
+            features, config.piecewise_linear_bins),
+            shards.chunks(splits.train))
     return dataclasses.replace(
         splits, features=features,
         tasks=with_task_weights(tasks, config.task_weights))
@@ -148,8 +156,9 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     written after both.
     """
     model = trainer.model
-    relative = relative_loss.for_splits(splits, config.batch_size,
-                                        trainer.catalogues)
+    relative = relative_loss.for_splits(
+        shards.sampled_splits(splits, SAMPLE_ROWS), config.batch_size,
+        trainer.catalogues)
     stop = keras.callbacks.EarlyStopping(
         monitor=relative_loss.MONITOR, mode="min",
         patience=config.patience, restore_best_weights=True)
@@ -167,11 +176,11 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         initial_epoch = config.epochs
     # Epoch k's order depends on (seed, k) only, so a resumed run sees the
     # batches the uninterrupted run would have.
-    train = data_lib.from_dataframe(
+    train = shards.dataset(
         splits.train, splits.features, splits.tasks,
         batch_size=config.batch_size, shuffle=True, seed=config.seed,
         first_epoch=initial_epoch)
-    validation = data_lib.from_dataframe(
+    validation = shards.dataset(
         splits.validation, splits.features, splits.tasks,
         batch_size=max(config.batch_size, 4096))
     timer = EpochTimer(len(splits.train))
@@ -198,7 +207,7 @@ def evaluate(model, splits, catalogues: dict, *, split: str = "test",
     """Per-task metrics and the combined score of a split (`"test"` or
     `"validation"`; `mtzoo.evaluation.evaluate`), retrieval over each
     catalogue."""
-    frame = getattr(splits, split)
+    frame = shards.in_memory(getattr(splits, split), SAMPLE_ROWS)
     labels, weights = data_lib.label_arrays(frame, splits.tasks)
     predictions = predict(model, frame, splits.features, batch_size)
     return evaluation.evaluate(
@@ -214,7 +223,8 @@ def baselines(splits, config) -> dict:
 
     if not config.baselines:
         return {}
-    return baselines_lib.fit_and_score(splits, seed=config.seed)
+    return baselines_lib.fit_and_score(
+        shards.sampled_splits(splits, SAMPLE_ROWS), seed=config.seed)
 
 
 def save_and_export(model, splits, output: pathlib.Path, *, export_name,
@@ -223,7 +233,8 @@ def save_and_export(model, splits, output: pathlib.Path, *, export_name,
     `safe_mode=True`) and, with `export`, the SavedModel under
     `export/<export_name>/<version>/`."""
     models.save_model(model, output / "model.keras")
-    sample = data_lib.model_inputs(splits.test.iloc[:256], splits.features)
+    sample = data_lib.model_inputs(shards.head(splits.test, 256),
+                                   splits.features)
     reloaded = models.load_model(output / "model.keras")
     expected = model.predict(sample, verbose=0)
     actual = reloaded.predict(sample, verbose=0)
@@ -233,7 +244,7 @@ def save_and_export(model, splits, output: pathlib.Path, *, export_name,
     if export:
         saved_model = export_lib.export_saved_model(
             model, output / "export", model_name=export_name,
-            warmup_inputs=data_lib.feature_arrays(splits.test.iloc[:8],
+            warmup_inputs=data_lib.feature_arrays(shards.head(splits.test, 8),
                                                   splits.features),
             catalogues=catalogues or None)
     return {"reload_max_abs_difference": difference,

@@ -1,0 +1,150 @@
+"""A split of a table kept on disk as Parquet files and read in chunks,
+never whole, so a table larger than memory trains like one in a DataFrame.
+
+Wherever a recipe's `Splits` may hold either, the helpers here take both:
+`dataset` (the training pipeline), `chunks` (what `adapt` streams),
+`in_memory` (all of a DataFrame; an evenly spaced sample of a sharded split,
+for what needs rows in memory: task statistics, evaluation, baselines) and
+`head`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import pandas as pd
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from mtzoo.data import frames
+from mtzoo.data import pipeline
+from mtzoo.data import readers
+
+#: Rows a chunk of a sharded split holds when streamed.
+CHUNK_ROWS = 65_536
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardedSplit:
+    """Rows of one split in Parquet files (`paths`), `rows` in all."""
+
+    paths: tuple
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @classmethod
+    def of_files(cls, paths) -> "ShardedSplit":
+        """The split of these Parquet files (rows from their metadata)."""
+        paths = tuple(str(p) for p in paths)
+        return cls(paths, sum(pq.ParquetFile(p).metadata.num_rows
+                              for p in paths))
+
+    def chunks(self, columns=None, chunk_rows: int = CHUNK_ROWS
+               ) -> Iterator[pd.DataFrame]:
+        """The rows as DataFrames of `chunk_rows` rows, file by file (of
+        `columns`, or all)."""
+        for path in self.paths:
+            names = columns or pq.ParquetFile(path).schema_arrow.names
+            yield from readers.iter_parquet(path, names, chunk_rows)
+
+    def head(self, rows: int) -> pd.DataFrame:
+        """The first `rows` rows."""
+        taken, size = [], 0
+        for chunk in self.chunks(chunk_rows=min(rows, CHUNK_ROWS)):
+            taken.append(chunk.iloc[:rows - size])
+            size += len(taken[-1])
+            if size >= rows:
+                break
+        return _concat(taken)
+
+    def sample(self, rows: int) -> pd.DataFrame:
+        """At most `rows` rows, evenly spaced through the split (every
+        k-th row), so a sample of a time-ordered split spans its period."""
+        step = self._step(rows)
+        taken, position = [], 0
+        for chunk in self.chunks():
+            first = (-position) % step
+            taken.append(chunk.iloc[first::step])
+            position += len(chunk)
+        return _concat(taken).iloc[:rows]
+
+
+    def _step(self, rows: int) -> int:
+        return max(1, -(-self.rows // rows))
+
+    def sample_size(self, rows: int) -> int:
+        """How many rows `sample(rows)` holds."""
+        return -(-self.rows // self._step(rows))
+
+
+def _concat(parts: list) -> pd.DataFrame:
+    frame = pd.concat(parts) if len(parts) > 1 else parts[0]
+    frame.attrs = dict(parts[0].attrs)
+    return frame
+
+
+def is_sharded(split) -> bool:
+    return isinstance(split, ShardedSplit)
+
+
+def in_memory(split, max_rows: int) -> pd.DataFrame:
+    """A DataFrame split as it is; a sharded one's evenly spaced sample of
+    at most `max_rows` rows."""
+    return split.sample(max_rows) if is_sharded(split) else split
+
+
+def rows_in_memory(split, max_rows: int) -> int:
+    """How many rows `in_memory(split, max_rows)` holds."""
+    return split.sample_size(max_rows) if is_sharded(split) else len(split)
+
+
+def head(split, rows: int) -> pd.DataFrame:
+    """The first `rows` rows of a split, either kind."""
+    return split.head(rows) if is_sharded(split) else split.iloc[:rows]
+
+
+def chunks(split):
+    """What `mtzoo.features.adapt` streams: a DataFrame, or a sharded
+    split's chunks."""
+    return split.chunks() if is_sharded(split) else split
+
+
+def dataset(split, features, tasks=None, *, batch_size: int,
+            shuffle: bool = False, seed: int | None = None,
+            first_epoch: int = 0):
+    """The batches of a split, either kind (`from_dataframe` or
+    `from_parquet`; a sharded split's files are read two at a time, rows
+    shuffled within chunks, then batches in a buffer).
+
+    Every batch but the last holds `batch_size` rows, as from a DataFrame
+    (not one smaller batch per file: each new batch shape would compile
+    the XLA step again), and the dataset knows how many batches it has."""
+    if not is_sharded(split):
+        return frames.from_dataframe(split, features, tasks,
+                                     batch_size=batch_size, shuffle=shuffle,
+                                     seed=seed, first_epoch=first_epoch)
+    batches = pipeline.from_parquet(
+        list(split.paths), features, tasks, batch_size=batch_size,
+        shuffle=shuffle, seed=None if seed is None else seed + first_epoch,
+        chunk_rows=CHUNK_ROWS)
+    return batches.rebatch(batch_size).apply(
+        tf.data.experimental.assert_cardinality(
+            -(-split.rows // batch_size))).prefetch(tf.data.AUTOTUNE)
+
+
+def sampled_splits(splits, max_rows: int):
+    """`splits` (a recipe's `Splits`) with each sharded split replaced by
+    its `in_memory` sample."""
+    return dataclasses.replace(splits, **{
+        name: in_memory(getattr(splits, name), max_rows)
+        for name in ("train", "validation", "test")})
+
+
+def describe(split) -> dict | None:
+    """A sharded split's files and rows (for `split.json`), else None."""
+    if not is_sharded(split):
+        return None
+    return {"files": list(split.paths), "rows": split.rows}
