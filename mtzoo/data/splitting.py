@@ -140,19 +140,16 @@ class SplitRule:
             return self._by_time(batch, first_row, path)
         if self.key is not None:
             values = batch.column(self.key).to_pandas()
-            hashed = pd.util.hash_pandas_object(
-                values, index=False, hash_key=self._hash_key).to_numpy()
+            hashed = pd.util.hash_pandas_object(values, index=False).to_numpy()
         else:
-            rows = np.arange(first_row, first_row + batch.num_rows,
-                             dtype=np.uint64) + (np.uint64(file_index) << 40)
-            hashed = pd.util.hash_array(rows, hash_key=self._hash_key)
+            hashed = np.arange(first_row, first_row + batch.num_rows,
+                               dtype=np.uint64) + (np.uint64(file_index) << 40)
+        # Mixed again with the seed (pandas' hash of numbers takes no key).
+        seed = np.uint64((0x9E3779B97F4A7C15 * (self.seed + 1)) % 2 ** 64)
+        hashed = pd.util.hash_array(hashed ^ seed)
         uniform = (hashed >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
         return np.where(uniform < self.test_fraction, 2, np.where(
             uniform < self.test_fraction + self.validation_fraction, 1, 0))
-
-    @property
-    def _hash_key(self) -> str:
-        return f"mtzoo{self.seed:011d}"[-16:]
 
     def _by_time(self, batch, first_row, path) -> np.ndarray:
         values = batch.column(self.time_column).to_numpy(
