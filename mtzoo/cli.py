@@ -108,13 +108,13 @@ def _init_config(args) -> int:
 
     # Reads the file with pandas alone: no TensorFlow to start.
     from mtzoo.recipes import table
-    target = pathlib.Path(args.output or pathlib.Path(args.data).with_suffix(
-        ".toml").name)
+    target = pathlib.Path(args.output or table.config_name(args.data))
     if target.exists() and not args.force:
         print(f"mtzoo init-config: '{target}' exists; pass --force to "
               f"replace it.", file=sys.stderr)
         return 2
-    text, kinds = table.init_config(args.data)
+    text, kinds = table.init_config(args.data,
+                                    config_folder=target.parent)
     from mtzoo.atomic import write_text
 
     write_text(target, text)
@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a TOML config for `mtzoo train table` from a CSV "
                     "or Parquet file: every column as a feature of the kind "
                     "its values suggest, and a task to fill in.")
-    init.add_argument("data", help="a CSV or Parquet file")
+    init.add_argument("data", help="a CSV or Parquet file, or a glob or "
+                                   "folder of shards (quoted)")
     init.add_argument("--output", default=None,
                       help="config file to write (default: the data file's "
                            "name with .toml, in the current folder)")

@@ -56,11 +56,6 @@ def expand(pattern: str) -> list[str]:
     return paths
 
 
-def names_shards(pattern: str) -> bool:
-    """Whether a path is a glob or a folder (of shards)."""
-    return glob.has_magic(pattern) or os.path.isdir(pattern)
-
-
 def arrow_types(frame: pd.DataFrame) -> dict:
     """Arrow types to read CSV columns as, from a sample of them in pandas
     (integers, floats and booleans as such; anything else as strings)."""

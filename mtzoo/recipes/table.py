@@ -52,6 +52,8 @@ columns, with each column's kind inferred from its values.
 
 from __future__ import annotations
 
+import glob
+import os
 import pathlib
 import sys
 
@@ -162,13 +164,26 @@ def load_config(path) -> dict:
     return config
 
 
+def names_shards(path: str) -> bool:
+    """Whether a data path is a glob or a folder (of shards)."""
+    return glob.has_magic(str(path)) or os.path.isdir(path)
+
+
+def first_shard(path: str) -> str:
+    """A data path's first file (itself, unless a glob or folder)."""
+    if not names_shards(path):
+        return str(path)
+    pattern = os.path.join(path, "*") if os.path.isdir(path) else path
+    files = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    if not files:
+        raise FileNotFoundError(f"No data files match '{path}'")
+    return files[0]
+
+
 def is_streamed(data: dict) -> bool:
     """Whether a config's [data] names a table to stream: `stream = true`,
     or train given as a glob or a folder of shards."""
-    from mtzoo.data import splitting
-
-    train = str(data["train"])
-    return bool(data.get("stream", splitting.names_shards(train)))
+    return bool(data.get("stream", names_shards(str(data["train"]))))
 
 
 def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
@@ -398,17 +413,32 @@ def run_settings(options: dict) -> dict:
     return training
 
 
-def init_config(data_path, *, rows: int = 10_000
-                ) -> tuple[str, list[tuple[str, str, str]]]:
-    """A starting config for a data file, from its first `rows` rows:
-    every column as a feature with its inferred kind (and why, as a
-    comment), and a task to fill in. Returns the config's text and
-    `(column, kind, reason)` of each column."""
+def config_name(data_path) -> str:
+    """The config file `init-config` writes by default: the data file's
+    name (a folder's or a glob's folder's, for shards) with `.toml`."""
     path = pathlib.Path(data_path)
-    frame = read_table(str(path), rows=rows)
+    if names_shards(str(path)):
+        while glob.has_magic(path.name) and path.parent != path:
+            path = path.parent
+        return f"{path.resolve().name or 'table'}.toml"
+    return path.with_suffix(".toml").name
+
+
+def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
+                ) -> tuple[str, list[tuple[str, str, str]]]:
+    """A starting config for a data file (or a glob or folder of shards,
+    from the first), from its first `rows` rows, read alone: every column
+    as a feature with its inferred kind (and why, as a comment), and a
+    task to fill in; `train` is given relative to `config_folder`, where
+    the config goes. Returns the config's text and `(column, kind,
+    reason)` of each column."""
+    frame = read_table(first_shard(str(data_path)), rows=rows)
+    train = os.path.relpath(os.path.abspath(data_path),
+                            os.path.abspath(config_folder))
     lines = ["# mtzoo table recipe: mtzoo train table --config THIS_FILE",
              "# Move label columns from [features] to [tasks] and set "
-             "their kind.", "", "[data]", f'train = "{path.name}"',
+             "their kind.", "", "[data]",
+             f'train = "{pathlib.PurePath(train).as_posix()}"',
              'split = "random"           # or "time", with time_column',
              "validation_fraction = 0.1", "test_fraction = 0.2", ""]
     kinds = [(str(column), *kind_and_reason(frame[column]))

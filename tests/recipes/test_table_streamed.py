@@ -21,7 +21,7 @@ def _cache(tmp_path, monkeypatch):
 
 
 def _write_shards(folder, shards_=3, rows=1_200, suffix="parquet"):
-    folder.mkdir()
+    folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for index in range(shards_):
         price = rng.lognormal(2.0, 1.0, rows)
@@ -165,3 +165,24 @@ batch_size = 256
     split = json.loads((tmp_path / "run" / "split.json").read_text())
     assert split["test"]["rows"] == rows["test"]
     assert all(f.endswith(".parquet") for f in split["train"]["files"])
+
+
+def test_init_config_reads_the_first_shard_and_names_the_glob(
+        tmp_path, monkeypatch):
+    from mtzoo import cli
+    from mtzoo.recipes import table
+
+    _write_shards(tmp_path / "data" / "shards", shards_=2, rows=50)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init-config", "data/shards/*.parquet"]) == 0
+    config = table.load_config(tmp_path / "shards.toml")
+    assert config["data"]["train"] == str(
+        tmp_path / "data" / "shards" / "*.parquet")
+    assert table.is_streamed(config["data"])
+    assert config["features"]["city"]["kind"] == "categorical"
+    # A single file elsewhere is named relative to the config.
+    pd.DataFrame({"a": [1.5, 2.5]}).to_csv(tmp_path / "data" / "one.csv",
+                                           index=False)
+    assert cli.main(["init-config", "data/one.csv"]) == 0
+    one = table.load_config(tmp_path / "one.toml")
+    assert one["data"]["train"] == str(tmp_path / "data" / "one.csv")
