@@ -2,7 +2,7 @@
 memory and training speed as the table grows.
 
 Writes simulated impressions (`mtzoo.data.synthetic.impressions`, one
-seed per shard of `--shard-rows` rows; 100,000 users, 20,000 items) as
+seed per shard of `--shard-rows` rows; 20,000 users, 2,000 items) as
 Parquet shards, a config naming them by a glob (so the table is streamed:
 split once to Parquet files per split, features adapted in one pass,
 training and validation read from the split files), and trains each size
@@ -79,8 +79,8 @@ def write_shards(folder: pathlib.Path, rows: int, shard_rows: int) -> None:
         if path.exists():
             continue
         frame = synthetic.impressions(
-            min(shard_rows, rows - index * shard_rows), num_users=100_000,
-            num_items=20_000, seed=index)
+            min(shard_rows, rows - index * shard_rows), num_users=20_000,
+            num_items=2_000, seed=index)
         frame = frame.drop(columns=["recent_items", "item_text", "p_click",
                                     "p_conversion"])
         frame.to_parquet(str(path) + ".tmp")
