@@ -54,15 +54,18 @@ classes = [0, 1, 2, 3, 4, 5]
 
 # Runs the recipe in this process and prints its peak resident memory.
 RUNNER = """
-import json, resource, sys
+import json, sys
 from mtzoo import runs
 result = runs.run(runs.RunConfig(
     "table", options={"config": sys.argv[1]}, output_dir=sys.argv[2],
     epochs=int(sys.argv[3]), verbose=False, overwrite=True))
-print(json.dumps({"peak_rss_mb": resource.getrusage(
-    resource.RUSAGE_SELF).ru_maxrss / 1024,
+# The high-water mark of this process's own memory (ru_maxrss would keep
+# the parent's across exec).
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({"peak_rss_mb": peak / 1024,
     "train_examples_per_s": result["train_examples_per_s"],
-    "epoch_seconds": result.get("epoch_seconds"),
+    "train_seconds": result["train_seconds"],
     "rows": result["rows"], "epochs_run": result["epochs_run"],
     "test_auc_click": result["test"]["tasks"]["click"]["auc"]}))
 """
@@ -117,7 +120,7 @@ def main(argv=None) -> dict:
         write_shards(folder / "shards", rows, args.shard_rows)
         config = folder / "table.toml"
         config.write_text(CONFIG.format(train="shards/*.parquet"))
-        runs.append({"rows": rows, "mode": "streamed",
+        runs.append({"table_rows": rows, "mode": "streamed",
                      **run_once(config, folder / "run", args.epochs)})
         print(runs[-1], flush=True)
         if args.in_memory and rows == min(args.rows):
@@ -129,7 +132,7 @@ def main(argv=None) -> dict:
                     (folder / "shards").glob("*.parquet"))).to_parquet(whole)
             memory_config = folder / "whole.toml"
             memory_config.write_text(CONFIG.format(train="whole.parquet"))
-            runs.append({"rows": rows, "mode": "in_memory", **run_once(
+            runs.append({"table_rows": rows, "mode": "in_memory", **run_once(
                 memory_config, folder / "run_memory", args.epochs)})
             print(runs[-1], flush=True)
     return common.write_runs(
@@ -139,7 +142,7 @@ def main(argv=None) -> dict:
 
 def summarize(runs: list[dict]) -> dict:
     smallest = next(r for r in runs if r["mode"] == "streamed")
-    return {f"{r['mode']} {r['rows']:,} rows": {
+    return {f"{r['mode']} {r['table_rows']:,} rows": {
         "peak_rss_mb": round(r["peak_rss_mb"]),
         "rss_vs_smallest": round(r["peak_rss_mb"]
                                  / smallest["peak_rss_mb"], 3),

@@ -112,16 +112,24 @@ def chunks(split):
     return split.chunks() if is_sharded(split) else split
 
 
+#: Batches a sharded split's shuffle buffer holds (rows are shuffled within
+#: chunks as they are first read; once cached, batches are shuffled here).
+SHUFFLE_BATCHES = 256
+
+
 def dataset(split, features, tasks=None, *, batch_size: int,
             shuffle: bool = False, seed: int | None = None,
-            first_epoch: int = 0):
+            first_epoch: int = 0, cache=None):
     """The batches of a split, either kind (`from_dataframe` or
     `from_parquet`; a sharded split's files are read two at a time, rows
     shuffled within chunks, then batches in a buffer).
 
     Every batch but the last holds `batch_size` rows, as from a DataFrame
     (not one smaller batch per file: each new batch shape would compile
-    the XLA step again), and the dataset knows how many batches it has."""
+    the XLA step again), and the dataset knows how many batches it has.
+    `cache`: a file path under which a sharded split's encoded batches are
+    kept after the first pass, so later epochs read them instead of
+    parsing and encoding the files again."""
     if not is_sharded(split):
         return frames.from_dataframe(split, features, tasks,
                                      batch_size=batch_size, shuffle=shuffle,
@@ -129,7 +137,8 @@ def dataset(split, features, tasks=None, *, batch_size: int,
     batches = pipeline.from_parquet(
         list(split.paths), features, tasks, batch_size=batch_size,
         shuffle=shuffle, seed=None if seed is None else seed + first_epoch,
-        chunk_rows=CHUNK_ROWS)
+        chunk_rows=CHUNK_ROWS, shuffle_batches=SHUFFLE_BATCHES,
+        cache=None if cache is None else str(cache))
     return batches.rebatch(batch_size).apply(
         tf.data.experimental.assert_cardinality(
             -(-split.rows // batch_size))).prefetch(tf.data.AUTOTUNE)

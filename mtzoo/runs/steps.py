@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -176,24 +177,42 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         initial_epoch = config.epochs
     # Epoch k's order depends on (seed, k) only, so a resumed run sees the
     # batches the uninterrupted run would have.
+    cache = _encoded_cache(output, splits)
     train = shards.dataset(
         splits.train, splits.features, splits.tasks,
         batch_size=config.batch_size, shuffle=True, seed=config.seed,
-        first_epoch=initial_epoch)
+        first_epoch=initial_epoch, cache=cache and cache / "train")
     validation = shards.dataset(
         splits.validation, splits.features, splits.tasks,
-        batch_size=max(config.batch_size, 4096))
+        batch_size=max(config.batch_size, 4096),
+        cache=cache and cache / "validation")
     timer = EpochTimer(len(splits.train))
     callbacks = [*trainer.averaging.callbacks, relative, stop, timer,
                  StopOnNonFiniteLoss()]
     if write:
         callbacks.append(keras.callbacks.TensorBoard(
             str(output / "tensorboard"), write_graph=False))
-    model.fit(train, validation_data=validation, epochs=config.epochs,
-              initial_epoch=initial_epoch,
-              callbacks=callbacks + [checkpoint],  # after early stopping
-              verbose=2 if config.verbose else 0)
+    try:
+        model.fit(train, validation_data=validation, epochs=config.epochs,
+                  initial_epoch=initial_epoch,
+                  callbacks=callbacks + [checkpoint],  # after early stopping
+                  verbose=2 if config.verbose else 0)
+    finally:
+        if cache:
+            shutil.rmtree(cache, ignore_errors=True)
     return Fitted(checkpoint.history, timer, checkpoint, initial_epoch)
+
+
+def _encoded_cache(output: pathlib.Path, splits) -> pathlib.Path | None:
+    """Where a sharded split's encoded batches are kept during `fit` (in
+    the output folder, emptied first: a killed run's partial cache is not
+    read), or None for splits in memory."""
+    if not shards.is_sharded(splits.train):
+        return None
+    folder = output / "encoded_cache"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def predict(model, frame, features, batch_size: int = 4096) -> dict:
