@@ -227,10 +227,11 @@ def split_files(paths: Sequence[str], columns: Sequence[str],
                 {"inputs": paths, "columns": columns,
                  "rule": dataclasses.asdict(rule), "splits": written},
                 default=str, indent=1))
-            if target.exists():  # another process finished first
-                shutil.rmtree(temporary)
-            else:
+            try:
                 os.replace(temporary, target)
+            except OSError:  # another process (a worker) finished first
+                if not manifest.is_file():
+                    raise
         finally:
             if temporary.exists():
                 shutil.rmtree(temporary)

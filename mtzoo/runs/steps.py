@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import shutil
+import tempfile
 
 import keras
 import numpy as np
@@ -177,7 +178,7 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         initial_epoch = config.epochs
     # Epoch k's order depends on (seed, k) only, so a resumed run sees the
     # batches the uninterrupted run would have.
-    cache = _encoded_cache(output, splits)
+    cache = _encoded_cache(splits)
     train = shards.dataset(
         splits.train, splits.features, splits.tasks,
         batch_size=config.batch_size, shuffle=True, seed=config.seed,
@@ -203,16 +204,14 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     return Fitted(checkpoint.history, timer, checkpoint, initial_epoch)
 
 
-def _encoded_cache(output: pathlib.Path, splits) -> pathlib.Path | None:
-    """Where a sharded split's encoded batches are kept during `fit` (in
-    the output folder, emptied first: a killed run's partial cache is not
-    read), or None for splits in memory."""
+def _encoded_cache(splits) -> pathlib.Path | None:
+    """A new folder of this process (under the temporary directory,
+    `TMPDIR`) where a sharded split's encoded batches are kept during
+    `fit`, or None for splits in memory. Its own: workers sharing an
+    output folder, or a resumed run, never read another's partial cache."""
     if not shards.is_sharded(splits.train):
         return None
-    folder = output / "encoded_cache"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
+    return pathlib.Path(tempfile.mkdtemp(prefix="mtzoo-encoded-"))
 
 
 def predict(model, frame, features, batch_size: int = 4096) -> dict:
