@@ -33,8 +33,10 @@ RECIPE_SET = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
 #: Rows of a split kept on disk (`mtzoo.data.shards`) that what needs rows
 #: in memory reads at most: label statistics, the relative validation
 #: loss's references, evaluation and the baselines (an evenly spaced
-#: sample; `metrics.json` states the rows evaluated).
-SAMPLE_ROWS = 1_000_000
+#: sample; `metrics.json` states the rows evaluated). Memory then stays
+#: flat as the table grows; AUC's standard error on 250,000 rows is about
+#: 0.001.
+SAMPLE_ROWS = 250_000
 
 
 def with_task_weights(tasks, weights: dict | None) -> list:
@@ -159,8 +161,8 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     """
     model = trainer.model
     relative = relative_loss.for_splits(
-        shards.sampled_splits(splits, SAMPLE_ROWS), config.batch_size,
-        trainer.catalogues)
+        shards.sampled_splits(splits, SAMPLE_ROWS, ("train", "validation")),
+        config.batch_size, trainer.catalogues)
     stop = keras.callbacks.EarlyStopping(
         monitor=relative_loss.MONITOR, mode="min",
         patience=config.patience, restore_best_weights=True)
