@@ -279,13 +279,15 @@ class NumericFeature(base.FeatureSpec):
 
     @property
     def is_adapted(self) -> bool:
-        return not self._log_undecided and not self._needs_range and (not self.normalize or (
-            self.mean is not None and self.variance is not None)) and (
+        return not self._log_undecided and not self._needs_range and (
+            not self.normalize or (
+                self.mean is not None and self.variance is not None)) and (
             not self.piecewise_linear_bins or self.bin_edges is not None) and (
             not self.embed_values or self.value_vocabulary is not None)
 
     def missing_state(self) -> str:
-        return ("normalization statistics (mean, variance), quantile bin "
+        return ("whether to take the log (log_transform=\"auto\"), "
+                "normalization statistics (mean, variance), quantile bin "
                 "edges or value vocabulary")
 
     # === Raw input ===

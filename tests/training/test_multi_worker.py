@@ -2,10 +2,12 @@
 
 import json
 import os
+import signal
 import pathlib
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -24,9 +26,9 @@ CENSUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / \
     "data" / "census-income"
 
 
-def _train_on_two_workers(recipe, flags, output):
-    """Runs `mtzoo train RECIPE FLAGS` as workers 0 and 1 of a localhost
-    cluster; returns each worker's printed output."""
+def _start_workers(recipe, flags, output, epochs=2):
+    """Starts `mtzoo train RECIPE FLAGS` as workers 0 and 1 of a
+    localhost cluster."""
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     processes = []
@@ -35,11 +37,16 @@ def _train_on_two_workers(recipe, flags, output):
             {"cluster": cluster, "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "mtzoo.cli", "train", recipe,
-             "--strategy", "multi_worker", *flags, "--epochs", "2",
+             "--strategy", "multi_worker", *flags, "--epochs", str(epochs),
              "--batch-size", "256", "--seed", "0", "--no-baselines",
              "--output-dir", str(output)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
+    return processes
+
+
+def _finish_workers(processes):
+    """Each worker's printed output, once both succeeded."""
     outputs = []
     for process in processes:
         out, err = process.communicate(timeout=300)
@@ -48,12 +55,17 @@ def _train_on_two_workers(recipe, flags, output):
     return outputs
 
 
-def _check_in_step_and_exported(output, outputs, task):
+def _train_on_two_workers(recipe, flags, output):
+    return _finish_workers(_start_workers(recipe, flags, output))
+
+
+def _check_in_step_and_exported(output, outputs, task, epochs=2):
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["strategy"] == "multi_worker"
     steps = metrics["optimizer_steps"]
     assert steps > 0
-    assert f"worker finished 2 epochs, {steps} optimizer steps" in outputs[1]
+    assert f"worker finished {epochs} epochs, {steps} optimizer steps" in \
+        outputs[1]
     # The chief's export loads and predicts in a fresh process, matching the
     # Keras model's predictions stored with it.
     version = output / metrics["saved_model"]
@@ -97,14 +109,31 @@ def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
         '[data]\ntrain = "shards/*.parquet"\n[features.price]\n'
         '[features.city]\n[tasks.clicked]\nkind = "binary"\n')
     # Both workers split the table into the same cache (one of them
-    # renames its split into place first) and stream the split files.
+    # renames its split into place first) and stream the split files. Both
+    # are killed after the first epoch's checkpoint, as a preempted job's
+    # are, and the job resumes from it.
     env_home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(env_home))
-    outputs = _train_on_two_workers(
-        "table", ["--config", str(tmp_path / "events.toml")],
-        tmp_path / "run")
-    metrics = _check_in_step_and_exported(tmp_path / "run", outputs,
-                                          "clicked")
+    flags = ["--config", str(tmp_path / "events.toml"), "--patience", "100"]
+    output = tmp_path / "run"
+    workers = _start_workers("table", flags, output, epochs=4)
+    checkpoint = output / "checkpoint" / "epoch-0001"
+    deadline = time.monotonic() + 300
+    while not checkpoint.is_dir():
+        for worker in workers:
+            assert worker.poll() is None, worker.communicate()[1][-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    assert not (output / "metrics.json").exists()
+    outputs = _finish_workers(_start_workers(
+        "table", [*flags, "--resume"], output, epochs=4))
+    metrics = _check_in_step_and_exported(output, outputs, "clicked",
+                                          epochs=4)
+    assert metrics["resumed_at_epoch"] >= 1
+    assert metrics["epochs_run"] == 4
     assert sum(metrics["rows"].values()) == 6_000
     assert metrics["test"]["tasks"]["clicked"]["auc"] > 0.7
     assert len(list((env_home / ".cache" / "mtzoo" / "splits").iterdir())) \
