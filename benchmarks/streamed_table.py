@@ -2,7 +2,7 @@
 memory and training speed as the table grows.
 
 Writes simulated impressions (`mtzoo.data.synthetic.impressions`, one
-seed per shard of `--shard-rows` rows; 20,000 users, 2,000 items) as
+seed, and so one simulated world, per shard of `--shard-rows` rows; 20,000 users, 2,000 items) as
 Parquet shards, a config naming them by a glob (so the table is streamed:
 split once to Parquet files per split, features adapted in one pass,
 training and validation read from the split files), and trains each size
@@ -66,8 +66,7 @@ peak = next(int(line.split()[1]) for line in open("/proc/self/status")
 print(json.dumps({"peak_rss_mb": peak / 1024,
     "train_examples_per_s": result["train_examples_per_s"],
     "train_seconds": result["train_seconds"],
-    "rows": result["rows"], "epochs_run": result["epochs_run"],
-    "test_auc_click": result["test"]["tasks"]["click"]["auc"]}))
+    "rows": result["rows"], "epochs_run": result["epochs_run"]}))
 """
 
 

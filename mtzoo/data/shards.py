@@ -54,7 +54,7 @@ class ShardedSplit:
         """The first `rows` rows."""
         taken, size = [], 0
         for chunk in self.chunks(chunk_rows=min(rows, CHUNK_ROWS)):
-            taken.append(chunk.iloc[:rows - size])
+            taken.append(chunk.iloc[:rows - size].copy())
             size += len(taken[-1])
             if size >= rows:
                 break
@@ -67,7 +67,8 @@ class ShardedSplit:
         taken, position = [], 0
         for chunk in self.chunks():
             first = (-position) % step
-            taken.append(chunk.iloc[first::step])
+            # A copy: a slice would keep every chunk it was cut from.
+            taken.append(chunk.iloc[first::step].copy())
             position += len(chunk)
         return _concat(taken).iloc[:rows]
 
