@@ -107,7 +107,7 @@ class SplitRule:
     """Which split a row belongs to.
 
     Attributes:
-        kind: `"random"`: a seeded hash of `key` (rows sharing a key stay
+        split: `"random"`: a seeded hash of `key` (rows sharing a key stay
             together) or, without `key`, of the row's file and place in it,
             puts `test_fraction` of rows in test and `validation_fraction`
             in validation; `"time"`: rows before `cutoffs[0]` of
@@ -116,7 +116,7 @@ class SplitRule:
         cutoffs: learned by `with_time_cutoffs` for a time split.
     """
 
-    kind: str
+    split: str
     validation_fraction: float = 0.1
     test_fraction: float = 0.2
     seed: int = 0
@@ -125,13 +125,17 @@ class SplitRule:
     cutoffs: tuple | None = None
 
     @property
+    def by_time(self) -> bool:
+        return self.split == "time"
+
+    @property
     def column(self) -> str | None:
-        return self.time_column if self.kind == "time" else self.key
+        return self.time_column if self.by_time else self.key
 
     def assign(self, batch: pa.RecordBatch, file_index: int,
                first_row: int, path: str) -> np.ndarray:
         """Each row's split (0 train, 1 validation, 2 test)."""
-        if self.kind == "time":
+        if self.by_time:
             return self._by_time(batch, first_row, path)
         if self.key is not None:
             values = batch.column(self.key).to_pandas()
@@ -212,7 +216,7 @@ def split_files(paths: Sequence[str], columns: Sequence[str],
     csv_types = csv_types or {}
     columns = list(dict.fromkeys(
         [*columns, *([rule.column] if rule.column else [])]))
-    if rule.kind == "time" and rule.cutoffs is None:
+    if rule.by_time and rule.cutoffs is None:
         rule = with_time_cutoffs(rule, paths, csv_types)
     target = pathlib.Path(folder) if folder else _cache_folder(
         paths, columns, rule)
@@ -268,7 +272,7 @@ def _write(paths, columns, rule, csv_types, folder) -> dict:
     if empty:
         raise DataError(
             f"Splitting {len(paths)} file(s) ({paths[0]}, ...) by "
-            f"{rule.kind} left no rows in {empty}: too few rows, or a "
+            f"{rule.split} left no rows in {empty}: too few rows, or a "
             f"fraction or cut-off that leaves none.")
     return written
 

@@ -161,8 +161,8 @@ class NumericFeature(base.FeatureSpec):
             counts. `"auto"` (the default) lets `adapt` decide from the
             training values: the log when they are all >= 0, their
             skewness exceeds `AUTO_LOG_SKEWNESS` and the log at least
-            halves it. A spec given its `mean` is not re-decided: `"auto"`
-            is then False.
+            halves it. A spec given its `mean`, or not normalized, keeps
+            its values as given: `"auto"` is then False.
         normalize: bool. Standardize to zero mean and unit variance with the
             statistics learned by `adapt`. Defaults to True.
         missing_indicator: bool. Also feed a 0/1 "was missing" input. Missing
@@ -227,7 +227,8 @@ class NumericFeature(base.FeatureSpec):
                 f"Feature '{self.name}': `log_transform` must be true, "
                 f"false or \"auto\". Received: "
                 f"log_transform={self.log_transform!r}")
-        if self.log_transform == "auto" and self.mean is not None:
+        if self.log_transform == "auto" and (self.mean is not None
+                                             or not self.normalize):
             object.__setattr__(self, "log_transform", False)
         if self.variance is not None and self.variance < 0:
             raise ValueError(
