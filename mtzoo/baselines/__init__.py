@@ -17,10 +17,11 @@ baselines["click"]["gradient_boosting"]["auc"]
 """
 
 from mtzoo.baselines.design import Design
+from mtzoo.baselines.fit import MAX_TRAIN_ROWS
 from mtzoo.baselines.fit import NAMES
 from mtzoo.baselines.fit import fit_and_score
 from mtzoo.baselines.fit import losses
 from mtzoo.baselines.fit import validation_targets
 
-__all__ = ["NAMES", "Design", "fit_and_score", "losses",
+__all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "fit_and_score", "losses",
            "validation_targets"]

@@ -145,12 +145,12 @@ def dataset(split, features, tasks=None, *, batch_size: int,
             -(-split.rows // batch_size))).prefetch(tf.data.AUTOTUNE)
 
 
-def sampled_splits(splits, max_rows: int,
-                   names=("train", "validation", "test")):
-    """`splits` (a recipe's `Splits`) with each sharded split of `names`
-    replaced by its `in_memory` sample."""
+def sampled_splits(splits, max_rows: dict):
+    """`splits` (a recipe's `Splits`) with each sharded split named in
+    `max_rows` (split name -> rows) replaced by its `in_memory` sample."""
     return dataclasses.replace(splits, **{
-        name: in_memory(getattr(splits, name), max_rows) for name in names})
+        name: in_memory(getattr(splits, name), rows)
+        for name, rows in max_rows.items()})
 
 
 def describe(split) -> dict | None:

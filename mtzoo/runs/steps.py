@@ -161,7 +161,8 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     """
     model = trainer.model
     relative = relative_loss.for_splits(
-        shards.sampled_splits(splits, SAMPLE_ROWS, ("train", "validation")),
+        shards.sampled_splits(splits, {"train": SAMPLE_ROWS,
+                                       "validation": SAMPLE_ROWS}),
         config.batch_size, trainer.catalogues)
     stop = keras.callbacks.EarlyStopping(
         monitor=relative_loss.MONITOR, mode="min",
@@ -243,8 +244,15 @@ def baselines(splits, config) -> dict:
 
     if not config.baselines:
         return {}
+    # They fit on at most MAX_TRAIN_ROWS and are scored on the network's
+    # test rows; a streamed table's validation rows are sampled as their
+    # training rows are (they only early-stop and regularize).
+    fitted_rows = baselines_lib.MAX_TRAIN_ROWS
     return baselines_lib.fit_and_score(
-        shards.sampled_splits(splits, SAMPLE_ROWS), seed=config.seed)
+        shards.sampled_splits(splits, {"train": fitted_rows,
+                                       "validation": fitted_rows,
+                                       "test": SAMPLE_ROWS}),
+        seed=config.seed)
 
 
 def save_and_export(model, splits, output: pathlib.Path, *, export_name,
