@@ -26,7 +26,8 @@ SCRIPTS = {"quality": "quality.py",
            "impressions_gap": "impressions_gap.py",
            "dropout": "dropout.py", "own_tables": "own_tables.py",
            "history": "history.py", "next_item": "next_item.py",
-           "cold_start": "cold_start.py"}
+           "cold_start": "cold_start.py",
+           "streamed_table": "streamed_table.py", "exchange": "exchange.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
