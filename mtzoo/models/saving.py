@@ -23,6 +23,8 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     # when a model uses them; importing it registers them for loading.
     import keras_rs.layers  # noqa: F401
 
+    from mtzoo.training import lazy_adam  # noqa: F401 (registers LazyAdam)
+
     return keras.saving.load_model(path, compile=compile, safe_mode=True)
 
 

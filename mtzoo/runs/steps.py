@@ -27,6 +27,7 @@ from mtzoo.training.callbacks import EpochTimer
 from mtzoo.training.callbacks import StopOnNonFiniteLoss
 from mtzoo.training import relative_loss
 from mtzoo.training.checkpoint import TrainingCheckpoint
+from mtzoo.training.lazy_adam import LazyAdam
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
 RECIPE_SET = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
@@ -105,8 +106,8 @@ def _compiled(config, splits, hparams, averaging, steps_per_execution):
     model = models.build(config.model, splits.features, splits.tasks,
                          **hparams)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate,
-                                        **averaging.optimizer_options),
+        optimizer=LazyAdam(config.learning_rate,
+                           **averaging.optimizer_options),
         weighting=config.weighting_config,
         # "auto": XLA where the model allows it (MultiTaskModel.compile).
         jit_compile="auto" if config.jit_compile else False,

@@ -1,0 +1,53 @@
+"""LazyAdam: a large table's untouched rows stay as they are."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mtzoo.training import LazyAdam
+
+
+def _step(optimizer, variable, rows, values, dense=False):
+    gradient = tf.IndexedSlices(tf.constant(values, tf.float32),
+                                tf.constant(rows, tf.int64),
+                                tf.constant(variable.shape))
+    if dense:  # Adam on the summed gradient (Keras' Adam squares the
+        gradient = tf.convert_to_tensor(gradient)  # rows before summing)
+    optimizer.apply([gradient], [variable])
+
+
+def test_only_touched_rows_of_a_large_table_move_as_adam_moves_them():
+    start = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    lazy_table = keras.Variable(start)
+    dense_table = keras.Variable(start)
+    lazy = LazyAdam(0.1, min_rows=5)
+    dense = keras.optimizers.Adam(0.1)
+    # Row 1 twice: its gradients add up.
+    first = ([1, 3, 1], [[1.0, 2.0], [0.5, -1.0], [1.0, 0.0]])
+    _step(lazy, lazy_table, *first)
+    _step(dense, dense_table, *first, dense=True)
+    np.testing.assert_allclose(lazy_table.numpy(), dense_table.numpy(),
+                               rtol=1e-6)  # the first step is Adam's
+    second = ([3], [[0.2, 0.2]])
+    before = lazy_table.numpy()
+    _step(lazy, lazy_table, *second)
+    _step(dense, dense_table, *second, dense=True)
+    after = lazy_table.numpy()
+    # Row 1 was not looked up: Adam moves it on its momentum, lazily not.
+    np.testing.assert_array_equal(after[[0, 1, 2, 4, 5]],
+                                  before[[0, 1, 2, 4, 5]])
+    assert not np.allclose(dense_table.numpy()[1], before[1])
+    np.testing.assert_allclose(after[3], dense_table.numpy()[3], rtol=1e-6)
+
+
+def test_small_tables_and_dense_variables_are_updated_as_by_adam():
+    start = np.ones((4, 2), "float32")
+    lazy_table, dense_table = keras.Variable(start), keras.Variable(start)
+    lazy, dense = LazyAdam(0.1), keras.optimizers.Adam(0.1)
+    for rows in ([0], [2], [2]):
+        _step(lazy, lazy_table, rows, [[1.0, -1.0]])
+        _step(dense, dense_table, rows, [[1.0, -1.0]], dense=True)
+    np.testing.assert_allclose(lazy_table.numpy(), dense_table.numpy(),
+                               rtol=1e-6)
+    restored = LazyAdam.from_config(LazyAdam(0.1, min_rows=7).get_config())
+    assert restored.min_rows == 7
