@@ -60,12 +60,13 @@ class ShardedSplit:
                 break
         return _concat(taken)
 
-    def sample(self, rows: int) -> pd.DataFrame:
-        """At most `rows` rows, evenly spaced through the split (every
-        k-th row), so a sample of a time-ordered split spans its period."""
+    def sample(self, rows: int, columns=None) -> pd.DataFrame:
+        """At most `rows` rows (of `columns`, or all), evenly spaced through
+        the split (every k-th row), so a sample of a time-ordered split
+        spans its period."""
         step = self._step(rows)
         taken, position = [], 0
-        for chunk in self.chunks():
+        for chunk in self.chunks(columns):
             first = (-position) % step
             # A copy: a slice would keep every chunk it was cut from.
             taken.append(chunk.iloc[first::step].copy())
@@ -91,10 +92,10 @@ def is_sharded(split) -> bool:
     return isinstance(split, ShardedSplit)
 
 
-def in_memory(split, max_rows: int) -> pd.DataFrame:
+def in_memory(split, max_rows: int, columns=None) -> pd.DataFrame:
     """A DataFrame split as it is; a sharded one's evenly spaced sample of
-    at most `max_rows` rows."""
-    return split.sample(max_rows) if is_sharded(split) else split
+    at most `max_rows` rows (of `columns`, or all)."""
+    return split.sample(max_rows, columns) if is_sharded(split) else split
 
 
 def rows_in_memory(split, max_rows: int) -> int:
@@ -145,12 +146,18 @@ def dataset(split, features, tasks=None, *, batch_size: int,
             -(-split.rows // batch_size))).prefetch(tf.data.AUTOTUNE)
 
 
-def sampled_splits(splits, max_rows: dict):
+def sampled_splits(splits, max_rows: dict, columns=None):
     """`splits` (a recipe's `Splits`) with each sharded split named in
-    `max_rows` (split name -> rows) replaced by its `in_memory` sample."""
+    `max_rows` (split name -> rows) replaced by its `in_memory` sample (of
+    `columns`, or all)."""
     return dataclasses.replace(splits, **{
-        name: in_memory(getattr(splits, name), rows)
+        name: in_memory(getattr(splits, name), rows, columns)
         for name, rows in max_rows.items()})
+
+
+def label_columns(tasks) -> list:
+    """The columns tasks read their labels (and weights) from."""
+    return list(dict.fromkeys(c for task in tasks for c in task.columns))
 
 
 def describe(split) -> dict | None:

@@ -59,8 +59,8 @@ def prepare(recipe, config):
     learned from the training split and `config.task_weights` applied."""
     keras.utils.set_random_seed(config.seed)
     splits = recipe.prepare(config, config.model)
-    tasks = tasks_lib.adapt(splits.tasks,
-                            shards.in_memory(splits.train, SAMPLE_ROWS))
+    tasks = tasks_lib.adapt(splits.tasks, shards.in_memory(
+        splits.train, SAMPLE_ROWS, shards.label_columns(splits.tasks)))
     features = splits.features
     if config.piecewise_linear_bins:
         features = features_lib.adapt(features_lib.with_piecewise_linear_bins(
@@ -163,7 +163,8 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     model = trainer.model
     relative = relative_loss.for_splits(
         shards.sampled_splits(splits, {"train": SAMPLE_ROWS,
-                                       "validation": SAMPLE_ROWS}),
+                                       "validation": SAMPLE_ROWS},
+                              shards.label_columns(splits.tasks)),
         config.batch_size, trainer.catalogues)
     stop = keras.callbacks.EarlyStopping(
         monitor=relative_loss.MONITOR, mode="min",

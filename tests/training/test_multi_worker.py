@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import pathlib
 import socket
 import subprocess
 import sys
@@ -20,10 +19,6 @@ def _free_ports(count):
     for s in sockets:
         s.close()
     return ports
-
-
-CENSUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / \
-    "data" / "census-income"
 
 
 def _start_workers(recipe, flags, output, epochs=2):
@@ -79,17 +74,6 @@ def _check_in_step_and_exported(output, outputs, task, epochs=2):
 
 
 @pytest.mark.large
-def test_two_workers_train_census_in_step_and_the_chief_exports(tmp_path):
-    # Census's 28 string columns reach the workers as encoded ids.
-    if not CENSUS.is_dir():
-        pytest.skip(f"real data not available: {CENSUS}")
-    outputs = _train_on_two_workers(
-        "census_income", ["--data-dir", str(CENSUS), "--max-rows", "4000"],
-        tmp_path)
-    _check_in_step_and_exported(tmp_path, outputs, "income")
-
-
-@pytest.mark.large
 def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
                                                       monkeypatch):
     import numpy as np
@@ -108,7 +92,8 @@ def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
     (tmp_path / "events.toml").write_text(
         '[data]\ntrain = "shards/*.parquet"\n[features.price]\n'
         '[features.city]\n[tasks.clicked]\nkind = "binary"\n')
-    # Both workers split the table into the same cache (one of them
+    # String features ("city") reach the workers as encoded ids. Both
+    # workers split the table into the same cache (one of them
     # renames its split into place first) and stream the split files. Both
     # are killed after the first epoch's checkpoint, as a preempted job's
     # are, and the job resumes from it.
