@@ -139,8 +139,8 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def markdown_table(summary: dict) -> str:
-    lines = ["| user-id bins, optimizer | parameters | dense gradient (KB) | sparse "
-             "gradient (KB) | examples/s (1 worker) | peak RSS (MB) | "
+    lines = ["| user-id bins, optimizer | parameters | dense gradient (KB) "
+             "| sparse gradient (KB) | examples/s (1 worker) | peak RSS (MB) | "
              "efficiency, 8 workers | 64 workers |",
              "|---|---|---|---|---|---|---|---|"]
     for name, e in summary.items():

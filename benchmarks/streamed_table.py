@@ -2,8 +2,8 @@
 memory and training speed as the table grows.
 
 Writes simulated impressions (`mtzoo.data.synthetic.impressions`, one
-seed, and so one simulated world, per shard of `--shard-rows` rows; 20,000 users, 2,000 items) as
-Parquet shards, a config naming them by a glob (so the table is streamed:
+seed, and so one simulated world, per shard of `--shard-rows` rows;
+20,000 users, 2,000 items) as Parquet shards, a config naming them by a glob (so the table is streamed:
 split once to Parquet files per split, features adapted in one pass,
 training and validation read from the split files), and trains each size
 with the recipe's defaults for `--epochs` epochs in a fresh process: its
