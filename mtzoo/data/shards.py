@@ -73,7 +73,6 @@ class ShardedSplit:
             position += len(chunk)
         return _concat(taken).iloc[:rows]
 
-
     def _step(self, rows: int) -> int:
         return max(1, -(-self.rows // rows))
 

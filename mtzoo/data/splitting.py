@@ -11,7 +11,6 @@ table split it once.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import json
 import os
@@ -37,23 +36,6 @@ BATCH_ROWS = 65_536
 #: sample: the cut-offs are quantiles of at most this many values per
 #: `BATCH_ROWS` rows).
 TIME_SAMPLE_PER_BATCH = 4_096
-
-
-def expand(pattern: str) -> list[str]:
-    """The files a path, a glob or a folder names, sorted."""
-    if os.path.isdir(pattern):
-        paths = sorted(str(p) for p in pathlib.Path(pattern).iterdir()
-                       if p.suffix in (".parquet", ".pq", ".csv")
-                       or p.name.endswith(".csv.gz"))
-    else:
-        paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) \
-            else [pattern]
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if not paths or missing:
-        raise FileNotFoundError(
-            f"No data files match '{pattern}'" if not paths
-            else f"No such data file: '{missing[0]}'")
-    return paths
 
 
 def arrow_types(frame: pd.DataFrame) -> dict:

@@ -45,6 +45,7 @@ from mtzoo.features.categorical import CategoricalFeature
 from mtzoo.features.multi_categorical import POOLINGS
 from mtzoo.features.multi_categorical import MultiCategoricalFeature
 from mtzoo.features.numeric import NumericFeature
+from mtzoo.features.numeric import takes_piecewise_linear_bins
 from mtzoo.features.numeric import with_piecewise_linear_bins
 from mtzoo.features.sequence import SEQUENCE_POOLINGS
 from mtzoo.features.sequence import SequenceFeature
@@ -68,5 +69,6 @@ __all__ = [
     "SequenceFeature", "TextFeature",
     "VectorFeature", "adapt",
     "check_adapted", "check_inputs", "check_kind", "create", "check_name", "deserialize",
-    "serialize", "validate", "with_piecewise_linear_bins",
+    "serialize", "takes_piecewise_linear_bins", "validate",
+    "with_piecewise_linear_bins",
 ]

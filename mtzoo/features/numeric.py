@@ -34,16 +34,15 @@ AUTO_LOG_SKEWNESS = 2.0
 
 
 class Moments:
-    """Count, sum and sums of squares and cubes of the finite values seen
-    (about a shift, the first chunk's mean, so the cubes of large values
-    keep their precision), and how often each value occurs when bins or a
-    value vocabulary are learned. `logged`: the same of the log-transformed
-    values, kept while `log_transform="auto"` is undecided."""
+    """Count, range, and sums of the finite values seen and of their
+    squares and cubes (about a shift, the first chunk's mean, so large
+    values keep their precision), and how often each value occurs when
+    bins or a value vocabulary are learned. `logged`: the same of the
+    log-transformed values, kept while `log_transform="auto"` is
+    undecided."""
 
     def __init__(self, count_values: bool = False, *, logged: bool = False):
         self.count = 0
-        self.total = 0.0
-        self.total_squares = 0.0
         self.shift = None
         self.shifted = np.zeros(3)  # sums of (x - shift) ** 1, 2, 3
         self.low, self.high = math.inf, -math.inf
@@ -55,8 +54,6 @@ class Moments:
         if not values.size:
             return
         self.count += values.size
-        self.total += float(values.sum())
-        self.total_squares += float(np.square(values).sum())
         self.low = min(self.low, float(values.min()))
         self.high = max(self.high, float(values.max()))
         if self.shift is None:
@@ -64,6 +61,13 @@ class Moments:
         centred = values - self.shift
         self.shifted += [centred.sum(), np.square(centred).sum(),
                          (centred ** 3).sum()]
+
+    def mean(self) -> float:
+        return float(self.shift + self.shifted[0] / self.count)
+
+    def variance(self) -> float:
+        m1, m2 = self.shifted[:2] / self.count
+        return max(float(m2 - m1 * m1), 0.0)
 
     def skewness(self) -> float:
         """The sample skewness of the values seen (0 if constant)."""
@@ -314,11 +318,6 @@ class NumericFeature(base.FeatureSpec):
         )
         return values.astype(np.float32)
 
-    def transformed(self, values):
-        """The log transform if asked (statistics are learned after it)."""
-        values = tf.cast(values, tf.float32)
-        return signed_log1p(values) if self.log_transform is True else values
-
     # === Adapt ===
 
     def _counts_values(self) -> bool:
@@ -337,7 +336,8 @@ class NumericFeature(base.FeatureSpec):
         if statistics is not None:
             values = np.asarray(raw, dtype=np.float64)
             values = values[np.isfinite(values)]
-            logged = np.sign(values) * np.log1p(np.abs(values))
+            if self.log_transform is not False:  # True, or undecided
+                logged = np.sign(values) * np.log1p(np.abs(values))
             if statistics.logged is not None:
                 statistics.logged.add(logged)
             statistics.add(logged if self.log_transform is True else values)
@@ -364,14 +364,12 @@ class NumericFeature(base.FeatureSpec):
             learned["log_transform"] = statistics.log_helps()
             if learned["log_transform"]:
                 statistics = statistics.logged
-        mean = statistics.total / statistics.count
-        variance = max(statistics.total_squares / statistics.count
-                       - mean * mean, 0.0)
         if self.normalize:
             learned.update(
-                mean=self.mean if self.mean is not None else mean,
+                mean=(self.mean if self.mean is not None
+                      else statistics.mean()),
                 variance=(self.variance if self.variance is not None
-                          else variance))
+                          else statistics.variance()))
         if self._needs_range:
             learned["value_range"] = (statistics.low, statistics.high)
         if self.piecewise_linear_bins and self.bin_edges is None:
@@ -466,11 +464,16 @@ class NumericFeature(base.FeatureSpec):
                           tf.cast(layer, compute_dtype)], axis=-1)
 
 
+def takes_piecewise_linear_bins(spec) -> bool:
+    """Whether `with_piecewise_linear_bins` would bin this spec: a numeric
+    feature declared without bins."""
+    return isinstance(spec, NumericFeature) and not spec.piecewise_linear_bins
+
+
 def with_piecewise_linear_bins(specs, bins: int) -> list:
     """`specs` with every numeric feature declared without bins also
     encoded piecewise-linearly over `bins` quantile bins (their edges left
     for `adapt` to learn)."""
     return [dataclasses.replace(spec, piecewise_linear_bins=bins,
                                 bin_edges=None)
-            if isinstance(spec, NumericFeature)
-            and not spec.piecewise_linear_bins else spec for spec in specs]
+            if takes_piecewise_linear_bins(spec) else spec for spec in specs]

@@ -169,15 +169,25 @@ def names_shards(path: str) -> bool:
     return glob.has_magic(str(path)) or os.path.isdir(path)
 
 
-def first_shard(path: str) -> str:
-    """A data path's first file (itself, unless a glob or folder)."""
-    if not names_shards(path):
-        return str(path)
-    pattern = os.path.join(path, "*") if os.path.isdir(path) else path
-    files = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    if not files:
-        raise FileNotFoundError(f"No data files match '{path}'")
-    return files[0]
+#: Endings of the data files a folder of shards is read for.
+SHARD_ENDINGS = (".parquet", ".pq", ".csv", ".csv.gz")
+
+
+def shard_paths(path: str) -> list[str]:
+    """The files a data path names, sorted: itself, a glob's matches, or
+    a folder's CSV and Parquet files."""
+    path = str(path)
+    if os.path.isdir(path):
+        files = sorted(str(p) for p in pathlib.Path(path).iterdir()
+                       if p.name.endswith(SHARD_ENDINGS))
+    else:
+        files = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+    missing = [p for p in files if not os.path.isfile(p)]
+    if not files or missing:
+        raise FileNotFoundError(
+            f"No data files match '{path}'" if not files
+            else f"No such data file: '{missing[0]}'")
+    return files
 
 
 def is_streamed(data: dict) -> bool:
@@ -323,6 +333,19 @@ def task_specs(config: dict) -> list:
     return tasks
 
 
+#: The share of the whole table each split rule cuts, unless [data] says.
+FRACTIONS = {"validation": 0.1, "test": 0.2}
+
+
+def _fraction(config: dict, split: str) -> float:
+    """[data] `<split>_fraction`, checked to lie in (0, 1)."""
+    fraction = config["data"].get(f"{split}_fraction", FRACTIONS[split])
+    if not 0 < fraction < 1:
+        raise ConfigError(f"'{config['path']}': {split}_fraction must be "
+                          f"in (0, 1). Received: {fraction!r}")
+    return fraction
+
+
 def split_frame(config: dict, seed: int):
     """`(train, validation, test)` frames: the files given, the rest cut
     from train by the split rule."""
@@ -331,9 +354,7 @@ def split_frame(config: dict, seed: int):
     test = read_table(data["test"]) if "test" in data else None
     validation = (read_table(data["validation"]) if "validation" in data
                   else None)
-    fractions = [("test", test, data.get("test_fraction", 0.2)),
-                 ("validation", validation,
-                  data.get("validation_fraction", 0.1))]
+    given_files = [("test", test), ("validation", validation)]
     if data["split"] == "time":
         train = train.sort_values(data["time_column"], kind="stable")
     else:
@@ -341,14 +362,11 @@ def split_frame(config: dict, seed: int):
     # Fractions of the whole table, not of what an earlier cut left.
     total = len(train)
     cut = {}
-    for name, given, fraction in fractions:
+    for name, given in given_files:
         if given is not None:
             cut[name] = given
             continue
-        if not 0 < fraction < 1:
-            raise ConfigError(f"'{config['path']}': {name}_fraction must be "
-                              f"in (0, 1). Received: {fraction!r}")
-        rows = int(round(total * fraction))
+        rows = int(round(total * _fraction(config, name)))
         cut[name] = train.iloc[len(train) - rows:]
         train = train.iloc[:len(train) - rows]
     return train, cut["validation"], cut["test"]
@@ -379,20 +397,15 @@ def _streamed_splits(config: dict, seed: int):
     from mtzoo.recipes.base import Splits
 
     data = config["data"]
-    paths = splitting.expand(data["train"])
+    paths = shard_paths(data["train"])
     head = read_table(paths[0], rows=INFER_ROWS)
     specs = feature_specs(config, head)
     tasks = task_specs(config)
     columns = list(pipeline.column_types(features_lib.validate(specs),
                                          tasks))
-    for name in ("validation_fraction", "test_fraction"):
-        if not 0 < data.get(name, 0.1) < 1:
-            raise ConfigError(f"'{config['path']}': {name} must be in "
-                              f"(0, 1). Received: {data[name]!r}")
     rule = splitting.SplitRule(
-        data["split"], validation_fraction=data.get(
-            "validation_fraction", 0.1),
-        test_fraction=data.get("test_fraction", 0.2), seed=seed,
+        data["split"], validation_fraction=_fraction(config, "validation"),
+        test_fraction=_fraction(config, "test"), seed=seed,
         key=data.get("key"), time_column=data.get("time_column"))
     parts = splitting.split_files(paths, columns, rule,
                                   csv_types=splitting.arrow_types(head))
@@ -432,7 +445,7 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
     task to fill in; `train` is given relative to `config_folder`, where
     the config goes. Returns the config's text and `(column, kind,
     reason)` of each column."""
-    frame = read_table(first_shard(str(data_path)), rows=rows)
+    frame = read_table(shard_paths(data_path)[0], rows=rows)
     train = os.path.relpath(os.path.abspath(data_path),
                             os.path.abspath(config_folder))
     lines = ["# mtzoo table recipe: mtzoo train table --config THIS_FILE",

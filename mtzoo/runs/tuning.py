@@ -131,9 +131,8 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
         sampler=optuna.samplers.TPESampler(
             seed=config.seed, n_startup_trials=max(3, trials // 3)))
     splits = splits or steps.prepare(recipe, config)
-    bins = not config.piecewise_linear_bins and (
-        features_lib.with_piecewise_linear_bins(splits.features, 1)
-        != list(splits.features))
+    bins = not config.piecewise_linear_bins and any(
+        map(features_lib.takes_piecewise_linear_bins, splits.features))
     study.enqueue_trial(_starting_point(config, recipe, bins),
                         skip_if_exists=True)
     prepared = {(config.model, config.piecewise_linear_bins): splits}

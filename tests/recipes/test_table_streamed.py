@@ -12,6 +12,7 @@ from mtzoo import runs
 from mtzoo.data import shards
 from mtzoo.data import sources
 from mtzoo.data import splitting
+from mtzoo.recipes import table
 from mtzoo.features import DataError
 
 
@@ -102,7 +103,7 @@ def test_csv_shards_split_and_bad_input_leaves_nothing(tmp_path):
                  if p.name.startswith(".")]
     assert leftovers == []
     with pytest.raises(FileNotFoundError, match="No data files match"):
-        splitting.expand(str(tmp_path / "nothing" / "*.parquet"))
+        table.shard_paths(str(tmp_path / "nothing" / "*.parquet"))
 
 
 def test_a_sharded_split_samples_evenly_and_batches_to_full_size(tmp_path):
