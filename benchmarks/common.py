@@ -21,6 +21,7 @@ import time
 
 from mtzoo.atomic import write_text
 from mtzoo.training.callbacks import EpochTimer  # noqa: F401 (re-export)
+from peers.measure import peak_rss_mb  # noqa: F401 (re-export)
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -60,15 +60,6 @@ RECIPE_STEPS = ("peers' configuration", "+ piecewise-linear bins and "
                 "+ weight averaging", "+ LazyAdam (the recipes' optimizer)")
 
 
-def peak_mb() -> float:
-    """This process's peak resident memory: `VmHWM`, which, unlike
-    `ru_maxrss`, does not carry over a parent's peak across `exec`."""
-    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def median_rate(rows: int, function, repeats: int) -> float:
     """Median examples/s of `function()`, which handles `rows` rows, after
     one untimed call."""
@@ -349,10 +340,10 @@ def main(argv=None) -> dict:
                         help="one-row calls per latency")
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
-    memory = {"import": peak_mb()}
+    memory = {"import": common.peak_rss_mb()}
     bundles = load_bundles(args.data_dir, args.max_rows)
     plain = bundles["plain"]
-    memory["load"] = peak_mb()
+    memory["load"] = common.peak_rss_mb()
     result = {"settings": {k: v for k, v in vars(args).items()
                            if k != "output"},
               "inputs": [f.name for f in plain.features],
@@ -362,15 +353,15 @@ def main(argv=None) -> dict:
                   for b in bundles.values()) / 2**20}
     print("training ...", flush=True)
     result["training"] = profile_training(plain, args.repeats)
-    memory["training"] = peak_mb()
+    memory["training"] = common.peak_rss_mb()
     print("recipe defaults ...", flush=True)
     result["recipe defaults, examples/s"] = profile_recipe_defaults(bundles)
-    memory["recipe defaults"] = peak_mb()
+    memory["recipe defaults"] = common.peak_rss_mb()
     print("serving ...", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         result["serving"] = profile_serving(plain, args.repeats, args.calls,
                                             folder)
-    memory["serving"] = peak_mb()
+    memory["serving"] = common.peak_rss_mb()
     result["peak memory MB, by phase"] = memory
     result["findings"] = findings(result)
     common.write_results(args.output, result, markdown(result))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import resource
 import statistics
 import subprocess
 import sys
@@ -164,12 +163,12 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
     from mtzoo import models
 
     keras.utils.set_random_seed(seed)
-    peaks = {"import": _peak_rss_mb()}
+    peaks = {"import": common.peak_rss_mb()}
     started = time.perf_counter()
     bundle = data_lib.census_income(data_dir, max_rows=max_rows,
                                      **PLAIN_NUMBERS)
     load_seconds = time.perf_counter() - started
-    peaks["load"] = _peak_rss_mb()
+    peaks["load"] = common.peak_rss_mb()
     model = models.build(model_name, bundle.features, bundle.tasks)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   steps_per_execution=steps_per_execution)
@@ -178,10 +177,10 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
                                     bundle.tasks, batch_size=batch_size,
                                     shuffle=True, seed=seed)
     encode_seconds = time.perf_counter() - started
-    peaks["encode"] = _peak_rss_mb()
+    peaks["encode"] = common.peak_rss_mb()
     timer = common.EpochTimer(len(bundle.train))
     model.fit(train, epochs=epochs, callbacks=[timer], verbose=0)
-    peaks["train"] = _peak_rss_mb()
+    peaks["train"] = common.peak_rss_mb()
     timed = timer.seconds[1:]
     train_rate = len(bundle.train) * len(timed) / sum(timed)
 
@@ -192,15 +191,15 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
     test = evaluation.evaluate(bundle.tasks, labels, predictions, weights)
     encoded_rate = encoded_inference_rate(model, bundle.test, bundle.features,
                                           batch_size=4096, repeats=3)
-    peaks["evaluate"] = _peak_rss_mb()
+    peaks["evaluate"] = common.peak_rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         version_dir = export_lib.export_saved_model(
             model, tmp, model_name=model_name)
-        peaks["export"] = _peak_rss_mb()
+        peaks["export"] = common.peak_rss_mb()
         serving = measure_serving(version_dir, bundle.test, bundle.features,
                                   batch_size=4096, repeats=3,
                                   latency_calls=500)
-        peaks["serve"] = _peak_rss_mb()
+        peaks["serve"] = common.peak_rss_mb()
     return {
         "model": model_name, "seed": seed, "epochs": epochs,
         "train_rows": len(bundle.train), "test_rows": len(bundle.test),
@@ -213,15 +212,11 @@ def run_child(model_name: str, seed: int, data_dir, *, epochs: int,
         **{f"{t}_auc": test["tasks"][t]["auc"] for t in TASKS},
         **serving,
         "inference_examples_per_s_encoded": encoded_rate,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": common.peak_rss_mb(),
         # The process's peak so far at the end of each phase.
         "peak_rss_mb_by_phase": peaks,
         **environment.describe(),
     }
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_in_subprocess(model_name: str, seed: int, args) -> dict:

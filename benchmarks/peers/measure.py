@@ -77,6 +77,15 @@ def latency_ms(call, rows: list, calls: int = 500) -> dict:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: Linux's `VmHWM`, which,
+    unlike `ru_maxrss`, does not start from the peak of the parent that
+    launched it (`exec` keeps `ru_maxrss`, so every library launched by
+    one parent would report at least that parent's memory)."""
+    status = pathlib.Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

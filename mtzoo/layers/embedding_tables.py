@@ -83,14 +83,17 @@ class EmbeddingTables(keras.layers.Layer):
         single = [name for name in inputs if inputs[name].shape.rank == 1]
         out = {}
         if single:
+            # Feature-major (`[features, batch]`): stacking and unstacking
+            # along the first axis copies contiguous blocks, several times
+            # faster than along the second.
             offsets = tf.constant(
-                [self._offsets[self.feature_tables[n]] for n in single],
+                [[self._offsets[self.feature_tables[n]]] for n in single],
                 dtype=tf.int32)
-            ids = tf.stack([tf.cast(inputs[n], tf.int32) for n in single],
-                           axis=1) + offsets
+            ids = tf.stack([tf.cast(inputs[n], tf.int32)
+                            for n in single]) + offsets
             rows = tf.cast(tf.gather(self.embeddings, ids),
                            self.compute_dtype)
-            out.update(zip(single, tf.unstack(rows, axis=1)))
+            out.update(zip(single, tf.unstack(rows)))
         for name in inputs:
             if name not in out:
                 ids = (tf.cast(inputs[name], tf.int32)

@@ -35,9 +35,11 @@ class ExpertMixture(keras.layers.Layer):
 
     def call(self, inputs):
         experts, weights = inputs
+        # Batched matrix products: on CPU without XLA (a served model) they
+        # run about twice as fast as the same `einsum`.
         if len(weights.shape) == 2:
-            return ops.einsum("bed,be->bd", experts, weights)
-        mixed = ops.einsum("bed,bhe->bhd", experts, weights)
+            return ops.squeeze(ops.matmul(weights[:, None, :], experts), 1)
+        mixed = ops.matmul(weights, experts)
         return ops.reshape(mixed, (-1, mixed.shape[1] * mixed.shape[2]))
 
     def compute_output_shape(self, input_shape):

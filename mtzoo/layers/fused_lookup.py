@@ -112,27 +112,37 @@ class FusedVocabularyLookup(keras.layers.Layer):
         if len(entries) == 1:
             (name, (table, values)), = entries.items()
             return {name: self._ids(self.keys(table, values), [table])}
-        # Side by side: one fingerprint op for all string columns, one xor
-        # with every column's table salt.
+        # Keys stacked column by column (`[columns, batch]`: contiguous
+        # copies, several times faster than side by side), strings
+        # fingerprinted before they are stacked (stacking strings copies
+        # them); one xor with every column's table salt.
         strings = [n for n in entries if entries[n][1].dtype == tf.string]
         others = [n for n in entries if n not in strings]
-        parts = [hashed_values(tf.stack([entries[n][1] for n in group],
-                                        axis=1))
-                 for group in (strings, others) if group]
-        hashed = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+        parts = []
+        if strings:
+            parts.append(tf.stack([hashed_values(entries[n][1])
+                                   for n in strings]))
+        if others:
+            parts.append(hashed_values(tf.stack([entries[n][1]
+                                                 for n in others])))
+        hashed = parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
         order = strings + others
         tables = [entries[n][0] for n in order]
         keys = tf.bitwise.bitwise_xor(hashed, tf.constant(
-            [self._salts[t] for t in tables], tf.int64))
-        ids = self._ids(keys, tables)
-        return dict(zip(order, tf.unstack(ids, axis=1)))
+            [[self._salts[t]] for t in tables], tf.int64))
+        ids = self._ids(keys, tables, per_row=True)
+        return dict(zip(order, tf.unstack(ids)))
 
-    def _ids(self, keys, tables: list[str]):
+    def _ids(self, keys, tables: list[str], per_row: bool = False):
+        """Ids of `keys`, whose rows (`per_row`) or last axis are the
+        `tables`' keys."""
         ids = self.table.lookup(keys)
         buckets = [self.tables[t]["num_oov_buckets"] for t in tables]
         if max(buckets) == 1:  # the one OOV id is 0
             ids = tf.maximum(ids, 0)
         else:
+            if per_row:
+                buckets = [[b] for b in buckets]
             oov = tf.math.floormod(keys, tf.constant(buckets, tf.int64))
             ids = tf.where(ids < 0, oov, ids)
         return tf.cast(ids, tf.int32)
