@@ -29,6 +29,7 @@ Medians of `--repeats` timings. Writes `results/profile.json` and
 
 from __future__ import annotations
 
+import collections
 import pathlib
 import statistics
 import sys
@@ -36,6 +37,7 @@ import tempfile
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mtzoo import data as data_lib
@@ -256,7 +258,51 @@ def profile_serving(bundle, repeats: int, calls: int, folder) -> dict:
         "a call taking the same inputs, doing nothing": median_ms(
             lambda x: nothing(**x), one_raw, calls)}
     result["serving graph ops"] = export_lib.op_count(version)
+    for rows in (SERVING_BATCH, 1):
+        arrays = {name: np.asarray(tensor) for name, tensor in
+                  _serving_tensors(serve, test.iloc[:rows],
+                                   bundle.features).items()}
+        result[f"time by op type, {rows} rows, microseconds"] = (
+            served_op_times(version, arrays))
     return result
+
+
+def served_op_times(version, arrays: dict, runs: int = 50) -> dict:
+    """Microseconds per op type of one `serving_default` request holding
+    `arrays` (raw feature values), from TensorFlow's own step statistics:
+    the SavedModel loaded into a graph-mode session, as TF Serving runs
+    it, and traced op by op. Returns the op types by time, and
+    `"(all ops)"` and `"(session call)"`: the ops' sum and the whole
+    call's median time."""
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        meta = tf.compat.v1.saved_model.loader.load(
+            session, ["serve"], str(version))
+        signature = meta.signature_def[export_lib.SIGNATURE]
+        feed = {signature.inputs[name].name: arrays[name]
+                for name in signature.inputs}
+        fetch = {name: info.name for name, info in signature.outputs.items()}
+        for _ in range(20):
+            session.run(fetch, feed)
+        call_ms = common.median_seconds(
+            lambda: session.run(fetch, feed), runs) * 1e6
+        options = tf.compat.v1.RunOptions(
+            trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+        totals = collections.Counter()
+        for _ in range(runs):
+            metadata = tf.compat.v1.RunMetadata()
+            session.run(fetch, feed, options=options, run_metadata=metadata)
+            for device in metadata.step_stats.dev_stats:
+                for node in device.node_stats:
+                    # "name = OpType(inputs)"
+                    label = node.timeline_label
+                    op = (label.split(" = ")[1].split("(")[0]
+                          if " = " in label else node.node_name)
+                    totals[op] += (node.op_end_rel_micros
+                                   - node.op_start_rel_micros)
+    ops = {op: micros / runs for op, micros in totals.most_common(8)}
+    return {**ops, "(all ops)": sum(totals.values()) / runs,
+            "(session call)": call_ms}
 
 
 def load_bundles(data_dir, max_rows):
@@ -280,6 +326,14 @@ def findings(result: dict) -> list[str]:
     costs = {names[i]: recipe[names[i - 1]] / recipe[names[i]] - 1
              for i in range(1, len(names))}
     dearest = max(costs, key=costs.get)
+    served = [
+        f"{rows} rows: " + ", ".join(
+            f"{op} {us:,.0f} us" for op, us in list(times.items())[:3])
+        + f" of {times['(all ops)']:,.0f} us of ops"
+        for rows, times in (
+            (n, result["serving"][f"time by op type, {n} rows, "
+                                  f"microseconds"])
+            for n in (SERVING_BATCH, 1))]
     return [
         f"fit trains at {rates['fit'] * step / 1000 / BATCH:.0%} of the "
         f"step's own speed; the input pipeline alone runs "
@@ -304,6 +358,7 @@ def findings(result: dict) -> list[str]:
         f"calling a function with its {len(result['inputs'])} inputs; "
         f"through serve_examples (one input) "
         f"{one['serve_examples']:.2f} ms.",
+        f"The served graph's dearest ops: {'; '.join(served)}.",
     ]
 
 
@@ -323,6 +378,12 @@ def markdown(result: dict) -> str:
         lines.append(f"| serving one row: {name}, p50 ms | {ms:.2f} |")
     lines.append(f"| serving graph ops | "
                  f"{result['serving']['serving graph ops']:,} |")
+    for rows in (SERVING_BATCH, 1):
+        times = result["serving"][f"time by op type, {rows} rows, "
+                                  f"microseconds"]
+        lines.append(f"| served graph, {rows} rows: microseconds by op type "
+                     f"| " + ", ".join(f"{op} {us:,.0f}"
+                                       for op, us in times.items()) + " |")
     for phase, mb in result["peak memory MB, by phase"].items():
         lines.append(f"| peak memory after {phase} (MB) | {mb:,.0f} |")
     lines.append(f"| rows held in memory (MB) | "
