@@ -145,6 +145,51 @@ def dataset(split, features, tasks=None, *, batch_size: int,
             -(-split.rows // batch_size))).prefetch(tf.data.AUTOTUNE)
 
 
+def files_of_worker(split, index: int, workers: int) -> ShardedSplit:
+    """The files worker `index` of `workers` reads: every `workers`-th
+    file from its own place (so file sizes even out)."""
+    return ShardedSplit.of_files(split.paths[index::workers])
+
+
+def steps_per_worker(split, workers: int, replica_batch: int) -> int:
+    """Steps every worker takes per epoch when each reads its own files
+    (`files_of_worker`): the full batches of the worker with the fewest
+    rows, so all workers step together; the others leave their last
+    rows of the epoch out (different ones each epoch, as rows are
+    shuffled)."""
+    fewest = min(len(files_of_worker(split, i, workers))
+                 for i in range(workers))
+    if fewest < replica_batch:
+        raise ValueError(
+            f"A worker's files hold {fewest} rows, fewer than a batch of "
+            f"{replica_batch} per worker; use a smaller batch or fewer "
+            f"workers.")
+    return fewest // replica_batch
+
+
+def distributed_dataset(strategy, split, features, tasks, *, batch_size: int,
+                        shuffle: bool, seed: int | None, first_epoch: int = 0):
+    """A sharded split's training batches for a multi-worker `strategy`,
+    each worker reading only its own files (`files_of_worker`) in batches
+    of `batch_size / workers` rows, every worker taking
+    `steps_per_worker` steps per epoch. Batches are parsed from the files
+    every epoch: an encoded cache would be left unfinished by the rows an
+    epoch leaves out."""
+
+    def worker_batches(context):
+        replica_batch = context.get_per_replica_batch_size(batch_size)
+        workers = context.num_input_pipelines
+        steps = steps_per_worker(split, workers, replica_batch)
+        own = files_of_worker(split, context.input_pipeline_id, workers)
+        batches = dataset(own, features, tasks, batch_size=replica_batch,
+                          shuffle=shuffle, seed=seed,
+                          first_epoch=first_epoch)
+        return batches.take(steps).apply(
+            tf.data.experimental.assert_cardinality(steps))
+
+    return strategy.distribute_datasets_from_function(worker_batches)
+
+
 def sampled_splits(splits, max_rows: dict, columns=None):
     """`splits` (a recipe's `Splits`) with each sharded split named in
     `max_rows` (split name -> rows) replaced by its `in_memory` sample (of

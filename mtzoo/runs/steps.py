@@ -96,6 +96,8 @@ class Trainer:
     averaging: WeightAveraging
     steps_per_execution: int
     catalogues: dict
+    #: The `tf.distribute` strategy it was built under, or None.
+    strategy: object = None
 
     def rebuild(self, config, splits) -> keras.Model:
         return _compiled(config, splits, self.hparams, self.averaging,
@@ -136,7 +138,8 @@ def build(recipe, config, splits, *, strategy=None,
         for t in tasks_lib.retrieval_tasks(splits.tasks)}
     for catalogue in catalogues.values():
         retrieval.set_sampling_probabilities(model, catalogue)
-    return Trainer(model, hparams, averaging, steps, catalogues)
+    return Trainer(model, hparams, averaging, steps, catalogues,
+                   strategy)
 
 
 @dataclasses.dataclass
@@ -184,10 +187,7 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     # Epoch k's order depends on (seed, k) only, so a resumed run sees the
     # batches the uninterrupted run would have.
     cache = _encoded_cache(splits)
-    train = shards.dataset(
-        splits.train, splits.features, splits.tasks,
-        batch_size=config.batch_size, shuffle=True, seed=config.seed,
-        first_epoch=initial_epoch, cache=cache and cache / "train")
+    train = _training_batches(trainer, config, splits, initial_epoch, cache)
     validation = shards.dataset(
         splits.validation, splits.features, splits.tasks,
         batch_size=max(config.batch_size, 4096),
@@ -207,6 +207,26 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
     return Fitted(checkpoint.history, timer, checkpoint, initial_epoch)
+
+
+def _training_batches(trainer, config, splits, initial_epoch, cache):
+    """The training split's batches: with several workers and a split in
+    at least as many files, each worker reads its own files
+    (`shards.distributed_dataset`); else every worker reads every file
+    and keeps its share of the batches (tf.data's auto-sharding)."""
+    from mtzoo.training import distribution
+
+    workers = distribution.worker_count(trainer.strategy)
+    if workers > 1 and shards.is_sharded(splits.train) and len(
+            splits.train.paths) >= workers:
+        return shards.distributed_dataset(
+            trainer.strategy, splits.train, splits.features, splits.tasks,
+            batch_size=config.batch_size, shuffle=True, seed=config.seed,
+            first_epoch=initial_epoch)
+    return shards.dataset(
+        splits.train, splits.features, splits.tasks,
+        batch_size=config.batch_size, shuffle=True, seed=config.seed,
+        first_epoch=initial_epoch, cache=cache and cache / "train")
 
 
 def _encoded_cache(splits) -> pathlib.Path | None:

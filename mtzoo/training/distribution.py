@@ -80,3 +80,13 @@ def replicated_across_workers(strategy) -> bool:
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
             and strategy.cluster_resolver.cluster_spec().num_tasks("worker")
             > 1)
+
+
+def worker_count(strategy) -> int:
+    """Machines training together: the cluster's workers (and chief), or
+    1 without a multi-worker strategy."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1
+    spec = strategy.cluster_resolver.cluster_spec()
+    return sum(spec.num_tasks(role) for role in ("chief", "worker")
+               if role in spec.jobs)

@@ -23,12 +23,14 @@ def _free_ports(count):
 
 def _start_workers(recipe, flags, output, epochs=2):
     """Starts `mtzoo train RECIPE FLAGS` as workers 0 and 1 of a
-    localhost cluster."""
+    localhost cluster (their temporary files under `output`'s parent)."""
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     processes = []
+    temporary = output.parent / "tmp"
+    temporary.mkdir(exist_ok=True)
     for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
+        env = dict(os.environ, TMPDIR=str(temporary), TF_CONFIG=json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "mtzoo.cli", "train", recipe,
@@ -94,9 +96,9 @@ def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
         '[features.city]\n[tasks.clicked]\nkind = "binary"\n')
     # String features ("city") reach the workers as encoded ids. Both
     # workers split the table into the same cache (one of them
-    # renames its split into place first) and stream the split files. Both
-    # are killed after the first epoch's checkpoint, as a preempted job's
-    # are, and the job resumes from it.
+    # renames its split into place first); each then streams its own two
+    # of the four training files. Both are killed after the first epoch's
+    # checkpoint, as a preempted job's are, and the job resumes from it.
     env_home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(env_home))
     flags = ["--config", str(tmp_path / "events.toml"), "--patience", "100"]
@@ -119,6 +121,16 @@ def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
                                           epochs=4)
     assert metrics["resumed_at_epoch"] >= 1
     assert metrics["epochs_run"] == 4
+    # Each worker read its own files (128 rows a step each), every worker
+    # taking the full batches of the one with fewer rows.
+    from mtzoo.data.shards import ShardedSplit
+
+    train = json.loads((output / "split.json").read_text())["train"]
+    sizes = [len(ShardedSplit.of_files(train["files"][i::2]))
+             for i in range(2)]
+    assert len(train["files"]) == 4
+    assert metrics["optimizer_steps"] == 4 * (min(sizes) // 128)
+    assert metrics["optimizer_steps"] != 4 * -(-train["rows"] // 256)
     assert sum(metrics["rows"].values()) == 6_000
     assert metrics["test"]["tasks"]["clicked"]["auc"] > 0.7
     assert len(list((env_home / ".cache" / "mtzoo" / "splits").iterdir())) \
