@@ -209,7 +209,7 @@ def _result(config, trainer, fitted, splits, model, test) -> dict:
         "test_rows_evaluated": shards.rows_in_memory(splits.test,
                                                      steps.SAMPLE_ROWS),
         "best_epoch": int(np.argmin(val_losses)) + 1 if val_losses else None,
-        "train_seconds": round(sum(fitted.timer.seconds), 2),
+        "train_seconds": round(sum(fitted.timer.epoch_seconds), 2),
         "train_examples_per_s": fitted.timer.examples_per_second,
         "test": test,
         "primary_metrics": {t.name: t.primary_metric for t in splits.tasks},

@@ -159,7 +159,7 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
                                 split="validation")
         trial.set_user_attr("epochs_run", len(fitted.history["loss"]))
         trial.set_user_attr("train_seconds", round(sum(
-            fitted.timer.seconds), 2))
+            fitted.timer.epoch_seconds), 2))
         trial.set_user_attr("combined_score", scores["combined_score"])
         return objective_value(scores, splits.tasks, targets)
 

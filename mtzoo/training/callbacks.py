@@ -42,19 +42,32 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Times epochs; `examples_per_second` is the median over epochs after
-    the first (which traces and compiles), or the first alone."""
+    """Times epochs. `seconds`: each epoch's training, up to its
+    validation pass; `epoch_seconds`: each whole epoch, validation
+    included. `examples_per_second` is the median over epochs after the
+    first (which traces and compiles), or the first alone."""
 
     def __init__(self, rows: int):
         super().__init__()
         self.rows = rows
         self.seconds = []
+        self.epoch_seconds = []
+        self._start = self._trained = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
+        self._trained = None
+
+    def on_test_begin(self, logs=None):
+        # Within `fit`, the validation pass starts when training ends.
+        if self._start is not None and self._trained is None:
+            self._trained = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
+        end = time.perf_counter()
+        self.seconds.append((self._trained or end) - self._start)
+        self.epoch_seconds.append(end - self._start)
+        self._start = None
 
     @property
     def examples_per_second(self) -> float:

@@ -76,3 +76,25 @@ def test_relative_loss_puts_every_task_on_the_scale_of_a_constant():
     callback.on_epoch_end(0, logs)
     assert logs[relative_loss.MONITOR] == pytest.approx(
         (1.0 * 0.5 + 3.0 * 0.5) / 4.0)
+
+
+def test_epoch_timer_times_training_without_the_validation_pass():
+    import time
+
+    from mtzoo.training.callbacks import EpochTimer
+
+    class SlowValidation(keras.callbacks.Callback):
+        def on_test_end(self, logs=None):
+            time.sleep(0.3)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((64, 2), "float32"), np.ones((64, 1), "float32")
+    timer = EpochTimer(64)
+    model.fit(x, y, validation_data=(x, y), epochs=2, verbose=0,
+              callbacks=[timer, SlowValidation()])
+    assert len(timer.seconds) == len(timer.epoch_seconds) == 2
+    for trained, whole in zip(timer.seconds, timer.epoch_seconds):
+        assert whole - trained >= 0.3
+    assert timer.examples_per_second == pytest.approx(
+        64 / timer.seconds[1])
