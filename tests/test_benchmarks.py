@@ -27,7 +27,8 @@ SCRIPTS = {"quality": "quality.py",
            "dropout": "dropout.py", "own_tables": "own_tables.py",
            "history": "history.py", "next_item": "next_item.py",
            "cold_start": "cold_start.py",
-           "streamed_table": "streamed_table.py", "exchange": "exchange.py"}
+           "streamed_table": "streamed_table.py", "exchange": "exchange.py",
+           "profile": "profile.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
@@ -49,6 +50,8 @@ def test_readme_tables_match_the_json(name):
                                       content["settings"]["models"])
     elif name in ("pipeline", "retrieval_serving"):  # one flat record
         table = module.markdown_table(content)
+    elif name == "profile":  # one run's record
+        table = module.markdown(content)
     elif name == "mmoe_paper":
         table = module.markdown_table(content["summary"],
                                       content["learning_rates"])
