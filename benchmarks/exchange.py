@@ -12,6 +12,10 @@ table), each size in a fresh process:
   resident memory, with Keras' Adam (every row of every table updated each
   step) and with `mtzoo.training.LazyAdam` (the recipes' optimizer: a
   table of 1,000,000 rows or more updates only the rows the batch used);
+- the exported SavedModel (LazyAdam runs): its size on disk, and, loaded
+  in a fresh process, raw-value inference examples/s at batch 4096,
+  one-row latency p50 through `serving_default` and that process's peak
+  resident memory;
 - from those, what `MultiWorkerMirroredStrategy` would send per worker and
   step on N workers (ring all-reduce of the dense gradients, 2(N-1)/N of
   their bytes; all-gather of the sparse ones, (N-1) times a worker's) and
@@ -28,6 +32,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -75,7 +80,20 @@ timer = EpochTimer(rows)
 model.fit(data, epochs=2, callbacks=[timer], verbose=0)
 peak = next(int(line.split()[1]) for line in open("/proc/self/status")
             if line.startswith("VmHWM:"))
-print(json.dumps({"hash_bins": bins, "optimizer": optimizer,
+served = {}
+if len(sys.argv) > 5:  # export for SERVE
+    import pathlib
+    version = mtzoo.export.export_saved_model(model, sys.argv[5],
+                                              model_name="impressions")
+    served["saved_model_mb"] = sum(
+        f.stat().st_size for f in pathlib.Path(version).rglob("*")
+        if f.is_file()) / 2**20
+    arrays = mtzoo.data.feature_arrays(frame.iloc[:4096], features)
+    np.savez(pathlib.Path(sys.argv[5]) / "rows.npz", **{
+        k: v.astype(str) if v.dtype == object else v
+        for k, v in arrays.items()})
+    served["version"] = str(version)
+print(json.dumps({"hash_bins": bins, "optimizer": optimizer, **served,
                   "dense_gradient_bytes": dense,
                   "sparse_gradient_bytes": sparse,
                   "parameters": int(sum(v.shape.num_elements()
@@ -85,13 +103,56 @@ print(json.dumps({"hash_bins": bins, "optimizer": optimizer,
 """
 
 
-def measure(bins: int, optimizer: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(bins),
-                           str(BATCH), str(ROWS), optimizer],
+# The exported SavedModel, loaded in this process: speed and memory.
+SERVE = """
+import json, statistics, sys, time
+import numpy as np, tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+specs = serve.structured_input_signature[1]
+with np.load(sys.argv[2], allow_pickle=False) as arrays:
+    rows = {k: tf.constant(arrays[k], specs[k].dtype) for k in specs}
+serve(**rows)
+seconds = []
+for _ in range(10):
+    start = time.perf_counter()
+    serve(**rows)
+    seconds.append(time.perf_counter() - start)
+one = [{k: v[i:i + 1] for k, v in rows.items()} for i in range(100)]
+for row in one[:20]:
+    serve(**row)
+latency = []
+for i in range(300):
+    start = time.perf_counter()
+    serve(**one[i % 100])
+    latency.append(time.perf_counter() - start)
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({
+    "served_examples_per_s": 4096 / statistics.median(seconds),
+    "served_latency_ms_p50": 1000 * statistics.median(latency),
+    "served_peak_rss_mb": peak / 1024}))
+"""
+
+
+def _child(code: str, *args) -> dict:
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)],
                           capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(bins: int, optimizer: str) -> dict:
+    """One vocabulary size and optimizer; LazyAdam's model is also
+    exported and served."""
+    if optimizer != "lazy_adam":
+        return _child(MEASURE, bins, BATCH, ROWS, optimizer)
+    with tempfile.TemporaryDirectory() as folder:
+        run = _child(MEASURE, bins, BATCH, ROWS, optimizer, folder)
+        version = run.pop("version")
+        run.update(_child(SERVE, version,
+                          pathlib.Path(folder) / "rows.npz"))
+    return run
 
 
 def projected(run: dict, workers: int, gbits: float) -> dict:
@@ -135,7 +196,12 @@ def summarize(runs: list[dict]) -> dict:
         "train_examples_per_s": round(r["train_examples_per_s"]),
         "peak_rss_mb": round(r["peak_rss_mb"]),
         "efficiency_8": r["workers"]["8"]["efficiency"],
-        "efficiency_64": r["workers"]["64"]["efficiency"]} for r in runs}
+        "efficiency_64": r["workers"]["64"]["efficiency"],
+        **({"saved_model_mb": round(r["saved_model_mb"]),
+            "served_examples_per_s": round(r["served_examples_per_s"]),
+            "served_latency_ms_p50": round(r["served_latency_ms_p50"], 2),
+            "served_peak_rss_mb": round(r["served_peak_rss_mb"])}
+           if "saved_model_mb" in r else {})} for r in runs}
 
 
 def markdown_table(summary: dict) -> str:
@@ -149,6 +215,18 @@ def markdown_table(summary: dict) -> str:
             f"{e['sparse_kb']:,} | {e['train_examples_per_s']:,} | "
             f"{e['peak_rss_mb']:,} | {e['efficiency_8']:.2f} | "
             f"{e['efficiency_64']:.2f} |")
+    served = {name: e for name, e in summary.items()
+              if "saved_model_mb" in e}
+    if served:
+        lines += ["", "| user-id bins, served | SavedModel (MB) | "
+                  "examples/s @4096 (raw values) | one row p50 (ms) | "
+                  "serving peak RSS (MB) |", "|---|---|---|---|---|"]
+        for name, e in served.items():
+            lines.append(
+                f"| {name.split(',')[0]} | {e['saved_model_mb']:,} | "
+                f"{e['served_examples_per_s']:,} | "
+                f"{e['served_latency_ms_p50']:.2f} | "
+                f"{e['served_peak_rss_mb']:,} |")
     return "\n".join(lines) + "\n"
 
 

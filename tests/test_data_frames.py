@@ -96,6 +96,27 @@ def test_every_epoch_draws_a_new_order_and_batches_keep_their_size():
                               np.concatenate(epochs[1]))
 
 
+def test_full_batches_fill_the_last_batch_with_rows_that_do_not_count():
+    frame = pd.DataFrame({"x": np.arange(50.0),
+                          "click": np.where(np.arange(50) % 7 == 0, np.nan,
+                                            np.arange(50) % 2)})
+    ds = mtzoo.data.from_dataframe(
+        frame, [F.NumericFeature("x", normalize=False)], [T.binary("click")],
+        batch_size=8, shuffle=True, seed=1, full_batches=True)
+    assert int(ds.cardinality()) == 7
+    batches = list(ds)
+    assert all(len(x["x"]) == 8 for x, _, _ in batches)
+    values = np.concatenate([x["x"].numpy()[:, 0] for x, _, _ in batches])
+    weights = np.concatenate([w["click"].numpy() for _, _, w in batches])
+    # Each row once among the 50 that count; the 6 fillers weigh nothing.
+    assert sorted(values[:50]) == list(range(50))
+    np.testing.assert_array_equal(weights[50:], 0.0)
+    np.testing.assert_array_equal(
+        weights[:50], (values[:50] % 7 != 0).astype(float))
+    # The fillers are rows of the epoch already seen.
+    assert set(values[50:]) <= set(values[:50])
+
+
 def test_empty_frame_is_refused():
     with pytest.raises(DataError, match="empty"):
         mtzoo.data.from_dataframe(pd.DataFrame({"x": []}),

@@ -105,6 +105,7 @@ def from_dataframe(
     drop_remainder: bool = False,
     allow_unlabelled_tasks: bool = False,
     first_epoch: int = 0,
+    full_batches: bool = False,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` of dict batches from a DataFrame.
 
@@ -134,6 +135,12 @@ def from_dataframe(
             By default that is refused as a likely mistake: a wrong column
             or `missing_label`.
         first_epoch: int. The epoch of the first pass. Defaults to 0.
+        full_batches: bool. With `tasks`, every batch holds `batch_size`
+            rows: the last one is filled with rows from the start of the
+            epoch, whose sample weights are 0 (they add nothing to the
+            loss or the metrics). A step compiled with XLA then compiles
+            once, not again for a smaller last batch (on census MMoE that
+            second program took about 90 MB). Defaults to False.
     """
     if len(frame) == 0:
         raise DataError("Cannot make a dataset from an empty DataFrame.")
@@ -152,10 +159,14 @@ def from_dataframe(
     gather = _batch_gatherer(tuple(arrays) if tasks is not None
                              else arrays[0])
     del arrays
+    full_batches = full_batches and tasks is not None and not drop_remainder
+    if full_batches:
+        gather = _weighting_counted_rows(gather)
 
     batches = _index_batches(len(frame), batch_size, shuffle=shuffle,
                              seed=seed, drop_remainder=drop_remainder,
-                             first_epoch=first_epoch)
+                             first_epoch=first_epoch,
+                             full_batches=full_batches)
 
     # Across workers, each takes every n-th batch: the rows are in memory,
     # there are no files to divide.
@@ -206,6 +217,21 @@ def _batch_gatherer(structure):
     return gather
 
 
+def _weighting_counted_rows(gather):
+    """`gather` for `(indices, rows)`: the batch of `indices` with the
+    sample weights of every row after the first `rows` set to 0."""
+
+    def gather_counted(indices, rows):
+        features, labels, weights = gather(indices)
+        counted = tf.cast(tf.range(tf.shape(indices)[0]) < tf.cast(
+            rows, tf.int32), tf.float32)
+        return features, labels, {
+            name: weight * tf.cast(counted, weight.dtype)
+            for name, weight in weights.items()}
+
+    return gather_counted
+
+
 def batches_per_epoch(rows: int, batch_size: int,
                       drop_remainder: bool = False) -> int:
     """How many batches one epoch over `rows` rows makes."""
@@ -213,16 +239,25 @@ def batches_per_epoch(rows: int, batch_size: int,
 
 
 def _index_batches(rows: int, batch_size: int, *, shuffle: bool, seed,
-                   drop_remainder: bool,
-                   first_epoch: int = 0) -> tf.data.Dataset:
+                   drop_remainder: bool, first_epoch: int = 0,
+                   full_batches: bool = False) -> tf.data.Dataset:
     """Batches of row indices: one permutation per epoch when shuffling.
 
     Slicing one permutation tensor costs a few microseconds per batch,
     where shuffling and batching a dataset of indices costs that per row.
+    With `full_batches`, elements are `(indices, rows)`: the last batch is
+    filled to `batch_size` with rows from the start of the epoch's order,
+    of which only the first `rows` count.
     """
     count = batches_per_epoch(rows, batch_size, drop_remainder)
 
     def epoch_batches(order):
+        if full_batches:
+            return tf.data.Dataset.range(count).map(
+                lambda j: (tf.gather(order, (j * batch_size + tf.range(
+                    batch_size, dtype=tf.int64)) % rows),
+                    tf.minimum(tf.constant(batch_size, tf.int64),
+                               rows - j * batch_size)))
         return tf.data.Dataset.range(count).map(
             lambda j: order[j * batch_size:(j + 1) * batch_size])
 

@@ -120,7 +120,7 @@ SHUFFLE_BATCHES = 256
 
 def dataset(split, features, tasks=None, *, batch_size: int,
             shuffle: bool = False, seed: int | None = None,
-            first_epoch: int = 0, cache=None):
+            first_epoch: int = 0, cache=None, full_batches: bool = False):
     """The batches of a split, either kind (`from_dataframe` or
     `from_parquet`; a sharded split's files are read two at a time, rows
     shuffled within chunks, then batches in a buffer).
@@ -130,11 +130,13 @@ def dataset(split, features, tasks=None, *, batch_size: int,
     the XLA step again), and the dataset knows how many batches it has.
     `cache`: a file path under which a sharded split's encoded batches are
     kept after the first pass, so later epochs read them instead of
-    parsing and encoding the files again."""
+    parsing and encoding the files again. `full_batches`: a DataFrame's
+    last batch filled to `batch_size` (`from_dataframe`)."""
     if not is_sharded(split):
         return frames.from_dataframe(split, features, tasks,
                                      batch_size=batch_size, shuffle=shuffle,
-                                     seed=seed, first_epoch=first_epoch)
+                                     seed=seed, first_epoch=first_epoch,
+                                     full_batches=full_batches)
     batches = pipeline.from_parquet(
         list(split.paths), features, tasks, batch_size=batch_size,
         shuffle=shuffle, seed=None if seed is None else seed + first_epoch,
