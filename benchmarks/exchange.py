@@ -223,7 +223,7 @@ def markdown_table(summary: dict) -> str:
                   "serving peak RSS (MB) |", "|---|---|---|---|---|"]
         for name, e in served.items():
             lines.append(
-                f"| {name.split(',')[0]} | {e['saved_model_mb']:,} | "
+                f"| {name.rsplit(', ', 1)[0]} | {e['saved_model_mb']:,} | "
                 f"{e['served_examples_per_s']:,} | "
                 f"{e['served_latency_ms_p50']:.2f} | "
                 f"{e['served_peak_rss_mb']:,} |")
