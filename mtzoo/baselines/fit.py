@@ -29,10 +29,17 @@ class _Split:
     def design(self, design) -> "_Split":
         self.trees = design.trees(self.encoded)
         self.linear = design.linear(self.encoded)
+        self.encoded = None  # the matrices are what the tasks read
         return self
 
     def rows(self, task) -> np.ndarray:
         return self.weights[task.name] > 0
+
+
+def _rows_of(matrix, rows: np.ndarray):
+    """`matrix[rows]`, without copying the matrix when every row counts
+    (a task with every label present)."""
+    return matrix if rows.all() else matrix[rows]
 
 
 def _score(task, split, rows, predictions) -> dict:
@@ -47,9 +54,11 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     if not rows["train"].any() or not rows["test"].any():
         return {}
     splits = (("train", train), ("validation", validation), ("test", test))
-    trees = {name: split.trees[rows[name]] for name, split in splits}
+    trees = {name: _rows_of(split.trees, rows[name])
+             for name, split in splits}
     categorical = design.categorical
-    linear = {name: split.linear[rows[name]] for name, split in splits}
+    linear = {name: _rows_of(split.linear, rows[name])
+              for name, split in splits}
     y = {name: split.labels[task.name][rows[name]].reshape(-1)
          for name, split in (("train", train), ("validation", validation))}
     w = {name: split.weights[task.name][rows[name]]
