@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from mtzoo.data import raw_tfrecord
 from mtzoo.data import sources
 from mtzoo.data.shards import ShardedSplit
 from mtzoo.features.base import DataError
@@ -60,8 +61,12 @@ def _is_parquet(path: str) -> bool:
 
 def read_batches(path: str, columns: Sequence[str], csv_types: dict
                  ) -> Iterator[pa.RecordBatch]:
-    """Arrow batches of `columns` of a Parquet or CSV shard (CSV columns
-    typed by `csv_types`: column -> Arrow type)."""
+    """Arrow batches of `columns` of a Parquet, CSV or TFRecord shard
+    (CSV columns typed by `csv_types`: column -> Arrow type; TFRecord
+    files of raw `tf.train.Example`s, `mtzoo.data.raw_tfrecord`)."""
+    if raw_tfrecord.is_tfrecord(path):
+        yield from raw_tfrecord.iter_batches(path, columns, BATCH_ROWS)
+        return
     if _is_parquet(path):
         parquet = pq.ParquetFile(path)
         absent = [c for c in columns if c not in parquet.schema_arrow.names]

@@ -5,7 +5,8 @@ plots, TensorBoard, model.keras, a SavedModel).
 
 ```toml
 [data]
-train = "reviews.csv"            # CSV or Parquet, relative to this file
+train = "reviews.csv"            # CSV, Parquet or TFRecord file,
+                                 # relative to this one
 # validation = "valid.csv"       # optional, and so is test; without them
 # test = "test.csv"              # the split rule cuts them from train
 split = "random"                 # or "time" (then time_column = "...")
@@ -170,7 +171,10 @@ def names_shards(path: str) -> bool:
 
 
 #: Endings of the data files a folder of shards is read for.
-SHARD_ENDINGS = (".parquet", ".pq", ".csv", ".csv.gz")
+#: TFRecord files of raw Examples (`mtzoo.data.raw_tfrecord.ENDINGS`,
+#: named here too: importing that module imports TensorFlow).
+TFRECORD_ENDINGS = (".tfrecord", ".tfrecord.gz", ".tfrecords", ".tfrec")
+SHARD_ENDINGS = (".parquet", ".pq", ".csv", ".csv.gz", *TFRECORD_ENDINGS)
 
 
 def shard_paths(path: str) -> list[str]:
@@ -197,13 +201,20 @@ def is_streamed(data: dict) -> bool:
 
 
 def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame (its first `rows` rows, read
-    alone)."""
+    """A CSV, Parquet or TFRecord (raw Examples) file as a DataFrame (its
+    first `rows` rows, read alone)."""
     if not pathlib.Path(path).is_file():
         raise FileNotFoundError(f"No such data file: '{path}'")
     parquet = str(path).endswith((".parquet", ".pq"))
+    tfrecord = str(path).endswith(TFRECORD_ENDINGS)
     if parquet:
         frame = _read_parquet(path, rows)
+    elif tfrecord:
+        # TensorFlow only for TFRecord files: reading a CSV or Parquet
+        # file (`init-config`) stays quick.
+        from mtzoo.data import raw_tfrecord
+
+        frame = _first_rows(raw_tfrecord.iter_batches(path), rows)
     else:
         try:
             frame = pd.read_csv(path, nrows=rows)
@@ -212,10 +223,9 @@ def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
                               f"header line and rows.") from None
     # Each row keeps its place in the file through shuffles and splits:
     # errors name it, and the saved split lists it.
-    word = "row" if parquet else "line"
-    frame.index = pd.RangeIndex(0 if parquet else 2,
-                                len(frame) + (0 if parquet else 2),
-                                name=word)
+    word = "line" if not (parquet or tfrecord) else "row"
+    first = 2 if word == "line" else 0
+    frame.index = pd.RangeIndex(first, len(frame) + first, name=word)
     frame.attrs.update(mtzoo_source=str(path), mtzoo_index_is_line=True,
                        mtzoo_line_word=word)
     return frame
@@ -224,19 +234,28 @@ def read_table(path: str, *, rows: int | None = None) -> pd.DataFrame:
 def _read_parquet(path: str, rows: int | None) -> pd.DataFrame:
     if rows is None:
         return pd.read_parquet(path)
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(path)
-    batches, read = [], 0
-    for batch in parquet.iter_batches(batch_size=min(rows, 65_536)):
-        batches.append(batch)
+    return _first_rows(parquet.iter_batches(batch_size=min(rows, 65_536)),
+                       rows, parquet.schema_arrow)
+
+
+def _first_rows(batches, rows: int | None, schema=None) -> pd.DataFrame:
+    """The first `rows` rows (all when None) of Arrow `batches`, read no
+    further than needed."""
+    import pyarrow as pa
+
+    taken, read = [], 0
+    for batch in batches:
+        taken.append(batch)
         read += batch.num_rows
-        if read >= rows:
+        if rows is not None and read >= rows:
             break
-    table = (pa.Table.from_batches(batches) if batches
-             else parquet.schema_arrow.empty_table())
-    return table.to_pandas().head(rows)
+    table = (pa.Table.from_batches(taken) if taken
+             else schema.empty_table())
+    frame = table.to_pandas()
+    return frame if rows is None else frame.head(rows)
 
 
 def infer_kind(series: pd.Series) -> str:

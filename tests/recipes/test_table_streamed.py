@@ -106,6 +106,53 @@ def test_csv_shards_split_and_bad_input_leaves_nothing(tmp_path):
         table.shard_paths(str(tmp_path / "nothing" / "*.parquet"))
 
 
+def _write_examples(path, rows):
+    """Raw `tf.train.Example`s: a string, a float, an int, a list of ints
+    (absent from every third Example's float)."""
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(rows):
+            feature = {
+                "city": tf.train.Feature(bytes_list=tf.train.BytesList(
+                    value=[["north", "south"][i % 2].encode()])),
+                "clicked": tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=[int(i % 3 == 0)])),
+                "genres": tf.train.Feature(int64_list=tf.train.Int64List(
+                    value=list(range(i % 4)))),
+            }
+            if i % 3:
+                feature["price"] = tf.train.Feature(
+                    float_list=tf.train.FloatList(value=[i / 10]))
+            writer.write(tf.train.Example(features=tf.train.Features(
+                feature=feature)).SerializeToString())
+
+
+def test_tfrecord_shards_of_raw_examples_split_and_read_as_columns(
+        tmp_path):
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    for index in range(2):
+        _write_examples(folder / f"part-{index}.tfrecord", 300)
+    paths = table.shard_paths(str(folder))
+    assert len(paths) == 2
+    head = table.read_table(paths[0], rows=10)
+    assert head["city"].tolist()[:2] == ["north", "south"]
+    assert np.isnan(head["price"][0]) and head["price"][1] == \
+        pytest.approx(0.1)
+    assert list(head["genres"][3]) == [0, 1, 2]
+    assert head.index.name == "row"
+    parts = splitting.split_files(paths, ["city", "price", "clicked",
+                                          "genres"],
+                                  splitting.SplitRule("random"))
+    rows = pd.concat([_rows(split) for split in parts.values()])
+    assert len(rows) == 600
+    assert rows["clicked"].sum() == 200
+    assert rows["price"].isna().sum() == 200
+    with pytest.raises(DataError, match="part-0.tfrecord.*no feature.*age"):
+        splitting.split_files(paths, ["age"], splitting.SplitRule("random"))
+
+
 def test_a_sharded_split_samples_evenly_and_batches_to_full_size(tmp_path):
     paths = _write_shards(tmp_path / "shards", shards_=3, rows=1_000)
     split = shards.ShardedSplit.of_files(paths)
