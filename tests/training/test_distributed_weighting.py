@@ -37,8 +37,10 @@ for name in sys.argv[1:]:
         with strategy.scope():
             keras.utils.set_random_seed(0)
             model = mtzoo.models.mmoe(features, tasks, num_experts=2)
+            # Without XLA on both sides (one device would compile it):
+            # the same kernels, and no compile time.
             model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                          weighting=name)
+                          weighting=name, jit_compile=False)
         before = model.evaluate(data, verbose=0, return_dict=True)["loss"]
         history = model.fit(data, validation_data=data, epochs=2, verbose=0)
         runs[label] = {
