@@ -31,10 +31,8 @@ from __future__ import annotations
 
 import collections
 import pathlib
-import statistics
 import sys
 import tempfile
-import time
 
 import keras
 import numpy as np
@@ -50,6 +48,7 @@ from mtzoo.training.lazy_adam import LazyAdam
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # noqa: E402
+from peers import measure  # noqa: E402
 
 BATCH = 1024
 SERVING_BATCH = 4096
@@ -71,16 +70,8 @@ def median_rate(rows: int, function, repeats: int) -> float:
 
 def median_ms(function, inputs: list, calls: int) -> float:
     """Median milliseconds of `function(x)` over `calls` calls cycling
-    through `inputs`, after 20 untimed calls."""
-    for x in inputs[:20]:
-        function(x)
-    seconds = []
-    for i in range(calls):
-        x = inputs[i % len(inputs)]
-        start = time.perf_counter()
-        function(x)
-        seconds.append(time.perf_counter() - start)
-    return 1000 * statistics.median(seconds)
+    through `inputs`, after 20 untimed calls (`peers/measure.py`)."""
+    return measure.latency_ms(function, inputs, calls)["latency_ms_p50"]
 
 
 def repeated(function, *args) -> None:
