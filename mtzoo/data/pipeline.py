@@ -169,8 +169,13 @@ def _streamed(paths, features, tasks, chunk_source, *, batch_size, shuffle,
         rows = tf.shape(tf.nest.flatten(group)[0])[0]
         starts = tf.data.Dataset.range(0, tf.cast(rows, tf.int64),
                                        batch_size)
+        # Gathered, not sliced: a slice would keep its whole chunk alive
+        # for as long as the shuffle buffer holds it, and batches of ever
+        # more chunks linger there as a long epoch goes on.
         return starts.map(lambda start: tf.nest.map_structure(
-            lambda t: t[start:start + batch_size], group))
+            lambda t: tf.gather(t, tf.range(
+                start, tf.minimum(start + batch_size, tf.cast(
+                    rows, tf.int64)))), group))
 
     files = tf.data.Dataset.from_tensor_slices(paths)
     if shuffle and len(paths) > 1:

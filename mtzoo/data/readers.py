@@ -214,10 +214,17 @@ def iter_parquet(
     path: str, columns: Sequence[str], chunk_rows: int = 65_536
 ) -> Iterator:
     """Yields pandas DataFrames of `chunk_rows` rows from a Parquet file."""
-    check_parquet_columns(path, columns)
-    parquet = pq.ParquetFile(path)
     first_row = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows,
-                                      columns=list(columns)):
+    for batch in iter_parquet_batches(path, columns, chunk_rows):
         yield _frame(pa.Table.from_batches([batch]), path, first_row, "row")
         first_row += batch.num_rows
+
+
+def iter_parquet_batches(
+    path: str, columns: Sequence[str], chunk_rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Yields Arrow record batches of `chunk_rows` rows from a Parquet
+    file, its columns checked first."""
+    check_parquet_columns(path, columns)
+    yield from pq.ParquetFile(path).iter_batches(batch_size=chunk_rows,
+                                                 columns=list(columns))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import tensorflow as tf
 
@@ -66,12 +68,21 @@ class ShardedSplit:
         spans its period."""
         step = self._step(rows)
         taken, position = [], 0
-        for chunk in self.chunks(columns):
-            first = (-position) % step
-            # A copy: a slice would keep every chunk it was cut from.
-            taken.append(chunk.iloc[first::step].copy())
-            position += len(chunk)
-        return _concat(taken).iloc[:rows]
+        # Rows are picked from Arrow batches and only they become Python
+        # objects: converting every chunk to pandas first left the heap
+        # fragmented by the sample's list values (+300 MB for 100,000 of
+        # 11 million rows).
+        for path in self.paths:
+            names = columns or pq.ParquetFile(path).schema_arrow.names
+            for batch in readers.iter_parquet_batches(path, names,
+                                                      CHUNK_ROWS):
+                first = (-position) % step
+                taken.append(batch.take(np.arange(first, batch.num_rows,
+                                                  step)))
+                position += batch.num_rows
+        frame = pa.Table.from_batches(taken).to_pandas().iloc[:rows]
+        pa.default_memory_pool().release_unused()
+        return frame
 
     def _step(self, rows: int) -> int:
         return max(1, -(-self.rows // rows))
