@@ -317,6 +317,53 @@ def test_next_item_head_trains_each_position_on_the_item_after_it():
     np.testing.assert_allclose(evaluated[:, 2], loss[:, 2], rtol=1e-6)
 
 
+def test_next_item_head_draws_positions_with_a_target_at_each_step():
+    from mtzoo.retrieval import NextItemHead
+
+    head = NextItemHead(9, 2, positions_per_row=2, seed=0)
+    head.build()
+    rng = np.random.default_rng(0)
+    head.item_vectors.assign(rng.normal(size=(9, 3)).astype("float32"))
+    queries = rng.normal(size=(3, 5, 2)).astype("float32")
+    # Row 0 has five targets, row 1 two, row 2 only its own item.
+    history = np.array([[1, 2, 3, 4, 5], [-1, -1, -1, 6, 7],
+                        [-1, -1, -1, -1, -1]], "int32")
+    ids = np.array([8, 1, 2], "int32")
+    every = NextItemHead(9, 2)
+    every.build()
+    every.item_vectors.assign(head.item_vectors)
+    full = keras.ops.convert_to_numpy(
+        every([queries, history, ids], training=True))[:, :5]
+    drawn_losses = set()
+    for _ in range(20):
+        output = keras.ops.convert_to_numpy(
+            head([queries, history, ids], training=True))
+        loss, has_target = output[:, :5], output[:, 5:]
+        # Two positions per row, those with a target first.
+        np.testing.assert_array_equal(has_target[:, 2:], 0)
+        np.testing.assert_array_equal(has_target.sum(axis=1), [2, 2, 1])
+        np.testing.assert_array_equal(loss[:, 2:], 0)
+        # Each drawn loss is the loss of one of the row's positions.
+        for row in range(3):
+            for value in loss[row, :int(has_target[row].sum())]:
+                assert np.isclose(full[row], value, rtol=1e-5).any()
+        drawn_losses.add(tuple(np.round(loss[0, :2], 4)))
+    # Different positions at different steps.
+    assert len(drawn_losses) > 3
+    # Row 1 always draws both of its targets; row 2 its own item.
+    np.testing.assert_allclose(sorted(loss[1, :2]), sorted(full[1, 3:]),
+                               rtol=1e-5)
+    np.testing.assert_allclose(loss[2, 0], full[2, 4], rtol=1e-5)
+    # Outside training the newest position alone counts, as without.
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(head([queries, history, ids])),
+        keras.ops.convert_to_numpy(every([queries, history, ids])))
+    assert NextItemHead.from_config(
+        head.get_config()).positions_per_row == 2
+    with pytest.raises(ValueError, match="positions_per_row"):
+        T.next_item("next", "item", positions_per_row=4)
+
+
 def _chains(users: int, length: int, seed: int = 0) -> pd.DataFrame:
     """Each user walks the items in order from a random start (item i is
     followed by i + 1): one row per user, its history and next item."""

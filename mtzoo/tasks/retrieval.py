@@ -71,6 +71,9 @@ class RetrievalTask(Task):
             newest predicts the row's candidate (SASRec). With an item
             table only (`negatives="all"` or `"sampled"`); the query vector
             scored at serving time is the newest position's.
+        positions_per_row: with `sequence`, train each row on this many
+            of its positions, drawn at random at every step (default:
+            every position; `mtzoo.retrieval.NextItemHead`).
         (and the arguments of `Task`; the label column is the candidate
         id's column: rows where it is missing do not count)
     """
@@ -88,6 +91,7 @@ class RetrievalTask(Task):
     num_sampled: int = 1000
     exclude_seen: str | None = None
     sequence: str | None = None
+    positions_per_row: int | None = None
 
     kind = "retrieval"
     LOSSES = {"softmax": None}  # made by `make_loss`: it needs the task
@@ -143,6 +147,15 @@ class RetrievalTask(Task):
                 f"trains every position against rows of an item table; "
                 f"use negatives='all' or 'sampled' (next_item), not "
                 f"{self.negatives!r}.")
+        if self.positions_per_row is not None and (
+                not self.sequence or isinstance(self.positions_per_row, bool)
+                or not isinstance(self.positions_per_row, int)
+                or self.positions_per_row < 1):
+            raise ValueError(
+                f"Retrieval task '{self.name}': `positions_per_row` is a "
+                f"positive integer, with `sequence`. Received: "
+                f"positions_per_row={self.positions_per_row!r}, "
+                f"sequence={self.sequence!r}.")
         if self.sequence and self.num_hard_negatives:
             raise ValueError(
                 f"Retrieval task '{self.name}': sequence training scores "
@@ -392,7 +405,9 @@ def next_item(name: str, item_feature: str, *, num_sampled: int | None = None,
 
     With `sequence` (a transformer-pooled history of the same items), each
     row trains on every position of its history at once: each past item's
-    vector predicts the item after it, the newest the row's own (SASRec).
+    vector predicts the item after it, the newest the row's own (SASRec);
+    `positions_per_row` trains each row on that many of its positions,
+    drawn at random at every step, at a fraction of the cost.
 
     It is a retrieval task (`negatives="sampled"` or `"all"`): recall and
     NDCG over the catalogue, `top_k` in the SavedModel and sampling
