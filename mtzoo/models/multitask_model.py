@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import keras
@@ -14,6 +15,10 @@ from mtzoo import tasks as tasks_lib
 from mtzoo.api_export import mtzoo_export
 from mtzoo.training import distribution
 from mtzoo.training import weighting as weighting_lib
+
+
+#: Set to "0" to compile without XLA wherever `jit_compile` is `"auto"`.
+JIT_COMPILE_VARIABLE = "MTZOO_JIT_COMPILE"
 
 
 @mtzoo_export
@@ -167,8 +172,11 @@ class MultiTaskModel(keras.Model):
 
     def _xla_by_default(self, strategy, kwargs) -> bool:
         """Whether `jit_compile="auto"` compiles the step with XLA (Keras
-        falls back, with a warning, if a layer cannot be compiled)."""
-        return (not kwargs.get("run_eagerly")
+        falls back, with a warning, if a layer cannot be compiled): not
+        when the environment sets `MTZOO_JIT_COMPILE=0` (for many short
+        trainings, where compiling takes longer than training)."""
+        return (os.environ.get(JIT_COMPILE_VARIABLE, "1") != "0"
+                and not kwargs.get("run_eagerly")
                 and not strategy.needs_task_gradients
                 and not tf.distribute.has_strategy()
                 and not any(spec.slow_under_xla()

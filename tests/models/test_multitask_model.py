@@ -174,7 +174,7 @@ def test_fit_traces_the_train_step_once(small, monkeypatch,
 
 @pytest.mark.xla
 def test_auto_compiles_with_xla_unless_a_strategy_needs_task_gradients(
-        small):
+        small, monkeypatch):
     _, features, tasks = small
     model = _model(features, tasks)
     model.compile(optimizer="adam")
@@ -183,3 +183,8 @@ def test_auto_compiles_with_xla_unless_a_strategy_needs_task_gradients(
     assert model.jit_compile is False
     model.compile(optimizer="adam", jit_compile=False)
     assert model.jit_compile is False
+    monkeypatch.setenv("MTZOO_JIT_COMPILE", "0")
+    model.compile(optimizer="adam")
+    assert model.jit_compile is False
+    model.compile(optimizer="adam", jit_compile=True)
+    assert model.jit_compile is True
