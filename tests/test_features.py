@@ -90,6 +90,43 @@ def test_multi_valued_lists_and_separated_strings():
     assert list(ids[1]) == [1 + vocabulary.index("c"), -1]
 
 
+@pytest.mark.parametrize("dtype, separator, cells, expected", [
+    ("int64", None,
+     [[1, 2], [], None, np.array([3, 4, 5]), [np.nan, 7], (8,), [-1]],
+     [[1, 2], [], [], [3, 4, 5], [7], [8], [-1]]),
+    ("string", None,
+     [["a", "b"], [], None, np.array(["c"], dtype=object),
+      [None, "d", 1.0, b"x", 2.5], ("",)],
+     [["a", "b"], [], [], ["c"], ["d", "1", "x", "2.5"], [""]]),
+    ("string", "|", ["a|b", "", None, "c||d", ["e", "f"], np.nan, "|"],
+     [["a", "b"], [], [], ["c", "d"], ["e", "f"], [], []]),
+    ("int64", "|", ["1|2", "", None, "3||4", [5, 6]],
+     [[1, 2], [], [], [3, 4], [5, 6]]),
+])
+def test_list_cells_convert_as_the_model_reads_them(dtype, separator, cells,
+                                                     expected):
+    from mtzoo.features import multi_categorical
+
+    frame = pd.DataFrame({"g": cells}, index=range(10, 10 + len(cells)))
+    spec = F.MultiCategoricalFeature("g", dtype=dtype, separator=separator)
+    # Without a loop over the items, as row by row: missing items and
+    # empty separated parts dropped, numbers as tokens or ids.
+    assert multi_categorical._FlatLists.of(spec, frame) is not None
+    assert spec.value_lists(frame) == spec._converted(frame) == expected
+    array = spec.to_array(frame)
+    assert array.shape == (len(cells), max(max(map(len, expected)), 1))
+    pad = -1 if dtype == "int64" else ""
+    for row, values in zip(array, expected):
+        assert list(row[:len(values)]) == values
+        assert all(v == pad for v in row[len(values):])
+    # Bad cells and ids go row by row, which names them.
+    ids = F.MultiCategoricalFeature("g", dtype="int64")
+    for bad, message in ((["x"], "row 1 has 'x'"), ([1.5], "row 1 has 1.5"),
+                         (3, "holds int 3 at row 1")):
+        with pytest.raises(DataError, match=message):
+            ids.to_array(pd.DataFrame({"g": [[1], bad]}))
+
+
 def test_shared_table_learns_one_vocabulary_from_both_columns():
     frame = pd.DataFrame({"item": [1, 2, 3],
                           "history": [[7, 1], [8, 7], [7]]})
