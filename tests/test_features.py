@@ -113,6 +113,7 @@ def test_list_cells_convert_as_the_model_reads_them(dtype, separator, cells,
     # empty separated parts dropped, numbers as tokens or ids.
     assert multi_categorical._FlatLists.of(spec, frame) is not None
     assert spec.value_lists(frame) == spec._converted(frame) == expected
+    assert spec.value_lists(frame.iloc[:0]) == []
     array = spec.to_array(frame)
     assert array.shape == (len(cells), max(max(map(len, expected)), 1))
     pad = -1 if dtype == "int64" else ""

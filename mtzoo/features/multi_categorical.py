@@ -158,6 +158,8 @@ class MultiCategoricalFeature(CategoricalFeature):
     def value_lists(self, frame: pd.DataFrame) -> list[list]:
         """Each row's values, as the model reads them (ids or tokens)."""
         values, lengths = self._flat(frame)
+        if not len(lengths):
+            return []
         return [part.tolist() for part in
                 np.split(values, np.cumsum(lengths)[:-1])]
 
