@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from mtzoo.data import raw_tfrecord
+from mtzoo.data import readers
 from mtzoo.data import sources
 from mtzoo.data.shards import ShardedSplit
 from mtzoo.features.base import DataError
@@ -68,13 +69,7 @@ def read_batches(path: str, columns: Sequence[str], csv_types: dict
         yield from raw_tfrecord.iter_batches(path, columns, BATCH_ROWS)
         return
     if _is_parquet(path):
-        parquet = pq.ParquetFile(path)
-        absent = [c for c in columns if c not in parquet.schema_arrow.names]
-        if absent:
-            raise DataError(f"Parquet file '{path}' has no column(s) "
-                            f"{absent}.")
-        yield from parquet.iter_batches(batch_size=BATCH_ROWS,
-                                        columns=list(columns))
+        yield from readers.iter_parquet_batches(path, columns, BATCH_ROWS)
         return
     try:
         reader = pa_csv.open_csv(
