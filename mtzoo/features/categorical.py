@@ -183,15 +183,24 @@ class CategoricalFeature(base.FeatureSpec):
     def observe(self, chunk, statistics):
         spec = self if self.dtype else dataclasses.replace(
             self, dtype=infer_dtype(chunk, self))
-        if spec.hash_bins is None and spec.vocabulary is None:
-            tokens = spec.tokens(chunk)
-            missing = MISSING_INT if spec.dtype == INT64 else MISSING_STRING
-            tokens = tokens[tokens != missing]
-            statistics.counts.update(
-                pd.Series(tokens).value_counts(sort=False).to_dict())
+        if spec.learns_vocabulary:
+            spec.count_tokens(spec.tokens(chunk), statistics)
         else:
             spec.to_array(chunk)  # validates the values
         return spec
+
+    @property
+    def learns_vocabulary(self) -> bool:
+        """Whether `adapt` counts values into a vocabulary (not with hash
+        bins or a given vocabulary)."""
+        return self.hash_bins is None and self.vocabulary is None
+
+    def count_tokens(self, tokens: np.ndarray, statistics) -> None:
+        """Adds a chunk's values (`tokens`) to the table's counts."""
+        missing = MISSING_INT if self.dtype == INT64 else MISSING_STRING
+        tokens = tokens[tokens != missing]
+        statistics.counts.update(
+            pd.Series(tokens).value_counts(sort=False).to_dict())
 
     def adapted(self, statistics, features):
         if self.hash_bins is not None or self.vocabulary is not None:

@@ -185,10 +185,14 @@ class MultiCategoricalFeature(CategoricalFeature):
     def observe(self, chunk, statistics):
         spec = self if self.dtype else dataclasses.replace(
             self, dtype=infer_list_dtype(chunk, self))
-        spec = CategoricalFeature.observe(spec, chunk, statistics)
         flat = _FlatLists.of(spec, chunk)
-        longest = (int(flat.raw_lengths.max(initial=1)) if flat is not None
-                   else max((len(x) for x in spec._lists(chunk)), default=1))
+        if flat is None:  # row by row, which names a bad cell
+            spec = CategoricalFeature.observe(spec, chunk, statistics)
+            longest = max((len(x) for x in spec._lists(chunk)), default=1)
+        else:
+            if spec.learns_vocabulary:
+                spec.count_tokens(flat.values, statistics)
+            longest = int(flat.raw_lengths.max(initial=1))
         statistics.longest[self.name] = max(statistics.longest[self.name],
                                             longest)
         return spec
