@@ -23,7 +23,7 @@ SCHEMA_RECORDS = 1_000
 ENDINGS = (".tfrecord", ".tfrecord.gz", ".tfrecords", ".tfrec")
 
 _VALUE_TYPES = {"bytes_list": "string", "float_list": "float32",
-          "int64_list": "int64"}
+                "int64_list": "int64"}
 
 
 def is_tfrecord(path: str) -> bool:

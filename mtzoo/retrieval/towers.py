@@ -173,18 +173,18 @@ def head(vectors: Towers, inputs, features, task):
     rows = spec.embedding()[1]
     ids = inputs[task.candidate_id]
     if task.item_softmax:
-        layer, extra = ((NextItemHead, {
-            "positions_per_row": task.positions_per_row})
-            if task.sequence else (ItemSoftmaxHead, {}))
-        head_ = layer(
-            rows, task.embedding_dim, num_sampled=task.sampled_rows,
-            temperature=task.temperature,
-            sampling_correction=task.sampling_correction,
-            remove_accidental_hits=task.remove_accidental_hits,
-            name=task.name, **extra)
+        table = dict(num_sampled=task.sampled_rows,
+                     temperature=task.temperature,
+                     sampling_correction=task.sampling_correction,
+                     remove_accidental_hits=task.remove_accidental_hits,
+                     name=task.name)
         if task.sequence:
-            return head_([vectors.positions, inputs[task.sequence], ids])
-        return head_([vectors.query, ids])
+            return NextItemHead(
+                rows, task.embedding_dim,
+                positions_per_row=task.positions_per_row, **table)(
+                [vectors.positions, inputs[task.sequence], ids])
+        return ItemSoftmaxHead(rows, task.embedding_dim, **table)(
+            [vectors.query, ids])
     return RetrievalHead(rows, cosine=task.cosine, name=task.name)(
         [vectors.query, vectors.candidate, ids])
 
