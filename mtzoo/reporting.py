@@ -86,6 +86,29 @@ def _companions_section(measured: dict) -> list[str]:
     return lines
 
 
+def _ensemble_section(ensemble: dict | None) -> list[str]:
+    """The report's section on the search's ensemble (Markdown lines)."""
+    if not ensemble:
+        return []
+    lines = ["", "## Ensemble of the search's models", "",
+             f"Chosen per task on the validation split among "
+             f"{ensemble['candidates']} trained models "
+             + ("(the test metrics above are the ensemble's)."
+                if ensemble["used"] else
+                "; no task scored better than with the winner alone, "
+                "which is the model saved."), "",
+             "| task | members (weight) | validation: best model | "
+             "validation: ensemble |", "|---|---|---|---|"]
+    for task, weights in ensemble["weights"].items():
+        scores = ensemble["validation"].get(task, {})
+        members = ", ".join(f"{name} ({weight:g})"
+                            for name, weight in weights.items())
+        lines.append(f"| {task} | {members} | "
+                     f"{_fmt(scores.get('best_single'))} | "
+                     f"{_fmt(scores.get('ensemble'))} |")
+    return lines
+
+
 def markdown_report(result: dict, tasks) -> str:
     """The report of a recipe run (see `mtzoo.runs.run`) as Markdown."""
     lines = [
@@ -129,6 +152,7 @@ def markdown_report(result: dict, tasks) -> str:
                  for n in result["test"]["tasks"][t.name].get("notes", [])]
         lines += [""] + notes if notes else []
     lines += _baselines_section(result)
+    lines += _ensemble_section(result.get("ensemble"))
     lines += _companions_section(result.get("companions") or {})
     plots = result.get("plots", [])
     if plots:

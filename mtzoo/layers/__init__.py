@@ -14,6 +14,7 @@ from mtzoo.layers.label_scale import LabelScale
 from mtzoo.layers.mlp import MLP
 from mtzoo.layers.sequence_pooling import SequencePooling
 from mtzoo.layers.softmax_gate import SoftmaxGate
+from mtzoo.layers.weighted_mean import WeightedMean
 
 #: Layers whose output is a weighting over experts, for utilization plots.
 GATE_LAYERS = (SoftmaxGate, ExpertAttentionGate)
@@ -34,4 +35,5 @@ __all__ = [
     "MLP",
     "SequencePooling",
     "SoftmaxGate",
+    "WeightedMean",
 ]

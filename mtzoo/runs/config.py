@@ -73,6 +73,10 @@ class RunConfig:
             hyperparameters may spend on the validation split before the
             winner is trained (`mtzoo.runs.tuning`); 0 trains `model` as
             given.
+        ensemble: bool. After a search, combine per task the models its
+            trials trained where that scores better on the validation
+            split than the winner alone (`mtzoo.runs.ensembles`).
+            Defaults to True.
         overwrite: bool. Write into an output folder that holds another
             run's results (another recipe, config file, model or
             options); refused otherwise.
@@ -108,6 +112,7 @@ class RunConfig:
     resume: bool = False
     strategy: str = "default"
     tune: int = 0
+    ensemble: bool = True
     overwrite: bool = False
     export: bool = True
     baselines: bool = True

@@ -190,6 +190,11 @@ def _add_run_flags(parser, recipe) -> None:
                              "with at most N trainings (Optuna), then "
                              "train the winner; the trials go to "
                              "tuning.csv and TensorBoard's HParams")
+    parser.add_argument("--no-ensemble", action="store_true",
+                        help="with --tune, keep the winner alone rather "
+                             "than combining, per task, the trials' models "
+                             "that score better together on the "
+                             "validation split")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an output folder that holds "
                              "another run's results")
@@ -245,7 +250,7 @@ def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
     return RunConfig(
         recipe.name, jit_compile=args.jit_compile == "on",
         export=not args.no_export, baselines=not args.no_baselines,
-        verbose=not args.quiet,
+        ensemble=not args.no_ensemble, verbose=not args.quiet,
         hyperparameters=hyperparameters,
         options=options, **{name: flags[name] for name in _SETTINGS})
 

@@ -19,6 +19,7 @@ from mtzoo.recipes import definitions
 from mtzoo.atomic import atomic_path
 from mtzoo.data import shards
 from mtzoo.runs import companions
+from mtzoo.runs import ensembles
 from mtzoo.runs import steps
 from mtzoo.runs import tuning
 from mtzoo.runs.config import RunConfig
@@ -87,6 +88,14 @@ def run(config: RunConfig) -> dict:
         model = trainer.rebuild(config, splits)
         model.set_weights(trainer.model.get_weights())
 
+    ensemble = None
+    if tuned is not None:
+        trials = tuned.pop("members")
+        if config.ensemble:
+            winner = f"trial_{tuned['best_trial']}"  # trained again: final
+            model, ensemble = ensembles.ensemble(
+                ensembles.Member("final", model, _settings(config)),
+                [m for m in trials if m.name != winner], splits)
     test = steps.evaluate(model, splits, trainer.catalogues,
                           batch_size=max(config.batch_size, 4096))
     if baselines is None:
@@ -102,7 +111,8 @@ def run(config: RunConfig) -> dict:
               "baseline_seconds": baseline_seconds if baselines else None,
               "losses_to_baselines": baselines_lib.losses(
                   test["tasks"], baselines, splits.tasks),
-              "companions": beside, "tuning": tuned, "run": identity,
+              "companions": beside, "tuning": tuned, "ensemble": ensemble,
+              "run": identity,
               "plots": [p.name for p in plots], **saved,
               **environment.describe()}
     (output / "report.md").write_text(
@@ -111,6 +121,13 @@ def run(config: RunConfig) -> dict:
     fitted.checkpoint.remove()
     result["output_dir"] = str(output)
     return result
+
+
+def _settings(config) -> dict:
+    """What a searched model was trained with (as a trial records it)."""
+    return {"model": config.model, "learning_rate": config.learning_rate,
+            "hyperparameters": config.hyperparameters,
+            "piecewise_linear_bins": config.piecewise_linear_bins}
 
 
 def _timed_baselines(splits, config) -> tuple[dict, float]:
@@ -197,7 +214,7 @@ def _result(config, trainer, fitted, splits, model, test) -> dict:
         "learning_rate": config.learning_rate,
         "piecewise_linear_bins": config.piecewise_linear_bins,
         "weight_averaging": trainer.averaging.momentum,
-        "weighting": model.weighting.describe(),
+        "weighting": trainer.model.weighting.describe(),
         "final_task_weights": {
             t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks
             if f"{t.name}_weight" in logs},
@@ -256,6 +273,10 @@ def summary(result: dict) -> str:
         if shown:
             lines.append(f"  {task} baselines ({_primary(result, task)}): "
                          f"{shown}")
+    if (result.get("ensemble") or {}).get("used"):
+        lines.append("  ensemble of " + ", ".join(
+            result["ensemble"]["members"]) + " (weights per task in "
+            "metrics.json)")
     lines += [f"  below a baseline: {line}"
               for line in result.get("losses_to_baselines", [])]
     lines += companions.summary_lines(result.get("companions") or {})

@@ -8,8 +8,9 @@ scored by the combined score of the validation split (each task's primary
 metric, weighted by task weight) less, when the run's baselines are
 known, each task's average shortfall below the better baseline's
 validation score, so a trial that trades one task's loss to a baseline
-for another's gain is not preferred. The test split is never looked at. The
-first trial is the run's own settings (the recipe's defaults unless given),
+for another's gain is not preferred; a trial of an architecture that
+predicts other tasks than the run's (ESMM's CTR and CTCVR) scores lowest
+without training. The test split is never looked at. The first trial is the run's own settings (the recipe's defaults unless given),
 so the winner is never worse on validation than not searching; the
 sampler models the trials from the fourth on (a third of the budget
 explores at random when the budget is larger).
@@ -24,6 +25,7 @@ import tempfile
 import keras
 
 from mtzoo.models import registry
+from mtzoo.runs import ensembles
 from mtzoo.runs import steps
 
 #: What a trial may change, each applied where the architecture takes it:
@@ -116,7 +118,9 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
            targets: dict | None = None, splits=None) -> dict:
     """Runs `trials` trainings and returns the winner's settings
     (`model`, `learning_rate`, `hyperparameters`, and
-    `piecewise_linear_bins` when searched) with every trial, and writes
+    `piecewise_linear_bins` when searched) with every trial, the winner's
+    trial number (`best_trial`) and, under `members`, every trial's
+    trained model (`mtzoo.runs.ensembles.Member`), and writes
     `tuning.csv` and TensorBoard's HParams logs to `output`.
     `targets`: task -> the better baseline's validation score
     (`mtzoo.baselines.validation_targets`), or None. `splits`: the run's
@@ -136,6 +140,8 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
     study.enqueue_trial(_starting_point(config, recipe, bins),
                         skip_if_exists=True)
     prepared = {(config.model, config.piecewise_linear_bins): splits}
+    members = []
+    run_tasks = [t.name for t in splits.tasks]
 
     def objective(trial):
         settings = _suggest(trial, config, recipe, bins)
@@ -150,6 +156,11 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
         if key not in prepared:
             prepared[key] = steps.prepare(recipe, trial_config)
         splits = prepared[key]
+        if [t.name for t in splits.tasks] != run_tasks:
+            # An architecture that defines its own tasks (ESMM's CTR and
+            # CTCVR) cannot be compared with the run's: not trained.
+            trial.set_user_attr("skipped", "predicts other tasks")
+            return float("-inf")
         keras.utils.set_random_seed(config.seed)  # every trial alike
         trainer = steps.build(recipe, trial_config, splits)
         with tempfile.TemporaryDirectory() as folder:
@@ -161,6 +172,10 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
         trial.set_user_attr("train_seconds", round(sum(
             fitted.timer.epoch_seconds), 2))
         trial.set_user_attr("combined_score", scores["combined_score"])
+        members.append(ensembles.Member(
+            f"trial_{trial.number}", trainer.model,
+            {**settings, "piecewise_linear_bins":
+             trial_config.piecewise_linear_bins}))
         return objective_value(scores, splits.tasks, targets)
 
     study.optimize(objective, n_trials=trials)
@@ -169,7 +184,8 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
     best = _suggest(optuna.trial.FixedTrial(study.best_params), config,
                     recipe, bins)
     return {**best, "trials": rows,
-            "best_validation_score": study.best_value}
+            "best_validation_score": study.best_value,
+            "best_trial": study.best_trial.number, "members": members}
 
 
 def _trial_rows(study) -> list[dict]:

@@ -1,0 +1,160 @@
+"""What a search's trainings add up to: per task, a weighted mean of the
+trained models chosen on the validation split (ensemble selection,
+Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection from
+libraries of models", ICML 2004).
+
+Every trial of `--tune` trains a model on the same rows; the search keeps
+one. Ensemble selection starts, per task, from the model that scores best
+on the validation split and adds models one at a time, with replacement,
+while the mean of their predictions raises the task's primary metric;
+the weights are how often each model was added. Tasks choose apart, so a
+task that a trial the search did not keep serves better takes its
+predictions from that trial. The result is one Keras model (the members
+side by side on the same encoded inputs, `mtzoo.layers.WeightedMean` per
+task) that saves, loads with `safe_mode=True` and exports like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from mtzoo import data as data_lib
+from mtzoo import tasks as tasks_lib
+from mtzoo.data import shards
+
+#: Models added per task at most (after the first).
+ROUNDS = 20
+#: Gain in a task's validation metric below which a model is not added:
+#: chance differences on a small validation split are not followed.
+MIN_GAIN = 1e-4
+
+
+@dataclasses.dataclass
+class Member:
+    """A trained model that may join: its name in reports (`final`,
+    `trial_<n>`) and what it was trained with."""
+
+    name: str
+    model: object
+    settings: dict
+
+
+def select(predictions: list[dict], labels: dict, weights: dict, tasks,
+           rounds: int = ROUNDS) -> tuple[dict, dict]:
+    """`(chosen, scores)`: per task, the weight of each of `predictions`
+    (one dict of task outputs per model, on the validation rows) in its
+    ensemble, and the validation metric of the best single model and of
+    the ensemble.
+
+    Forward selection with replacement; the ensemble kept is the best
+    scoring along the way, so it is never below the best single model on
+    these rows."""
+    chosen, scores = {}, {}
+    for task in tasks:
+        rows = weights[task.name] > 0
+        if not rows.any():
+            chosen[task.name] = _one_hot(0, len(predictions))
+            continue
+        outputs = [np.asarray(p[task.name], np.float64)[rows]
+                   for p in predictions]
+
+        def score(output):
+            value = task.evaluate(labels[task.name][rows], output,
+                                  weights[task.name][rows]).get(
+                                      task.primary_metric)
+            return -np.inf if value is None or np.isnan(value) else value
+
+        singles = [score(output) for output in outputs]
+        first = int(np.argmax(singles))
+        counts = np.zeros(len(outputs))
+        counts[first] = 1
+        total, best = outputs[first].copy(), singles[first]
+        best_counts = counts.copy()
+        for _ in range(rounds):
+            size = counts.sum() + 1
+            trial_scores = [score((total + output) / size)
+                            for output in outputs]
+            pick = int(np.argmax(trial_scores))
+            counts[pick] += 1
+            total += outputs[pick]
+            if trial_scores[pick] > best + MIN_GAIN:
+                best, best_counts = trial_scores[pick], counts.copy()
+        chosen[task.name] = list(best_counts / best_counts.sum())
+        scores[task.name] = {"best_single": singles[first],
+                             "ensemble": best}
+    return chosen, scores
+
+
+def _one_hot(index: int, size: int) -> list[float]:
+    return [1.0 if i == index else 0.0 for i in range(size)]
+
+
+def combine(members: list[Member], chosen: dict, features, tasks):
+    """One `MultiTaskModel`: each task's output the `chosen` weighted mean
+    of the members' outputs for it (members of weight 0 left out)."""
+    from mtzoo.layers import WeightedMean
+    from mtzoo.models import blocks
+    from mtzoo.models.multitask_model import MultiTaskModel
+
+    used = sorted({i for weights in chosen.values()
+                   for i, w in enumerate(weights) if w > 0})
+    inputs = blocks.feature_inputs(features)
+    called = {}
+    for i in used:
+        # Layer names are unique in a model; architectures name their
+        # models after themselves.
+        members[i].model.name = members[i].name
+        called[i] = members[i].model(inputs)
+    outputs = {}
+    for task in tasks:
+        weights = chosen[task.name]
+        parts = [(weights[i], called[i][task.name]) for i in used
+                 if weights[i] > 0]
+        outputs[task.name] = WeightedMean(
+            [w for w, _ in parts], name=task.name)(
+                [value for _, value in parts])
+    return MultiTaskModel(inputs=inputs, outputs=outputs, tasks=tasks,
+                          features=features, name="ensemble")
+
+
+def joinable(member: Member, final: Member) -> bool:
+    """Whether `member` reads the same encoded inputs as `final` (the same
+    numeric encoding) and predicts exactly the tasks."""
+    same_inputs = (member.settings.get("piecewise_linear_bins") or 0) == (
+        final.settings.get("piecewise_linear_bins") or 0)
+    return same_inputs and sorted(member.model.output_names) == sorted(
+        final.model.output_names)
+
+
+def ensemble(final: Member, others: list[Member], splits, *,
+             batch_size: int = 4096):
+    """`(model, record)`: the ensemble of `final` and those of `others`
+    that can join it, chosen on `splits.validation`, or `final`'s model
+    itself (and a record saying so) when no task gains or the tasks are
+    not all ranking tasks. `record` states the members, their settings,
+    each task's weights and validation scores."""
+    from mtzoo.runs import steps
+
+    if tasks_lib.retrieval_tasks(splits.tasks) or sorted(
+            final.model.output_names) != sorted(t.name for t in splits.tasks):
+        return final.model, None
+    members = [final] + [m for m in others if joinable(m, final)]
+    frame = shards.in_memory(splits.validation, steps.SAMPLE_ROWS)
+    labels, weights = data_lib.label_arrays(frame, splits.tasks)
+    predictions = [steps.predict(m.model, frame, splits.features,
+                                 batch_size) for m in members]
+    chosen, scores = select(predictions, labels, weights, splits.tasks)
+    record = {
+        "validation": scores,
+        "members": {m.name: m.settings for i, m in enumerate(members)
+                    if any(w[i] > 0 for w in chosen.values())},
+        "weights": {task: {members[i].name: round(w, 4)
+                           for i, w in enumerate(weights_) if w > 0}
+                    for task, weights_ in chosen.items()},
+        "candidates": len(members)}
+    if all(w[0] == 1.0 for w in chosen.values()):
+        return final.model, {**record, "used": False}
+    model = combine(members, chosen, splits.features, splits.tasks)
+    return model, {**record, "used": True}
