@@ -14,14 +14,20 @@ Example:
 baselines = mtzoo.baselines.fit_and_score(splits, seed=0)
 baselines["click"]["gradient_boosting"]["auc"]
 ```
+
+The linear baselines also come as a Keras model over the encoded features
+(`linear_model(*linear_fits(splits), splits.features, splits.tasks)`),
+which a search's ensemble may join (`mtzoo.runs.ensembles`).
 """
 
 from mtzoo.baselines.design import Design
 from mtzoo.baselines.fit import MAX_TRAIN_ROWS
 from mtzoo.baselines.fit import NAMES
 from mtzoo.baselines.fit import fit_and_score
+from mtzoo.baselines.fit import linear_fits
 from mtzoo.baselines.fit import losses
 from mtzoo.baselines.fit import validation_targets
+from mtzoo.baselines.keras_linear import linear_model
 
-__all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "fit_and_score", "losses",
-           "validation_targets"]
+__all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "fit_and_score",
+           "linear_fits", "linear_model", "losses", "validation_targets"]

@@ -4,6 +4,8 @@ rows and scored on its test rows with the task's own evaluation."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
 
 import numpy as np
@@ -24,6 +26,7 @@ class _Split:
     def __init__(self, frame, features, tasks):
         self.encoded = data_lib.encoded_arrays(frame, features)
         self.labels, self.weights = data_lib.label_arrays(frame, tasks)
+        self.size = len(frame)
         self.trees = self.linear = None
 
     def design(self, design) -> "_Split":
@@ -48,6 +51,14 @@ def _score(task, split, rows, predictions) -> dict:
             "examples": int(rows.sum())}
 
 
+def _labels(task, splits: dict, rows: dict) -> tuple[dict, dict]:
+    """Per split name, the task's labels and weights on `rows`."""
+    return ({name: split.labels[task.name][rows[name]].reshape(-1)
+             for name, split in splits.items()},
+            {name: split.weights[task.name][rows[name]]
+             for name, split in splits.items()})
+
+
 def _fit_task(task, design, train, validation, test, seed) -> dict:
     rows = {name: split.rows(task) for name, split in
             (("train", train), ("validation", validation), ("test", test))}
@@ -59,10 +70,7 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     categorical = design.categorical
     linear = {name: _rows_of(split.linear, rows[name])
               for name, split in splits}
-    y = {name: split.labels[task.name][rows[name]].reshape(-1)
-         for name, split in (("train", train), ("validation", validation))}
-    w = {name: split.weights[task.name][rows[name]]
-         for name, split in (("train", train), ("validation", validation))}
+    y, w = _labels(task, {"train": train, "validation": validation}, rows)
     results = {}
     start = time.perf_counter()
     if design.many_valued:
@@ -84,27 +92,51 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
         "iterations": int(boosted.n_iter_),
         "seconds": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
+    best = _fit_linear(task, linear, y, w, validation,
+                       rows["validation"] if validated else None)
+    results["linear"] = {
+        **_score(task, test, rows["test"],
+                 models.output(task, best.estimator, linear["test"])),
+        "validation_score": best.score, "strength": best.strength,
+        "converged": best.converged,
+        "seconds": round(time.perf_counter() - start, 2)}
+    results["constant"] = _score(task, test, rows["test"], models.constant(
+        task, y["train"], w["train"], int(rows["test"].sum())))
+    return results
+
+
+@dataclasses.dataclass
+class LinearFit:
+    """A task's linear baseline at the regularization strength that scored
+    best on the validation rows (the first strength without them)."""
+
+    estimator: object
+    strength: float
+    score: float | None
+    converged: bool
+
+
+def _fit_linear(task, linear: dict, y: dict, w: dict, validation,
+                validation_rows) -> LinearFit:
+    """Fits the task's linear model at each of `LINEAR_STRENGTHS` and
+    keeps the one of the best validation score (`validation_rows`: the
+    validation rows carrying the label, or None when there are none)."""
     estimator, best = models.linear(task), None
     for strength in models.LINEAR_STRENGTHS:
         converged = models.fit_recording_convergence(
             models.set_strength(estimator, strength), linear["train"],
             y["train"], w["train"])
-        predicted = models.output(task, estimator, linear["test"])
-        if not validated:
-            best = (None, strength, predicted, converged)
-            break
-        score = _score(task, validation, rows["validation"], models.output(
+        if validation_rows is None:
+            return LinearFit(copy.deepcopy(estimator), strength, None,
+                             converged)
+        score = _score(task, validation, validation_rows, models.output(
             task, estimator, linear["validation"])).get(task.primary_metric)
         if best is None or (score is not None and (
-                best[0] is None or score > best[0])):
-            best = (score, strength, predicted, converged)
-    results["linear"] = {**_score(task, test, rows["test"], best[2]),
-                         "validation_score": best[0], "strength": best[1],
-                         "converged": best[3],
-                         "seconds": round(time.perf_counter() - start, 2)}
-    results["constant"] = _score(task, test, rows["test"], models.constant(
-        task, y["train"], w["train"], int(rows["test"].sum())))
-    return results
+                best.score is None or score > best.score)):
+            # A copy: logistic regression goes on from these weights.
+            best = LinearFit(copy.deepcopy(estimator), strength, score,
+                             converged)
+    return best
 
 
 def _target_encoded(task, trees: dict, labels, design, seed):
@@ -147,22 +179,54 @@ def fit_and_score(splits, *, seed: int = 0,
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     if not tasks:
         return results
-    rows = splits.train
-    if len(rows) > max_train_rows:
-        rows = rows.sample(n=max_train_rows, random_state=seed)
-    train = _Split(rows, splits.features, tasks)
-    validation = _Split(splits.validation, splits.features, tasks)
-    test = _Split(splits.test, splits.features, tasks)
-    design = Design(list(splits.features)).fit(train.encoded)
-    for split in (train, validation, test):
-        split.design(design)
+    design, (train, validation, test) = _designed(
+        splits, tasks, ("train", "validation", "test"), seed,
+        max_train_rows)
     results.update({task.name: _fit_task(task, design, train, validation,
                                          test, seed) for task in tasks})
     for entry in results.values():
         for name in ("gradient_boosting", "linear"):
             if name in entry:
-                entry[name]["train_rows"] = len(rows)
+                entry[name]["train_rows"] = train.size
     return results
+
+
+def _designed(splits, tasks, names, seed: int, max_train_rows: int):
+    """`(design, [split...])`: the design learned on (at most
+    `max_train_rows` of) the training rows, and the splits `names` (the
+    first "train") with their matrices."""
+    rows = splits.train
+    if len(rows) > max_train_rows:
+        rows = rows.sample(n=max_train_rows, random_state=seed)
+    frames = {"train": rows, "validation": splits.validation,
+              "test": splits.test}
+    parts = [_Split(frames[name], splits.features, tasks) for name in names]
+    design = Design(list(splits.features)).fit(parts[0].encoded)
+    return design, [part.design(design) for part in parts]
+
+
+def linear_fits(splits, *, seed: int = 0,
+                max_train_rows: int = MAX_TRAIN_ROWS) -> tuple:
+    """`(design, {task: LinearFit})`: each ranking task's linear baseline
+    as `fit_and_score` fits it (on the same rows, chosen on the validation
+    rows), to be served (`mtzoo.baselines.keras_linear`). Tasks without
+    labelled training rows are left out."""
+    tasks = tasks_lib.ranking_tasks(splits.tasks)
+    design, (train, validation) = _designed(
+        splits, tasks, ("train", "validation"), seed, max_train_rows)
+    fits = {}
+    for task in tasks:
+        rows = {"train": train.rows(task), "validation": validation.rows(task)}
+        if not rows["train"].any():
+            continue
+        linear = {name: _rows_of(split.linear, rows[name]) for name, split
+                  in (("train", train), ("validation", validation))}
+        y, w = _labels(task, {"train": train, "validation": validation},
+                       rows)
+        fits[task.name] = _fit_linear(
+            task, linear, y, w, validation,
+            rows["validation"] if rows["validation"].any() else None)
+    return design, fits
 
 
 def _popularity(splits) -> dict:

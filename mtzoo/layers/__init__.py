@@ -8,6 +8,7 @@ from mtzoo.layers.expert_mixture import ExpertMixture
 from mtzoo.layers.feature_encoder import FeatureEncoder
 from mtzoo.layers.feature_preprocessor import FeaturePreprocessor
 from mtzoo.layers.fused_lookup import FusedVocabularyLookup
+from mtzoo.layers.id_linear import IdLinear
 from mtzoo.layers.information_transfer import AdaptiveInformationTransfer
 from mtzoo.layers.information_transfer import CalibrationConstraint
 from mtzoo.layers.label_scale import LabelScale
@@ -30,6 +31,7 @@ __all__ = [
     "FeatureEncoder",
     "FeaturePreprocessor",
     "FusedVocabularyLookup",
+    "IdLinear",
     "GATE_LAYERS",
     "LabelScale",
     "MLP",

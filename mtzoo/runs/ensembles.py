@@ -4,7 +4,9 @@ Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection from
 libraries of models", ICML 2004).
 
 Every trial of `--tune` trains a model on the same rows; the search keeps
-one. Ensemble selection starts, per task, from the model that scores best
+one. The linear baselines, fitted on the same rows, join as one more model
+(`mtzoo.baselines.linear_model`), so a task that a linear model predicts
+better than any network can take it. Ensemble selection starts, per task, from the model that scores best
 on the validation split and adds models one at a time, with replacement,
 while the mean of their predictions raises the task's primary metric;
 the weights are how often each model was added. Tasks choose apart, so a
@@ -126,6 +128,20 @@ def joinable(member: Member, final: Member) -> bool:
         final.settings.get("piecewise_linear_bins") or 0)
     return same_inputs and sorted(member.model.output_names) == sorted(
         final.model.output_names)
+
+
+def linear_member(splits, seed: int, bins: int | None) -> Member | None:
+    """The linear baselines of every ranking task as a member
+    (`mtzoo.baselines.linear_model`), or None when a task has none."""
+    from mtzoo import baselines
+
+    design, fits = baselines.linear_fits(splits, seed=seed)
+    if sorted(fits) != sorted(t.name for t in splits.tasks):
+        return None
+    return Member("linear", baselines.linear_model(
+        design, fits, splits.features, splits.tasks), {
+            "model": "linear baseline", "piecewise_linear_bins": bins,
+            "strength": {task: fit.strength for task, fit in fits.items()}})
 
 
 def ensemble(final: Member, others: list[Member], splits, *,

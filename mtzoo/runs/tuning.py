@@ -10,10 +10,11 @@ known, each task's average shortfall below the better baseline's
 validation score, so a trial that trades one task's loss to a baseline
 for another's gain is not preferred; a trial of an architecture that
 predicts other tasks than the run's (ESMM's CTR and CTCVR) scores lowest
-without training. The test split is never looked at. The first trial is the run's own settings (the recipe's defaults unless given),
-so the winner is never worse on validation than not searching; the
-sampler models the trials from the fourth on (a third of the budget
-explores at random when the budget is larger).
+without training. The test split is never looked at. The first trial is
+the run's own settings (the recipe's defaults unless given), so the
+winner is never worse on validation than not searching; the sampler
+models the trials from the fourth on (a third of the budget explores at
+random when the budget is larger).
 """
 
 from __future__ import annotations
