@@ -349,9 +349,12 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
     # Trials build without XLA (its executables are never freed, so a
     # long search would exhaust the process's memory mappings); the
     # winner trains as asked.
-    assert built_with_xla == [False, False, True]
     trials = pd.read_csv(tmp_path / "tuning.csv")
     assert len(trials) == 2
+    # A trial of an architecture with other tasks (ESMM) is not trained.
+    trained = trials["skipped"].isna() if "skipped" in trials else \
+        pd.Series(True, index=trials.index)
+    assert built_with_xla == [False] * int(trained.sum()) + [True]
     assert {"model", "learning_rate", "dropout",
             "validation_score"} <= set(trials.columns)
     # The first trial is the run's own settings: the recipe's defaults.
@@ -368,6 +371,18 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
         best["validation_score"])
     assert result["run"]["model"] == "tuned"
     assert len(list((tmp_path / "tensorboard" / "tuning").iterdir())) == 2
+    # The winner, the other trial when it reads the same inputs, and the
+    # linear baselines were candidates of an ensemble chosen per task.
+    ensemble = result["ensemble"]
+    assert ensemble["candidates"] in (2, 3)
+    assert set(ensemble["weights"]) == {"click", "watch_time", "interest"}
+    for task, weights in ensemble["weights"].items():
+        assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
+        scores = ensemble["validation"][task]
+        assert scores["ensemble"] >= scores["best_single"]
+    assert result["reload_max_abs_difference"] < 1e-4
+    assert ("## Ensemble of the search's models"
+            in (tmp_path / "report.md").read_text())
 
 
 def test_run_piecewise_linear_bins_encode_every_numeric_feature():

@@ -1,0 +1,131 @@
+"""A search's models combined per task, and the linear baselines served
+as a Keras model that may join them."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtzoo import baselines
+from mtzoo import data
+from mtzoo import features as F
+from mtzoo import models
+from mtzoo import tasks as T
+from mtzoo.baselines import models as baseline_models
+from mtzoo.recipes import Splits
+from mtzoo.runs import ensembles
+
+
+def _splits(numeric: bool = True):
+    rng = np.random.default_rng(1)
+    rows = 1_200
+    tags = [" ".join(rng.choice(list("pqrstu"), size=rng.integers(0, 4)))
+            for _ in range(rows)]  # repeats within a bag count twice
+    frame = pd.DataFrame({"x": rng.normal(size=rows),
+                          "city": rng.choice(["a", "b", "c"], size=rows),
+                          "tags": tags})
+    signal = (frame["city"] == "a") + frame["tags"].str.count("p") + (
+        frame["x"] if numeric else 0)
+    frame["clicked"] = (signal + rng.normal(size=rows) > 0.8).astype(float)
+    frame["spend"] = 3 * signal + rng.normal(size=rows)
+    # The training rows never have "top": its probability stays ~0.
+    frame["tier"] = np.where(signal > 1, "high", "low")
+    frame.loc[1_000:1_010, "tier"] = "top"
+    specs = [F.CategoricalFeature("city"),
+             F.MultiCategoricalFeature("tags", separator=" ")]
+    if numeric:
+        specs.insert(0, F.NumericFeature("x"))
+    features = F.adapt(specs, frame.iloc[:800])
+    tasks = [T.binary("clicked"), T.regression("spend"),
+             T.multiclass("tier", classes=["low", "high", "top"])]
+    return Splits(frame.iloc[:800], frame.iloc[800:1_000],
+                  frame.iloc[1_000:], features, tasks)
+
+
+@pytest.mark.parametrize("numeric", [True, False])
+def test_the_keras_linear_model_predicts_what_scikit_learn_does(numeric,
+                                                                tmp_path):
+    splits = _splits(numeric)
+    design, fits = baselines.linear_fits(splits, seed=0)
+    model = baselines.linear_model(design, fits, splits.features,
+                                   splits.tasks)
+    encoded = data.encoded_arrays(splits.test, splits.features)
+    matrix = design.linear(encoded)
+    predicted = model.predict(encoded, verbose=0)
+    for task in splits.tasks:
+        expected = baseline_models.output(task, fits[task.name].estimator,
+                                          matrix)
+        np.testing.assert_allclose(predicted[task.name], expected,
+                                   atol=2e-5)
+    assert predicted["tier"][:, 2].max() < 1e-6  # never seen in training
+    models.save_model(model, tmp_path / "linear.keras")
+    reloaded = models.load_model(tmp_path / "linear.keras")  # safe mode
+    again = reloaded.predict(encoded, verbose=0)
+    for task in splits.tasks:
+        np.testing.assert_allclose(again[task.name], predicted[task.name],
+                                   atol=1e-6)
+
+
+def test_selection_takes_each_tasks_best_models_and_never_scores_lower():
+    rng = np.random.default_rng(0)
+    rows = 2_000
+    truth = rng.normal(size=rows)
+    clicked = (truth + rng.normal(size=rows) > 0).astype(float)
+    spend = truth + rng.normal(scale=0.3, size=rows)
+    tasks = [T.binary("clicked"), T.regression("spend")]
+    labels = {"clicked": clicked, "spend": spend}
+    weights = {"clicked": np.ones(rows), "spend": np.ones(rows)}
+
+    def member(click_noise, spend_noise):
+        return {"clicked": 1 / (1 + np.exp(-(
+                    truth + rng.normal(scale=click_noise, size=rows)))),
+                "spend": (truth + rng.normal(scale=spend_noise,
+                                             size=rows))[:, None]}
+
+    # Model 0 is best at clicks, model 1 at spend, model 2 at nothing;
+    # models 3 and 4 are as good at spend as each other, in errors apart.
+    predictions = [member(0.2, 2.0), member(3.0, 0.5), member(3.0, 3.0),
+                   member(3.0, 0.5)]
+    chosen, scores = ensembles.select(predictions, labels, weights, tasks)
+    for task in tasks:
+        assert sum(chosen[task.name]) == pytest.approx(1.0)
+        assert min(chosen[task.name]) >= 0
+        assert scores[task.name]["ensemble"] >= \
+            scores[task.name]["best_single"]
+    assert chosen["clicked"][0] == max(chosen["clicked"])
+    assert chosen["clicked"][2] == 0 and chosen["spend"][2] == 0
+    # Two equally good models with independent errors average better
+    # than either.
+    assert chosen["spend"][1] > 0 and chosen["spend"][3] > 0
+    assert scores["spend"]["ensemble"] > scores["spend"]["best_single"]
+
+
+def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):
+    splits = _splits()
+    design, fits = baselines.linear_fits(splits, seed=0)
+    weaker = {name: copy.deepcopy(fit) for name, fit in fits.items()}
+    for fit in weaker.values():
+        fit.estimator.coef_ = fit.estimator.coef_ * 0.5
+    members = [ensembles.Member(name, baselines.linear_model(
+        design, chosen_fits, splits.features, splits.tasks, name=name), {})
+        for name, chosen_fits in (("final", fits), ("trial_1", weaker))]
+    chosen = {"clicked": [0.25, 0.75], "spend": [1.0, 0.0],
+              "tier": [0.5, 0.5]}
+    model = ensembles.combine(members, chosen, splits.features,
+                              splits.tasks)
+    encoded = data.encoded_arrays(splits.test, splits.features)
+    parts = [m.model.predict(encoded, verbose=0) for m in members]
+    together = model.predict(encoded, verbose=0)
+    for task, weights in chosen.items():
+        np.testing.assert_allclose(
+            together[task], weights[0] * parts[0][task]
+            + weights[1] * parts[1][task], atol=1e-6)
+    models.save_model(model, tmp_path / "ensemble.keras")
+    reloaded = models.load_model(tmp_path / "ensemble.keras")
+    np.testing.assert_allclose(reloaded.predict(encoded, verbose=0)["tier"],
+                               together["tier"], atol=1e-6)
+    serving = models.serving_model(reloaded)
+    raw = data.feature_arrays(splits.test.iloc[:5], splits.features)
+    np.testing.assert_allclose(serving(raw)["clicked"],
+                               together["clicked"][:5], atol=1e-6)
