@@ -11,9 +11,10 @@ from the model that scores best on the validation split and adds models
 one at a time, with replacement, while the mean of their predictions
 raises the task's primary metric; the weights are how often each model
 was added. Tasks choose apart, so a task that a trial the search did not
-keep serves better takes its predictions from that trial. The result is one Keras model (the members
-side by side on the same encoded inputs, `mtzoo.layers.WeightedMean` per
-task) that saves, loads with `safe_mode=True` and exports like any other.
+keep serves better takes its predictions from that trial. The result is
+one Keras model (the members side by side on the same encoded inputs,
+`mtzoo.layers.WeightedMean` per task) that saves, loads with
+`safe_mode=True` and exports like any other.
 """
 
 from __future__ import annotations
