@@ -163,7 +163,7 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
     config.write_text(TABLES[name][2])
     result = runs.run(runs.RunConfig(
         "table", options={"config": str(config)}, seed=seed, export=False,
-        verbose=False, tune=tune, overwrite=True, baselines=not tune,
+        verbose=False, tune=tune, overwrite=True,
         output_dir=str(folder / "run" / name)))
     model = "mtzoo_tuned" if tune else "mtzoo"
     tasks = {}
@@ -178,7 +178,9 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
             "epochs_run": result["epochs_run"],
             "train_seconds": result["train_seconds"],
             "baseline_seconds": result["baseline_seconds"],
-            "tasks": tasks}
+            "tasks": tasks,
+            # After a search: each task's models and weights.
+            "ensemble": (result.get("ensemble") or {}).get("weights")}
 
 
 def summarize(runs: list[dict]) -> dict:
