@@ -47,7 +47,8 @@ def _splits(numeric: bool = True):
 def test_the_keras_linear_model_predicts_what_scikit_learn_does(numeric,
                                                                 tmp_path):
     splits = _splits(numeric)
-    design, fits = baselines.linear_fits(splits, seed=0)
+    design, fitted = baselines.fitted(splits, seed=0)
+    fits = {task: fit["linear"] for task, fit in fitted.items()}
     model = baselines.linear_model(design, fits, splits.features,
                                    splits.tasks)
     encoded = data.encoded_arrays(splits.test, splits.features)
@@ -103,7 +104,8 @@ def test_selection_takes_each_tasks_best_models_and_never_scores_lower():
 
 def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):
     splits = _splits()
-    design, fits = baselines.linear_fits(splits, seed=0)
+    design, fitted = baselines.fitted(splits, seed=0)
+    fits = {task: fit["linear"] for task, fit in fitted.items()}
     weaker = {name: copy.deepcopy(fit) for name, fit in fits.items()}
     for fit in weaker.values():
         fit.estimator.coef_ = fit.estimator.coef_ * 0.5
@@ -129,3 +131,49 @@ def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):
     raw = data.feature_arrays(splits.test.iloc[:5], splits.features)
     np.testing.assert_allclose(serving(raw)["clicked"],
                                together["clicked"][:5], atol=1e-6)
+
+
+def test_the_keras_gradient_boosting_predicts_what_scikit_learn_does(
+        tmp_path):
+    rng = np.random.default_rng(2)
+    rows = 1_500
+    frame = pd.DataFrame({
+        "x": rng.normal(size=rows),
+        "city": rng.choice(["a", "b", "c", "d"], size=rows),
+        # 300 users: more than trees split on, so target-encoded.
+        "user": rng.integers(0, 300, size=rows),
+        "tags": [" ".join(rng.choice(list("pqr"), size=rng.integers(0, 3)))
+                 for _ in range(rows)]})
+    frame.loc[::7, "x"] = np.nan  # imputed, with a missing flag
+    signal = (frame["x"].fillna(0) + (frame["city"] == "a")
+              + np.sin(frame["user"]) + frame["tags"].str.len() / 3)
+    frame["clicked"] = (signal + rng.normal(size=rows) > 0.5).astype(float)
+    frame["spend"] = 3 * signal + rng.normal(size=rows)
+    frame["tier"] = np.select([signal < 0, signal < 1], ["low", "mid"],
+                              "high")
+    frame.loc[1_400:1_405, "tier"] = "top"  # never in training
+    features = F.adapt([F.NumericFeature("x"), F.CategoricalFeature("city"),
+                        F.CategoricalFeature("user", dtype="int64"),
+                        F.MultiCategoricalFeature("tags", separator=" ")],
+                       frame.iloc[:1_000])
+    tasks = [T.binary("clicked"), T.regression("spend"),
+             T.multiclass("tier", classes=["low", "mid", "high", "top"])]
+    splits = Splits(frame.iloc[:1_000], frame.iloc[1_000:1_200],
+                    frame.iloc[1_200:], features, tasks)
+    design, fitted = baselines.fitted(splits, seed=0)
+    fits = {task: fit["gradient_boosting"] for task, fit in fitted.items()}
+    assert all(fit.encoder is not None for fit in fits.values())
+    model = baselines.boosted_model(design, fits, features, tasks)
+    encoded = data.encoded_arrays(splits.test, features)
+    trees = design.trees(encoded)
+    predicted = model.predict(encoded, verbose=0)
+    for task in tasks:
+        fit = fits[task.name]
+        expected = baseline_models.output(task, fit.estimator,
+                                          fit.columns(trees))
+        np.testing.assert_allclose(predicted[task.name], expected,
+                                   atol=1e-5)
+    models.save_model(model, tmp_path / "trees.keras")
+    again = models.load_model(tmp_path / "trees.keras").predict(
+        encoded, verbose=0)
+    np.testing.assert_allclose(again["tier"], predicted["tier"], atol=1e-6)

@@ -15,19 +15,23 @@ baselines = mtzoo.baselines.fit_and_score(splits, seed=0)
 baselines["click"]["gradient_boosting"]["auc"]
 ```
 
-The linear baselines also come as a Keras model over the encoded features
-(`linear_model(*linear_fits(splits), splits.features, splits.tasks)`),
-which a search's ensemble may join (`mtzoo.runs.ensembles`).
+The gradient-boosting and linear baselines also come as Keras models over
+the encoded features, predicting what scikit-learn's fitted models do
+(`design, fits = fitted(splits)`; `boosted_model` and `linear_model` of
+`design`, each task's fit and the splits' features and tasks), which a
+search's ensemble may join (`mtzoo.runs.ensembles`).
 """
 
 from mtzoo.baselines.design import Design
 from mtzoo.baselines.fit import MAX_TRAIN_ROWS
 from mtzoo.baselines.fit import NAMES
 from mtzoo.baselines.fit import fit_and_score
-from mtzoo.baselines.fit import linear_fits
+from mtzoo.baselines.fit import fitted
 from mtzoo.baselines.fit import losses
 from mtzoo.baselines.fit import validation_targets
 from mtzoo.baselines.keras_linear import linear_model
+from mtzoo.baselines.keras_trees import boosted_model
 
-__all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "fit_and_score",
-           "linear_fits", "linear_model", "losses", "validation_targets"]
+__all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "boosted_model",
+           "fit_and_score", "fitted", "linear_model", "losses",
+           "validation_targets"]

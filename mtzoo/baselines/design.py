@@ -52,6 +52,12 @@ class Design:
         self.scale = (dense.mean(axis=0), dense.std(axis=0) + 1e-6)
         return self
 
+    def single_id_columns(self) -> dict[str, int]:
+        """Each single-valued id feature's column of `trees`."""
+        names = [s.name for s in self.features if s.name in self.id_rows
+                 and s.name not in self.idf]
+        return dict(zip(names, [c for c, _ in self._single_ids()]))
+
     def _single_ids(self) -> list[tuple[int, bool]]:
         """`(column of trees, few categories)` of each single-valued id."""
         found, column = [], 0

@@ -67,29 +67,23 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
     splits = (("train", train), ("validation", validation), ("test", test))
     trees = {name: _rows_of(split.trees, rows[name])
              for name, split in splits}
-    categorical = design.categorical
     linear = {name: _rows_of(split.linear, rows[name])
               for name, split in splits}
     y, w = _labels(task, {"train": train, "validation": validation}, rows)
     results = {}
     start = time.perf_counter()
-    if design.many_valued:
-        trees, categorical = _target_encoded(task, trees, y["train"],
-                                             design, seed)
-    boosted = models.gradient_boosting(task, seed, categorical)
     validated = rows["validation"].any()
-    boosted.fit(trees["train"], y["train"], sample_weight=w["train"],
-                **({"X_val": trees["validation"], "y_val": y["validation"],
-                    "sample_weight_val": w["validation"]} if validated
-                   else {}))
+    boosted = _fit_boosted(task, design, trees, y, w, validated, seed)
+    trees = {name: boosted.columns(matrix) for name, matrix in trees.items()}
     results["gradient_boosting"] = {
         **_score(task, test, rows["test"],
-                 models.output(task, boosted, trees["test"])),
+                 models.output(task, boosted.estimator, trees["test"])),
         "validation_score": _score(
             task, validation, rows["validation"],
-            models.output(task, boosted, trees["validation"])).get(
+            models.output(task, boosted.estimator,
+                          trees["validation"])).get(
                 task.primary_metric) if validated else None,
-        "iterations": int(boosted.n_iter_),
+        "iterations": int(boosted.estimator.n_iter_),
         "seconds": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
     best = _fit_linear(task, linear, y, w, validation,
@@ -139,26 +133,56 @@ def _fit_linear(task, linear: dict, y: dict, w: dict, validation,
     return best
 
 
-def _target_encoded(task, trees: dict, labels, design, seed):
-    """`trees` with each many-valued id column replaced by its cross-fitted
-    target encoding on the training rows (scikit-learn's
-    `TargetEncoder`), and the matching categorical flags."""
+@dataclasses.dataclass
+class BoostedFit:
+    """A task's gradient boosting: the estimator, and the target encoder
+    of the many-valued id columns (`Design.many_valued`) it reads in place
+    of the ids, or None."""
+
+    estimator: object
+    encoder: object
+    many_valued: list
+
+    def columns(self, trees: np.ndarray) -> np.ndarray:
+        """The columns the estimator reads, from `Design.trees`' matrix:
+        the others as they are, then the target encodings."""
+        if self.encoder is None:
+            return trees
+        kept = [c for c in range(trees.shape[1])
+                if c not in self.many_valued]
+        return np.hstack([trees[:, kept], self.encoder.transform(
+            trees[:, self.many_valued])]).astype(np.float32)
+
+
+def _fit_boosted(task, design, trees: dict, y: dict, w: dict,
+                 validated: bool, seed: int) -> BoostedFit:
+    """Gradient boosting of the task, early-stopped on the validation rows
+    (when `validated`); many-valued ids read as their target encodings,
+    cross-fitted on the training rows (scikit-learn's `TargetEncoder`)."""
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
 
     many = design.many_valued
-    kept = [c for c in range(len(design.categorical)) if c not in many]
-    encoder = TargetEncoder(
-        target_type="auto" if task.classifier else "continuous",
-        cv=KFold(5, shuffle=True, random_state=seed))
-    encoded = {"train": encoder.fit_transform(trees["train"][:, many],
-                                              labels)}
-    for name in ("validation", "test"):
-        encoded[name] = encoder.transform(trees[name][:, many])
-    flags = [design.categorical[c] for c in kept]
-    flags += [False] * encoded["train"].shape[1]
-    return ({name: np.hstack([matrix[:, kept], encoded[name]]).astype(
-        np.float32) for name, matrix in trees.items()}, flags)
+    categorical, encoder = design.categorical, None
+    train = trees["train"]
+    if many:
+        kept = [c for c in range(len(categorical)) if c not in many]
+        encoder = TargetEncoder(
+            target_type="auto" if task.classifier else "continuous",
+            cv=KFold(5, shuffle=True, random_state=seed))
+        # Cross-fitted: a training row's encoding leaves its own label out.
+        encoded = encoder.fit_transform(train[:, many], y["train"])
+        train = np.hstack([train[:, kept], encoded]).astype(np.float32)
+        categorical = [categorical[c] for c in kept] + [False] * \
+            encoded.shape[1]
+    fit = BoostedFit(models.gradient_boosting(task, seed, categorical),
+                     encoder, many)
+    fit.estimator.fit(
+        train, y["train"], sample_weight=w["train"],
+        **({"X_val": fit.columns(trees["validation"]),
+            "y_val": y["validation"],
+            "sample_weight_val": w["validation"]} if validated else {}))
+    return fit
 
 
 #: Training rows the baselines fit on at most (a seeded sample beyond),
@@ -205,11 +229,12 @@ def _designed(splits, tasks, names, seed: int, max_train_rows: int):
     return design, [part.design(design) for part in parts]
 
 
-def linear_fits(splits, *, seed: int = 0,
-                max_train_rows: int = MAX_TRAIN_ROWS) -> tuple:
-    """`(design, {task: LinearFit})`: each ranking task's linear baseline
-    as `fit_and_score` fits it (on the same rows, chosen on the validation
-    rows), to be served (`mtzoo.baselines.keras_linear`). Tasks without
+def fitted(splits, *, seed: int = 0,
+           max_train_rows: int = MAX_TRAIN_ROWS) -> tuple:
+    """`(design, {task: {"gradient_boosting": BoostedFit, "linear":
+    LinearFit}})`: each ranking task's baselines as `fit_and_score` fits
+    them (on the same rows, chosen on the validation rows), kept to be
+    served (`mtzoo.baselines.keras_linear`, `keras_trees`). Tasks without
     labelled training rows are left out."""
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     design, (train, validation) = _designed(
@@ -219,13 +244,19 @@ def linear_fits(splits, *, seed: int = 0,
         rows = {"train": train.rows(task), "validation": validation.rows(task)}
         if not rows["train"].any():
             continue
-        linear = {name: _rows_of(split.linear, rows[name]) for name, split
-                  in (("train", train), ("validation", validation))}
-        y, w = _labels(task, {"train": train, "validation": validation},
-                       rows)
-        fits[task.name] = _fit_linear(
-            task, linear, y, w, validation,
-            rows["validation"] if rows["validation"].any() else None)
+        pairs = (("train", train), ("validation", validation))
+        linear = {name: _rows_of(split.linear, rows[name])
+                  for name, split in pairs}
+        trees = {name: _rows_of(split.trees, rows[name])
+                 for name, split in pairs}
+        y, w = _labels(task, dict(pairs), rows)
+        validated = rows["validation"].any()
+        fits[task.name] = {
+            "gradient_boosting": _fit_boosted(task, design, trees, y, w,
+                                              validated, seed),
+            "linear": _fit_linear(task, linear, y, w, validation,
+                                  rows["validation"] if validated
+                                  else None)}
     return design, fits
 
 

@@ -15,6 +15,8 @@ from mtzoo.layers.label_scale import LabelScale
 from mtzoo.layers.mlp import MLP
 from mtzoo.layers.sequence_pooling import SequencePooling
 from mtzoo.layers.softmax_gate import SoftmaxGate
+from mtzoo.layers.tree_ensemble import TreeEnsemble
+from mtzoo.layers.tree_inputs import TreeInputs
 from mtzoo.layers.weighted_mean import WeightedMean
 
 #: Layers whose output is a weighting over experts, for utilization plots.
@@ -37,5 +39,7 @@ __all__ = [
     "MLP",
     "SequencePooling",
     "SoftmaxGate",
+    "TreeEnsemble",
+    "TreeInputs",
     "WeightedMean",
 ]

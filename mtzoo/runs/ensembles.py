@@ -4,17 +4,17 @@ Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection from
 libraries of models", ICML 2004).
 
 Every trial of `--tune` trains a model on the same rows; the search keeps
-one. The linear baselines, fitted on the same rows, join as one more model
-(`mtzoo.baselines.linear_model`), so a task that a linear model predicts
-better than any network can take it. Ensemble selection starts, per task,
-from the model that scores best on the validation split and adds models
-one at a time, with replacement, while the mean of their predictions
-raises the task's primary metric; the weights are how often each model
-was added. Tasks choose apart, so a task that a trial the search did not
-keep serves better takes its predictions from that trial. The result is
-one Keras model (the members side by side on the same encoded inputs,
-`mtzoo.layers.WeightedMean` per task) that saves, loads with
-`safe_mode=True` and exports like any other.
+one. The gradient-boosting and linear baselines, fitted on the same rows,
+join as two more models (`mtzoo.baselines.boosted_model`, `linear_model`),
+so a task that a baseline predicts better than any network can take it.
+Ensemble selection starts, per task, from the model that scores best on
+the validation split and adds models one at a time, with replacement,
+while the mean of their predictions raises the task's primary metric;
+the weights are how often each model was added. Tasks choose apart, so a
+task that a trial the search did not keep serves better takes its
+predictions from that trial. The result is one Keras model (the members
+side by side on the same encoded inputs, `mtzoo.layers.WeightedMean` per
+task) that saves, loads with `safe_mode=True` and exports like any other.
 """
 
 from __future__ import annotations
@@ -131,18 +131,24 @@ def joinable(member: Member, final: Member) -> bool:
         final.model.output_names)
 
 
-def linear_member(splits, seed: int, bins: int | None) -> Member | None:
-    """The linear baselines of every ranking task as a member
-    (`mtzoo.baselines.linear_model`), or None when a task has none."""
+def baseline_members(splits, seed: int, bins: int | None) -> list[Member]:
+    """The run's gradient-boosting and linear baselines of every ranking
+    task as members (`mtzoo.baselines.boosted_model`, `linear_model`);
+    none when a task has no baselines (no labelled training rows)."""
     from mtzoo import baselines
 
-    design, fits = baselines.linear_fits(splits, seed=seed)
+    design, fits = baselines.fitted(splits, seed=seed)
     if sorted(fits) != sorted(t.name for t in splits.tasks):
-        return None
-    return Member("linear", baselines.linear_model(
-        design, fits, splits.features, splits.tasks), {
-            "model": "linear baseline", "piecewise_linear_bins": bins,
-            "strength": {task: fit.strength for task, fit in fits.items()}})
+        return []
+    members = []
+    for name, build in (("gradient_boosting", baselines.boosted_model),
+                        ("linear", baselines.linear_model)):
+        chosen = {task: fit[name] for task, fit in fits.items()}
+        members.append(Member(name, build(
+            design, chosen, splits.features, splits.tasks, name=name),
+            {"model": f"{name.replace('_', ' ')} baseline",
+             "piecewise_linear_bins": bins}))
+    return members
 
 
 def ensemble(final: Member, others: list[Member], splits, *,

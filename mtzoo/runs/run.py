@@ -94,11 +94,11 @@ def run(config: RunConfig) -> dict:
         if config.ensemble:
             winner = f"trial_{tuned['best_trial']}"  # trained again: final
             others = [m for m in trials if m.name != winner]
-            linear = ensembles.linear_member(splits, config.seed,
-                                             config.piecewise_linear_bins)
+            others += ensembles.baseline_members(
+                splits, config.seed, config.piecewise_linear_bins)
             model, ensemble = ensembles.ensemble(
-                ensembles.Member("final", model, _settings(config)),
-                others + [linear] if linear else others, splits)
+                ensembles.Member("final", model, _settings(config)), others,
+                splits)
     test = steps.evaluate(model, splits, trainer.catalogues,
                           batch_size=max(config.batch_size, 4096))
     if baselines is None:

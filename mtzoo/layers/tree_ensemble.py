@@ -1,0 +1,174 @@
+"""A fitted ensemble of decision trees evaluated with tensor ops."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from mtzoo.api_export import mtzoo_export
+
+#: Categories a tree splits on: a category's bit in a 256-bit set.
+CATEGORIES = 256
+#: Per-node arrays, in `set_weights` order after the tables, and dtypes.
+NODE_ARRAYS = (("feature", "int32"), ("threshold", "float64"),
+               ("missing_left", "int32"), ("left", "int32"),
+               ("right", "int32"), ("leaf", "int32"), ("value", "float64"),
+               ("categorical", "int32"), ("left_categories", "int32"))
+
+
+@mtzoo_export
+class TreeEnsemble(keras.layers.Layer):
+    """The summed leaf values of `trees` decision trees, per output.
+
+    Each tree is an array of `nodes` nodes (shorter trees padded with
+    leaves), evaluated for every row at once by walking `depth` levels:
+    a numeric split sends a value `<= threshold` left; a categorical one
+    sends a category left when it is in the node's set, right when it is a
+    category known to the feature, and the way of missing values otherwise;
+    a missing value (NaN, or a negative category) goes the node's way for
+    missing values. That is how scikit-learn's histogram gradient boosting
+    predicts from raw values, so its fitted trees give the same raw
+    predictions here (`mtzoo.baselines.keras_trees`): computed in float64,
+    returned in the layer's compute dtype.
+
+    Columns are first put in `column_order`; the first `ordinal_columns`
+    of them are then categories read as their ordinal codes
+    (`ordinal_codes`: per column, the code of each category 0-255, NaN
+    for one the trees never saw), as scikit-learn's model reorders and
+    encodes its categorical columns before its trees read them.
+
+    The weights are set from the fitted trees, not trained:
+    `set_weights([column_order, ordinal_codes, baseline, output_of_tree,
+    known_categories,
+    categories_left, feature_known_row, *node arrays])` with the node
+    arrays of `NODE_ARRAYS`, each `(trees * nodes,)` (tree after tree),
+    and the two tables of categories flattened rows of 256 0/1 flags.
+
+    Args:
+        features: int. Columns of the input.
+        trees: int. Trees.
+        nodes: int. Nodes per tree (after padding).
+        depth: int. The deepest leaf's depth.
+        outputs: int. Outputs the trees add to (classes of a multiclass
+            model, else 1).
+        category_sets: int. Rows of the table of categories sent left
+            (one per categorical split, at least 1).
+        categorical_features: int. Rows of the table of categories known
+            to each categorical feature (at least 1).
+        ordinal_columns: int. Leading columns (after `column_order`) that
+            are categories read as ordinal codes.
+        **kwargs: Args to pass to the base class.
+    """
+
+    def __init__(self, features, trees, nodes, depth, outputs,
+                 category_sets=1, categorical_features=1,
+                 ordinal_columns=0, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        self.features = int(features)
+        self.trees = int(trees)
+        self.nodes = int(nodes)
+        self.depth = int(depth)
+        self.outputs = int(outputs)
+        self.category_sets = int(category_sets)
+        self.categorical_features = int(categorical_features)
+        self.ordinal_columns = int(ordinal_columns)
+
+    def build(self, input_shape):
+        def weight(name, shape, dtype):
+            return self.add_weight(name=name, shape=shape, dtype=dtype,
+                                   initializer="zeros", trainable=False)
+
+        self.column_order = weight("column_order", (self.features,), "int32")
+        self.ordinal_codes = weight(
+            "ordinal_codes", (max(self.ordinal_columns, 1) * CATEGORIES,),
+            "float64")
+        self.baseline = weight("baseline", (self.outputs,), "float64")
+        self.output_of_tree = weight("output_of_tree", (self.trees,),
+                                     "int32")
+        self.known_categories = weight(
+            "known_categories", (self.categorical_features * CATEGORIES,),
+            "int32")
+        self.categories_left = weight(
+            "categories_left", (self.category_sets * CATEGORIES,), "int32")
+        self.feature_known_row = weight("feature_known_row",
+                                        (self.features,), "int32")
+        self.node_arrays = {
+            name: weight(name, (self.trees * self.nodes,), dtype)
+            for name, dtype in NODE_ARRAYS}
+
+    def call(self, inputs):
+        x = ops.take(ops.cast(inputs, "float64"), self.column_order, axis=1)
+        if self.ordinal_columns:
+            x = self._ordinal(x)
+        rows = ops.shape(x)[0]
+        first = ops.arange(self.trees, dtype="int32") * self.nodes
+        node = ops.zeros((rows, self.trees), dtype="int32")
+        arrays = self.node_arrays
+
+        def at(name, index):
+            return ops.take(arrays[name], index, axis=0)
+
+        def descend(_, node):
+            index = node + first[None, :]
+            feature = at("feature", index)
+            value = ops.take_along_axis(x, feature, axis=1)
+            missing = ops.isnan(value)
+            missing_left = at("missing_left", index) > 0
+            numeric_left = ops.where(missing, missing_left,
+                                     value <= at("threshold", index))
+            category = ops.cast(ops.clip(ops.where(missing, 0.0, value),
+                                         0.0, CATEGORIES - 1.0), "int32")
+            in_set = ops.take(self.categories_left, at(
+                "left_categories", index) * CATEGORIES + category) > 0
+            known = ops.take(self.known_categories, ops.take(
+                self.feature_known_row, feature) * CATEGORIES + category) > 0
+            unknown = missing | (value < 0) | ~(in_set | known)
+            categorical_left = ops.where(unknown, missing_left, in_set)
+            left = ops.where(at("categorical", index) > 0, categorical_left,
+                             numeric_left)
+            step = ops.where(left, at("left", index), at("right", index))
+            return ops.where(at("leaf", index) > 0, node, step)
+
+        # A loop in the graph, not `depth` copies of the step.
+        node = ops.fori_loop(0, self.depth, descend, node)
+        values = at("value", node + first[None, :])
+        per_output = ops.one_hot(self.output_of_tree, self.outputs,
+                                 dtype="float64")
+        raw = ops.matmul(values, per_output) + self.baseline[None, :]
+        return ops.cast(raw, self.compute_dtype)
+
+    def _ordinal(self, x):
+        """The first `ordinal_columns` columns (categories) as their
+        ordinal codes: NaN for a category the trees never saw."""
+        raw = x[:, :self.ordinal_columns]
+        whole = ops.logical_and(ops.floor(raw) == raw, (raw >= 0) & (
+            raw < CATEGORIES))  # False for NaN too
+        index = ops.cast(ops.where(whole, raw, 0.0), "int32") + ops.arange(
+            self.ordinal_columns, dtype="int32")[None, :] * CATEGORIES
+        codes = ops.where(whole, ops.take(self.ordinal_codes, index),
+                          float("nan"))
+        return ops.concatenate([codes, x[:, self.ordinal_columns:]], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.outputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"features": self.features, "trees": self.trees,
+                       "nodes": self.nodes, "depth": self.depth,
+                       "outputs": self.outputs,
+                       "category_sets": self.category_sets,
+                       "categorical_features": self.categorical_features,
+                       "ordinal_columns": self.ordinal_columns})
+        return config
+
+
+def bits(bitsets: np.ndarray) -> np.ndarray:
+    """Rows of 8 uint32 words (scikit-learn's bitsets) as rows of 256
+    0/1 flags."""
+    words = np.asarray(bitsets, np.uint32).reshape(len(bitsets), 8)
+    shifts = np.arange(32, dtype=np.uint32)
+    flags = (words[:, :, None] >> shifts[None, None, :]) & 1
+    return flags.reshape(len(bitsets), CATEGORIES).astype(np.int32)
