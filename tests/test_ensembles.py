@@ -9,6 +9,7 @@ import pytest
 
 from mtzoo import baselines
 from mtzoo import data
+from mtzoo import export
 from mtzoo import features as F
 from mtzoo import models
 from mtzoo import tasks as T
@@ -177,3 +178,14 @@ def test_the_keras_gradient_boosting_predicts_what_scikit_learn_does(
     again = models.load_model(tmp_path / "trees.keras").predict(
         encoded, verbose=0)
     np.testing.assert_allclose(again["tier"], predicted["tier"], atol=1e-6)
+    # The SavedModel serves the same from raw values.
+    import tensorflow as tf
+
+    path = export.export_saved_model(model, tmp_path / "export",
+                                     model_name="trees")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    raw = data.feature_arrays(splits.test.iloc[:8], features)
+    served = serve(**{name: tf.constant(value) for name, value in
+                      raw.items()})
+    np.testing.assert_allclose(served["tier"].numpy(), predicted["tier"][:8],
+                               atol=1e-5)
