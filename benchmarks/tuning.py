@@ -18,6 +18,15 @@ tries DLRM's dot interaction, a longer early-stopping patience and an
 exponential moving average of the weights on them.
 
     python benchmarks/tuning.py --data-dir ../shared/data/census-income
+
+`--search N` runs instead the search `mtzoo train census_income --tune N`
+runs (`mtzoo.runs.tuning`: Optuna over the architecture and its
+hyperparameters, the recipe's defaults as the first trial) and the
+ensemble it ends with (`mtzoo.runs.ensembles`: per task, the trials'
+models and the baselines combined on the validation split), on the same
+validation split, and writes `tuning_search.json`: every trial's settings
+and validation score, and each task's best single model, ensemble and
+members. The test file is not read.
 """
 
 from __future__ import annotations
@@ -250,6 +259,62 @@ def markdown_table(summary: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def search(data_dir, trials: int, output: pathlib.Path) -> dict:
+    """The recipe's search and ensemble on the validation split."""
+    import tempfile
+
+    from mtzoo import baselines
+    from mtzoo.recipes import definitions
+    from mtzoo.runs import ensembles
+    from mtzoo.runs import steps
+    from mtzoo.runs import tuning
+    from mtzoo.runs.config import RunConfig
+    from mtzoo.runs.config import resolve
+
+    recipe = definitions.get("census_income")
+    config = resolve(RunConfig("census_income", data_dir=data_dir,
+                               seed=VALIDATION_SEED, export=False), recipe)
+    splits = steps.prepare(recipe, config)
+    started = time.perf_counter()
+    fitted = steps.baselines(splits, config)
+    with tempfile.TemporaryDirectory() as folder:
+        found = tuning.search(recipe, config, trials, pathlib.Path(folder),
+                              targets=baselines.validation_targets(fitted),
+                              splits=splits)
+    search_seconds = time.perf_counter() - started
+    members = found.pop("members")
+    best = f"trial_{found['best_trial']}"
+    final = next(m for m in members if m.name == best)
+    final.name = "final"
+    others = [m for m in members if m is not final] + \
+        ensembles.baseline_members(splits, config.seed,
+                                   final.settings["piecewise_linear_bins"])
+    _, ensemble = ensembles.ensemble(final, others, splits)
+    content = {"benchmark": "census_income --tune search and ensemble "
+                            "(validation split)",
+               "validation_seed": VALIDATION_SEED, "trials": found["trials"],
+               "best_trial": found["best_trial"],
+               "search_seconds": round(search_seconds, 1),
+               "baselines_validation": baselines.validation_targets(fitted),
+               "ensemble": ensemble}
+    common.write_results(output, content, _search_table(content))
+    return content
+
+
+def _search_table(content: dict) -> str:
+    ensemble = content["ensemble"]
+    lines = ["| task | better baseline | best model | ensemble | members |",
+             "|---|---|---|---|---|"]
+    for task, scores in ensemble["validation"].items():
+        members = ", ".join(f"{name} {weight:g}" for name, weight in
+                            ensemble["weights"][task].items())
+        lines.append(
+            f"| {task} | {content['baselines_validation'].get(task, 0):.4f}"
+            f" | {scores['best_single']:.4f} | {scores['ensemble']:.4f} | "
+            f"{members} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> list[dict]:
     from mtzoo import environment
 
@@ -259,8 +324,15 @@ def main(argv=None) -> list[dict]:
                         help="initializations per trial (seeds 0 .. N-1)")
     parser.add_argument("--trials", nargs="*", default=None,
                         help="names of the trials to run (default: all)")
-    parser.add_argument("--output", default=str(RESULTS / "tuning.json"))
+    parser.add_argument("--output", default=None)
+    parser.add_argument("--search", type=int, default=0, metavar="N",
+                        help="run the recipe's --tune search of N trials "
+                             "and its ensemble instead of the trials here")
     args = parser.parse_args(argv)
+    if args.search:
+        return search(args.data_dir, args.search, pathlib.Path(
+            args.output or RESULTS / "tuning_search.json"))
+    args.output = args.output or str(RESULTS / "tuning.json")
     output = pathlib.Path(args.output)
     done = (json.loads(output.read_text())["trials"]
             if output.exists() else [])
