@@ -30,6 +30,7 @@ from __future__ import annotations
 import pathlib
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -161,10 +162,12 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
     table_frame(name).to_csv(folder / f"{name}.csv", index=False)
     config = folder / f"{name}.toml"
     config.write_text(TABLES[name][2])
+    started = time.perf_counter()
     result = runs.run(runs.RunConfig(
         "table", options={"config": str(config)}, seed=seed, export=False,
         verbose=False, tune=tune, overwrite=True,
         output_dir=str(folder / "run" / name)))
+    run_seconds = time.perf_counter() - started
     model = "mtzoo_tuned" if tune else "mtzoo"
     tasks = {}
     for task, metric in result["primary_metrics"].items():
@@ -178,6 +181,8 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
             "epochs_run": result["epochs_run"],
             "train_seconds": result["train_seconds"],
             "baseline_seconds": result["baseline_seconds"],
+            # The whole run: with --tune, the search and the ensemble too.
+            "run_seconds": round(run_seconds, 1),
             "tasks": tasks,
             # After a search: each task's models and weights.
             "ensemble": (result.get("ensemble") or {}).get("weights")}
