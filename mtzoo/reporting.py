@@ -99,6 +99,7 @@ def _ensemble_section(ensemble: dict | None) -> list[str]:
                 "which is the model saved."), "",
              "| task | members (weight) | validation: best model | "
              "validation: ensemble |", "|---|---|---|---|"]
+    # Chosen by the worse half of the validation rows; shown over all.
     for task, weights in ensemble["weights"].items():
         scores = ensemble["validation"].get(task, {})
         members = ", ".join(f"{name} ({weight:g})"

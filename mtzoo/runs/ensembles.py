@@ -49,11 +49,16 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     """`(chosen, scores)`: per task, the weight of each of `predictions`
     (one dict of task outputs per model, on the validation rows) in its
     ensemble, and the validation metric of the best single model and of
-    the ensemble.
+    the ensemble (over all the rows, and in the worse half).
 
-    Forward selection with replacement; the ensemble kept is the best
-    scoring along the way, so it is never below the best single model on
-    these rows."""
+    Forward selection with replacement, judged by the task's metric in
+    the worse of the two halves of the rows (in their order: earlier and
+    later rows when the split is by time, two random halves otherwise), so
+    that a model is followed only where it holds up in both: on a table
+    split by time, a model that degrades away from the training period
+    (trees beyond the range of their training values) shows it in the
+    later half. The ensemble kept is the best by that score along the
+    way, so it never scores below the best single model by it."""
     chosen, scores = {}, {}
     for task in tasks:
         rows = weights[task.name] > 0
@@ -62,12 +67,18 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
             continue
         outputs = [np.asarray(p[task.name], np.float64)[rows]
                    for p in predictions]
+        y, w = labels[task.name][rows], weights[task.name][rows]
+        halves = np.arange(len(y)) < len(y) // 2
+
+        def metric(output, part):
+            value = task.evaluate(y[part], output[part], w[part]).get(
+                task.primary_metric)
+            return -np.inf if value is None or np.isnan(value) else value
 
         def score(output):
-            value = task.evaluate(labels[task.name][rows], output,
-                                  weights[task.name][rows]).get(
-                                      task.primary_metric)
-            return -np.inf if value is None or np.isnan(value) else value
+            # The worse of the two halves of the rows (earlier and later
+            # ones when the split is by time).
+            return min(metric(output, halves), metric(output, ~halves))
 
         singles = [score(output) for output in outputs]
         first = int(np.argmax(singles))
@@ -85,8 +96,13 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
             if trial_scores[pick] > best + MIN_GAIN:
                 best, best_counts = trial_scores[pick], counts.copy()
         chosen[task.name] = list(best_counts / best_counts.sum())
-        scores[task.name] = {"best_single": singles[first],
-                             "ensemble": best}
+        mixed = sum(c * o for c, o in zip(best_counts, outputs)) / \
+            best_counts.sum()
+        whole = np.ones(len(y), bool)
+        scores[task.name] = {
+            "best_single": metric(outputs[first], whole),
+            "ensemble": metric(mixed, whole),
+            "worse_half": {"best_single": singles[first], "ensemble": best}}
     return chosen, scores
 
 

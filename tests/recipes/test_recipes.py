@@ -378,7 +378,7 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
     assert set(ensemble["weights"]) == {"click", "watch_time", "interest"}
     for task, weights in ensemble["weights"].items():
         assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)
-        scores = ensemble["validation"][task]
+        scores = ensemble["validation"][task]["worse_half"]
         assert scores["ensemble"] >= scores["best_single"]
     assert result["reload_max_abs_difference"] < 1e-4
     assert ("## Ensemble of the search's models"
