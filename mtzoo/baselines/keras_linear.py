@@ -50,7 +50,6 @@ def linear_model(design, fits: dict, features, tasks, *, name="linear"):
     fitted estimators do on `design`'s matrices."""
     from mtzoo.layers import IdLinear
     from mtzoo.models import blocks
-    from mtzoo.models.multitask_model import MultiTaskModel
 
     inputs = blocks.feature_inputs(features)
     dense_specs = [s for s in features if s.name not in design.id_rows]
@@ -89,13 +88,27 @@ def linear_model(design, fits: dict, features, tasks, *, name="linear"):
                                     design.idf.get(spec.name,
                                                    np.ones(rows)), bias]))
             offset += rows
-        logit = terms[0] if len(terms) == 1 else keras.layers.Add(
-            dtype=blocks.OUTPUT_DTYPE, name=f"{task.name}_logit")(terms)
-        outputs[task.name] = blocks.activation(
-            logit, task.activation if task.classifier else "linear",
-            name=task.name)
-    model = MultiTaskModel(inputs=inputs, outputs=outputs,
-                           tasks=fitted_tasks, features=features, name=name)
+        outputs[task.name] = terms[0] if len(terms) == 1 else \
+            keras.layers.Add(dtype=blocks.OUTPUT_DTYPE,
+                             name=f"{task.name}_logit")(terms)
+    return fixed_model(inputs, outputs, fitted_tasks, features, weights,
+                       name)
+
+
+def fixed_model(inputs, logits: dict, tasks, features, weights: list,
+                name: str):
+    """The `MultiTaskModel` of each task's `logits` (its value, for
+    regression) through the task's output activation, with each
+    `(layer, values)` of `weights` set: a fitted model, not trained."""
+    from mtzoo.models import blocks
+    from mtzoo.models.multitask_model import MultiTaskModel
+
+    outputs = {task.name: blocks.activation(
+        logits[task.name], task.activation if task.classifier else "linear",
+        name=task.name) for task in tasks}
+    model = MultiTaskModel(inputs=inputs, outputs=outputs, tasks=tasks,
+                           features=features, name=name)
     for layer, values in weights:
-        layer.set_weights([np.asarray(v, np.float32) for v in values])
+        layer.set_weights([np.asarray(value, variable.dtype) for value,
+                           variable in zip(values, layer.weights)])
     return model

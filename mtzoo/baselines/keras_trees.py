@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from mtzoo.baselines.keras_linear import _ABSENT_CLASS_LOGIT
+from mtzoo.baselines.keras_linear import fixed_model
 
 
 def _trees(estimator) -> dict:
@@ -141,7 +142,6 @@ def boosted_model(design, fits: dict, features, tasks, *,
     from mtzoo.layers import TreeEnsemble
     from mtzoo.layers import TreeInputs
     from mtzoo.models import blocks
-    from mtzoo.models.multitask_model import MultiTaskModel
 
     inputs = blocks.feature_inputs(features)
     fitted_tasks = [t for t in tasks if t.name in fits]
@@ -177,14 +177,7 @@ def boosted_model(design, fits: dict, features, tasks, *,
         layout = keras.layers.Dense(kernel.shape[1], trainable=False,
                                     dtype=blocks.OUTPUT_DTYPE,
                                     name=f"{task.name}_raw")
-        logits = layout(raw)
+        outputs[task.name] = layout(raw)
         weights.append((layout, [kernel, bias]))
-        outputs[task.name] = blocks.activation(
-            logits, task.activation if task.classifier else "linear",
-            name=task.name)
-    model = MultiTaskModel(inputs=inputs, outputs=outputs,
-                           tasks=fitted_tasks, features=features, name=name)
-    for layer, values in weights:
-        layer.set_weights([np.asarray(v, w.dtype) for v, w in
-                           zip(values, layer.weights)])
-    return model
+    return fixed_model(inputs, outputs, fitted_tasks, features, weights,
+                       name)
