@@ -297,11 +297,13 @@ def search(data_dir, trials: int, output: pathlib.Path) -> dict:
                "search_seconds": round(search_seconds, 1),
                "baselines_validation": baselines.validation_targets(fitted),
                "ensemble": ensemble}
-    common.write_results(output, content, _search_table(content))
+    common.write_results(output, content, search_table(content))
     return content
 
 
-def _search_table(content: dict) -> str:
+def search_table(content: dict) -> str:
+    """The docs' table of a search: per task, the better baseline, the
+    best single model and the ensemble on validation, and its members."""
     ensemble = content["ensemble"]
     lines = ["| task | better baseline | best model | ensemble | members |",
              "|---|---|---|---|---|"]

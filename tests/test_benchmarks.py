@@ -28,7 +28,7 @@ SCRIPTS = {"quality": "quality.py",
            "history": "history.py", "next_item": "next_item.py",
            "cold_start": "cold_start.py",
            "streamed_table": "streamed_table.py", "exchange": "exchange.py",
-           "profile": "profile.py"}
+           "profile": "profile.py", "tuning_search": "tuning.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
@@ -52,6 +52,8 @@ def test_readme_tables_match_the_json(name):
         table = module.markdown_table(content)
     elif name == "profile":  # one run's record
         table = module.markdown(content)
+    elif name == "tuning_search":  # one search's record
+        table = module.search_table(content)
     elif name == "mmoe_paper":
         table = module.markdown_table(content["summary"],
                                       content["learning_rates"])
