@@ -5,6 +5,7 @@ The schema includes string features: they reach the replicas as the ids
 tensors, keras-team/keras#21172).
 """
 
+import functools
 import json
 import subprocess
 import sys
@@ -50,12 +51,14 @@ for name in sys.argv[1:]:
 print(json.dumps(out))
 """
 
-STRATEGIES = ["fixed", "uncertainty", "gradnorm", "dwa", "pcgrad"]
 
 
-@pytest.fixture(scope="module")
-def runs():
-    result = subprocess.run([sys.executable, "-c", SCRIPT, *STRATEGIES],
+@functools.lru_cache(maxsize=None)
+def _run(name: str) -> dict:
+    """One strategy trained on one device and on two replicas, in a
+    subprocess of its own (tests on different workers then share no
+    work: one subprocess of every strategy trained them all twice)."""
+    result = subprocess.run([sys.executable, "-c", SCRIPT, name],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -63,7 +66,8 @@ def runs():
 
 @pytest.mark.large
 @pytest.mark.parametrize("name", ["fixed", "uncertainty", "dwa"])
-def test_loss_only_strategies_match_one_replica(runs, name):
+def test_loss_only_strategies_match_one_replica(name):
+    runs = _run(name)
     assert runs["replicas"] == 2
     one, two = runs[name]["one"], runs[name]["two"]
     # The same batches split over two replicas give the one-device update:
@@ -77,11 +81,11 @@ def test_loss_only_strategies_match_one_replica(runs, name):
 
 @pytest.mark.large
 @pytest.mark.parametrize("name", ["gradnorm", "pcgrad"])
-def test_task_gradient_strategies_train_on_two_replicas(runs, name):
+def test_task_gradient_strategies_train_on_two_replicas(name):
     # Per-task gradients are formed on each replica's half batch, so these
     # differ from one device by design; both must still train.
     for label in ("one", "two"):
-        run = runs[name][label]
+        run = _run(name)[name][label]
         assert run["history"]["val_loss"][-1] < 0.95 * run["before"], label
         assert sum(run["history"][f"{t}_weight"][-1] for t in
                    ("click", "watch_time", "interest")) == pytest.approx(
@@ -89,10 +93,10 @@ def test_task_gradient_strategies_train_on_two_replicas(runs, name):
 
 
 @pytest.mark.large
-def test_logged_losses_are_undivided_means(runs):
+def test_logged_losses_are_undivided_means():
     # With fixed unit weights the total is the sum of the task losses, in
     # training and in validation, as on one device.
-    fixed = runs["fixed"]["two"]["history"]
+    fixed = _run("fixed")["fixed"]["two"]["history"]
     tasks = ["click", "watch_time", "interest"]
     for prefix in ("", "val_"):
         for epoch in range(2):
