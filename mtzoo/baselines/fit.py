@@ -59,22 +59,38 @@ def _labels(task, splits: dict, rows: dict) -> tuple[dict, dict]:
              for name, split in splits.items()})
 
 
+def _task_fits(task, design, train, validation, seed) -> dict:
+    """The task's gradient boosting and linear model (`BoostedFit`,
+    `LinearFit`), fitted on its labelled training rows and early-stopped
+    or chosen on its labelled validation rows."""
+    rows = {"train": train.rows(task), "validation": validation.rows(task)}
+    pairs = {"train": train, "validation": validation}
+    trees = {name: _rows_of(split.trees, rows[name])
+             for name, split in pairs.items()}
+    linear = {name: _rows_of(split.linear, rows[name])
+              for name, split in pairs.items()}
+    y, w = _labels(task, pairs, rows)
+    validated = rows["validation"].any()
+    start = time.perf_counter()
+    boosted = _fit_boosted(task, design, trees, y, w, validated, seed)
+    boosted.seconds = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    best = _fit_linear(task, linear, y, w, validation,
+                       rows["validation"] if validated else None)
+    best.seconds = round(time.perf_counter() - start, 2)
+    return {"gradient_boosting": boosted, "linear": best}
+
+
 def _fit_task(task, design, train, validation, test, seed) -> dict:
     rows = {name: split.rows(task) for name, split in
             (("train", train), ("validation", validation), ("test", test))}
     if not rows["train"].any() or not rows["test"].any():
         return {}
-    splits = (("train", train), ("validation", validation), ("test", test))
-    trees = {name: _rows_of(split.trees, rows[name])
-             for name, split in splits}
-    linear = {name: _rows_of(split.linear, rows[name])
-              for name, split in splits}
-    y, w = _labels(task, {"train": train, "validation": validation}, rows)
+    fits = _task_fits(task, design, train, validation, seed)
+    boosted, best = fits["gradient_boosting"], fits["linear"]
+    trees = {name: boosted.columns(_rows_of(split.trees, rows[name]))
+             for name, split in (("validation", validation), ("test", test))}
     results = {}
-    start = time.perf_counter()
-    validated = rows["validation"].any()
-    boosted = _fit_boosted(task, design, trees, y, w, validated, seed)
-    trees = {name: boosted.columns(matrix) for name, matrix in trees.items()}
     results["gradient_boosting"] = {
         **_score(task, test, rows["test"],
                  models.output(task, boosted.estimator, trees["test"])),
@@ -82,18 +98,15 @@ def _fit_task(task, design, train, validation, test, seed) -> dict:
             task, validation, rows["validation"],
             models.output(task, boosted.estimator,
                           trees["validation"])).get(
-                task.primary_metric) if validated else None,
+                task.primary_metric) if rows["validation"].any() else None,
         "iterations": int(boosted.estimator.n_iter_),
-        "seconds": round(time.perf_counter() - start, 2)}
-    start = time.perf_counter()
-    best = _fit_linear(task, linear, y, w, validation,
-                       rows["validation"] if validated else None)
+        "seconds": boosted.seconds}
     results["linear"] = {
-        **_score(task, test, rows["test"],
-                 models.output(task, best.estimator, linear["test"])),
+        **_score(task, test, rows["test"], models.output(
+            task, best.estimator, _rows_of(test.linear, rows["test"]))),
         "validation_score": best.score, "strength": best.strength,
-        "converged": best.converged,
-        "seconds": round(time.perf_counter() - start, 2)}
+        "converged": best.converged, "seconds": best.seconds}
+    y, w = _labels(task, {"train": train}, rows)
     results["constant"] = _score(task, test, rows["test"], models.constant(
         task, y["train"], w["train"], int(rows["test"].sum())))
     return results
@@ -108,6 +121,8 @@ class LinearFit:
     strength: float
     score: float | None
     converged: bool
+    #: Seconds the fits took (set by whoever timed them).
+    seconds: float = 0.0
 
 
 def _fit_linear(task, linear: dict, y: dict, w: dict, validation,
@@ -142,6 +157,8 @@ class BoostedFit:
     estimator: object
     encoder: object
     many_valued: list
+    #: Seconds the fit took (set by whoever timed it).
+    seconds: float = 0.0
 
     def columns(self, trees: np.ndarray) -> np.ndarray:
         """The columns the estimator reads, from `Design.trees`' matrix:
@@ -239,24 +256,8 @@ def fitted(splits, *, seed: int = 0,
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     design, (train, validation) = _designed(
         splits, tasks, ("train", "validation"), seed, max_train_rows)
-    fits = {}
-    for task in tasks:
-        rows = {"train": train.rows(task), "validation": validation.rows(task)}
-        if not rows["train"].any():
-            continue
-        pairs = (("train", train), ("validation", validation))
-        linear = {name: _rows_of(split.linear, rows[name])
-                  for name, split in pairs}
-        trees = {name: _rows_of(split.trees, rows[name])
-                 for name, split in pairs}
-        y, w = _labels(task, dict(pairs), rows)
-        validated = rows["validation"].any()
-        fits[task.name] = {
-            "gradient_boosting": _fit_boosted(task, design, trees, y, w,
-                                              validated, seed),
-            "linear": _fit_linear(task, linear, y, w, validation,
-                                  rows["validation"] if validated
-                                  else None)}
+    fits = {task.name: _task_fits(task, design, train, validation, seed)
+            for task in tasks if train.rows(task).any()}
     return design, fits
 
 
