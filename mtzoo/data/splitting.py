@@ -133,18 +133,51 @@ class SplitRule:
             uniform < self.test_fraction + self.validation_fraction, 1, 0))
 
     def _by_time(self, batch, first_row, path) -> np.ndarray:
-        values = batch.column(self.time_column).to_numpy(
-            zero_copy_only=False)
-        missing = pd.isna(values)
+        raw = batch.column(self.time_column).to_numpy(zero_copy_only=False)
+        missing = pd.isna(raw)
         if missing.any():
             row = first_row + int(np.flatnonzero(missing)[0])
             raise DataError(
                 f"'{path}', row {row}: the time column "
                 f"'{self.time_column}' is missing; a time split needs it "
                 f"on every row.")
+        values = _times(raw, self.time_column, path, first_row)
         validation_from, test_from = self.cutoffs
         return np.where(values < validation_from, 0,
                         np.where(values < test_from, 1, 2))
+
+
+def time_order(values) -> tuple[np.ndarray, np.ndarray]:
+    """`(times, bad)`: a time column's values as numbers in time order, and
+    which values are neither numbers nor dates. Numbers stay as they are;
+    dates and times (datetime values, or strings such as "2013-01-01
+    05:00", "2013-01-01T05:00:00Z" or "1/13/2013", month first, in one
+    format per column) become nanoseconds since 1970 in UTC, so a column
+    of dates written day by day splits in time, not in text order."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iuf":
+        return values, np.zeros(len(values), bool)
+    series = pd.Series(values)
+    try:
+        parsed = pd.to_datetime(series, utc=True)
+    except (ValueError, TypeError, OverflowError):
+        parsed = pd.to_datetime(series, utc=True, errors="coerce",
+                                format="mixed")
+    bad = (parsed.isna() & series.notna()).to_numpy()
+    times = parsed.dt.tz_localize(None).to_numpy("datetime64[ns]")
+    return times.astype(np.int64), bad
+
+
+def _times(values, column: str, path, first_row: int = 0) -> np.ndarray:
+    """`time_order`'s times, or an error naming the first bad value."""
+    times, bad = time_order(values)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"'{path}', row {first_row + position}: the time column "
+            f"'{column}' has {values[position]!r}; expected numbers or "
+            f"dates and times.")
+    return times
 
 
 def with_time_cutoffs(rule: SplitRule, paths, csv_types: dict
@@ -156,8 +189,8 @@ def with_time_cutoffs(rule: SplitRule, paths, csv_types: dict
     sample = []
     for path in paths:
         for batch in read_batches(path, [rule.time_column], csv_types):
-            values = batch.column(0).drop_null().to_numpy(
-                zero_copy_only=False)
+            values = _times(batch.column(0).drop_null().to_numpy(
+                zero_copy_only=False), rule.time_column, path)
             if len(values) > TIME_SAMPLE_PER_BATCH:
                 values = rng.choice(values, TIME_SAMPLE_PER_BATCH,
                                     replace=False)

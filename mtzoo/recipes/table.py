@@ -263,16 +263,33 @@ def infer_kind(series: pd.Series) -> str:
     return kind_and_reason(series)[0]
 
 
+#: Strings that read as dates or times: "2013-01-01", "1/13/2013",
+#: "2013-01-01 05:00", "2013-01-01T05:00:00.000Z", "2013-01-01 05:00+01:00".
+DATE_PATTERN = (r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+                r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+                r"\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$")
+#: Integer seconds since 1970 from 2001-09-09 to 2033-05-18, in a column
+#: named like a time: a Unix timestamp.
+EPOCH_SECONDS = (10**9, 2 * 10**9)
+TIME = "time"
+
+
 def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     """A feature kind for a column from its values, and why: booleans,
     few distinct integers, integer ids (named `...id`, or a range from 0
     or 1 whose values repeat) and short strings are categorical; other
     numbers numeric; long strings with spaces text; lists
-    multi-categorical."""
+    multi-categorical. Dates and times (datetime values, date strings,
+    Unix timestamps in a column named like a time) are `TIME`: no feature
+    kind, but what a time split orders rows by."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series):
         return "categorical", "true/false values"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return TIME, _time_range(values)
     if pd.api.types.is_integer_dtype(series):
+        if _is_unix_time(series, values):
+            return TIME, _time_range(pd.to_datetime(values, unit="s"))
         return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
         return "numeric", "numbers"
@@ -281,12 +298,30 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
                            for v in sample):
         return "multi_categorical", "lists of values"
     text = sample.astype(str)
+    if len(text) and text.str.strip().str.match(DATE_PATTERN).mean() >= 0.95:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= 0.95:
+            return TIME, _time_range(pd.to_datetime(
+                values.astype(str), errors="coerce", format="mixed"))
     mostly_words = len(text) and text.str.contains(" ").mean() > 0.5
     long_or_unique = len(text) and (text.str.len().mean() > 30
                                     or text.nunique() > 0.5 * len(text))
     if mostly_words and long_or_unique:
         return "text", "mostly several words per value"
     return "categorical", f"{values.nunique():,} distinct strings"
+
+
+def _is_unix_time(series: pd.Series, values: pd.Series) -> bool:
+    name = str(series.name or "").lower()
+    return (len(values) > 0 and any(w in name for w in ("time", "date"))
+            and EPOCH_SECONDS[0] <= values.min()
+            and values.max() < EPOCH_SECONDS[1])
+
+
+def _time_range(times: pd.Series) -> str:
+    first, last = (t.strftime("%Y-%m-%d") for t in (times.min(),
+                                                     times.max()))
+    return f"dates and times from {first} to {last}"
 
 
 def _integer_kind(series: pd.Series, values: pd.Series) -> tuple[str, str]:
@@ -318,6 +353,13 @@ def feature_specs(config: dict, frame: pd.DataFrame) -> list:
         base.require_column(frame, column, f"Config '{config['path']}'")
         declared = options.pop("kind", AUTO)
         kind = infer_kind(frame[column]) if declared == AUTO else declared
+        if kind == TIME:
+            raise ConfigError(
+                f"'{config['path']}': [features.\"{column}\"] holds dates "
+                f"and times, which no feature kind reads: split by it "
+                f"(split = \"time\", time_column = \"{column}\" in [data]) "
+                f"or add columns derived from it (hour, weekday), and "
+                f"remove it from [features] (or give it a kind).")
         # Serving inputs are named after the config's columns: as they
         # are when they can be input names, else made into one.
         name = options.pop("name", column if base.is_valid_name(column)
@@ -375,7 +417,8 @@ def split_frame(config: dict, seed: int):
                   else None)
     given_files = [("test", test), ("validation", validation)]
     if data["split"] == "time":
-        train = train.sort_values(data["time_column"], kind="stable")
+        train = train.iloc[np.argsort(_time_order(train, data["time_column"]),
+                                      kind="stable")]
     else:
         train = train.sample(frac=1.0, random_state=seed)
     # Fractions of the whole table, not of what an earlier cut left.
@@ -389,6 +432,26 @@ def split_frame(config: dict, seed: int):
         cut[name] = train.iloc[len(train) - rows:]
         train = train.iloc[:len(train) - rows]
     return train, cut["validation"], cut["test"]
+
+
+def _time_order(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The time column's values in time order (`time_order`), or an error
+    naming the file line of the first value that is no time."""
+    from mtzoo.data.splitting import time_order
+    from mtzoo.features.base import bad_values
+
+    if column not in frame:
+        raise ValueError(f"The time column '{column}' is not in the "
+                         f"training data (columns: {list(frame.columns)}).")
+    missing = frame[column].isna().to_numpy()
+    if missing.any():
+        raise bad_values(frame, column, missing, "The time split",
+                         "a time on every row")
+    times, bad = time_order(frame[column].to_numpy())
+    if bad.any():
+        raise bad_values(frame, column, bad, "The time split",
+                         "numbers or dates and times")
+    return times
 
 
 def prepare(run, model_name):
@@ -467,16 +530,27 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
     frame = read_table(shard_paths(data_path)[0], rows=rows)
     train = os.path.relpath(os.path.abspath(data_path),
                             os.path.abspath(config_folder))
+    kinds = [(str(column), *kind_and_reason(frame[column]))
+             for column in frame.columns]
+    times = [column for column, kind, _ in kinds if kind == TIME]
+    if times:
+        # Rows that carry a time are events: a random split would train
+        # on the future of the rows it tests on.
+        split = [f'split = "time"             # rows in {times[0]}\'s '
+                 f'order: the latest test', f'time_column = "{times[0]}"']
+    else:
+        split = ['split = "random"           # or "time", with time_column']
     lines = ["# mtzoo table recipe: mtzoo train table --config THIS_FILE",
              "# Move label columns from [features] to [tasks] and set "
              "their kind.", "", "[data]",
-             f'train = "{pathlib.PurePath(train).as_posix()}"',
-             'split = "random"           # or "time", with time_column',
+             f'train = "{pathlib.PurePath(train).as_posix()}"', *split,
              "validation_fraction = 0.1", "test_fraction = 0.2", ""]
-    kinds = [(str(column), *kind_and_reason(frame[column]))
-             for column in frame.columns]
     for column, kind, reason in kinds:
         quoted = column.replace('"', '\\"')
+        if kind == TIME:
+            lines += [f'# "{quoted}": {reason}; not a feature (no kind '
+                      f'reads dates): a time split orders rows by it', ""]
+            continue
         lines += [f'[features."{quoted}"]', f'kind = "{kind}"  # {reason}',
                   ""]
     lines += ["[tasks.TASK_NAME]", 'kind = "binary"           # or '

@@ -139,6 +139,11 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
         "year": rng.integers(1990, 2020, rows),  # a number
         "votes": rng.integers(0, 100_000, rows),
         "score": rng.normal(size=rows),
+        # Dates as US strings and Unix seconds: times, not features.
+        "taken on": pd.Series(pd.date_range("2024-01-01", periods=rows,
+                                            freq="h")).dt.strftime(
+                                                "%m/%d/%Y %H:%M"),
+        "timestamp": 1_700_000_000 + np.arange(rows) * 60,
     }).to_csv(tmp_path / "lectures.csv", index=False)
     code = ("import sys\nfrom mtzoo import cli\n"
             "code = cli.main(['init-config', 'lectures.csv'])\n"
@@ -150,10 +155,54 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "[] 0"
     assert "  s: categorical (integers 1..300, nearly all used" in done.stdout
     assert "  votes: numeric (integers from" in done.stdout
+    assert ("  taken on: time (dates and times from 2024-01-01 to "
+            "2024-03-24)") in done.stdout
+    assert "  timestamp: time (dates and times from 2023-11-14" in \
+        done.stdout
     config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
     assert {c: f["kind"] for c, f in config["features"].items()} == {
         "s": "categorical", "year": "numeric", "votes": "numeric",
         "score": "numeric"}
+    # Rows with a time are events: split by the first time column.
+    assert config["data"]["split"] == "time"
+    assert config["data"]["time_column"] == "taken on"
+
+
+def test_a_time_split_orders_dates_in_time_not_as_text(tmp_path):
+    rows = 400
+    when = pd.Series(pd.date_range("2023-12-20", periods=rows, freq="6h"))
+    frame = pd.DataFrame({"when": when.dt.strftime("%m/%d/%Y %H:%M"),
+                          "price": np.arange(rows, dtype=float),
+                          "clicked": np.arange(rows) % 2})
+    frame = frame.sample(frac=1.0, random_state=0)
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    config = tmp_path / "events.toml"
+    config.write_text('[data]\ntrain = "events.csv"\nsplit = "time"\n'
+                      'time_column = "when"\n[features.price]\n'
+                      '[tasks.clicked]\nkind = "binary"\n')
+    parts = table.split_frame(table.load_config(config), seed=0)
+    # As text, "01/..." of 2024 would sort before "12/..." of 2023.
+    times = [pd.to_datetime(p["when"], format="%m/%d/%Y %H:%M")
+             for p in parts]
+    assert times[0].max() < times[1].min() and times[1].max() < \
+        times[2].min()
+    assert [len(p) for p in parts] == [280, 40, 80]
+
+    frame.iloc[7, 0] = "soon"
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    with pytest.raises(ValueError, match=r"time split expects numbers or "
+                                         r"dates and times in column 'when'"
+                                         r", but line 9 of '.*' has 'soon'"):
+        table.split_frame(table.load_config(config), seed=0)
+
+    frame = frame.drop(columns="when").assign(when=when.to_numpy())
+    frame.to_csv(tmp_path / "events.csv", index=False)
+    config.write_text(config.read_text().replace(
+        "[features.price]", '[features.price]\n[features.when]'))
+    with pytest.raises(ValueError, match=r"\[features.\"when\"\] holds "
+                                         r"dates and times"):
+        table.feature_specs(table.load_config(config),
+                            table.read_table(str(tmp_path / "events.csv")))
 
 
 def test_an_empty_data_file_is_named(tmp_path):

@@ -80,6 +80,20 @@ def test_rows_are_split_by_a_seeded_hash_by_key_or_by_time(tmp_path):
     assert times["validation"].max() < times["test"].min()
     assert abs(len(times["test"]) - 720) < 60
 
+    # Dates as day-first-ambiguous text: split in time, not text, order.
+    for path in paths:
+        frame = pd.read_parquet(path)
+        frame["time"] = (pd.Timestamp("2023-12-01") + pd.to_timedelta(
+            frame["time"], unit="h")).dt.strftime("%m/%d/%Y %H:%M")
+        frame.to_parquet(path)
+    by_date = splitting.split_files(
+        paths, columns, splitting.SplitRule("time", time_column="time"))
+    dates = {name: pd.to_datetime(_rows(split)["time"],
+                                  format="%m/%d/%Y %H:%M")
+             for name, split in by_date.items()}
+    assert dates["train"].max() < dates["validation"].min()
+    assert dates["validation"].max() < dates["test"].min()
+
 
 def _modified(path):
     return os.stat(path).st_mtime_ns
