@@ -106,6 +106,39 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     return chosen, scores
 
 
+def _side_by_side(members: list[Member], features) -> tuple:
+    """`(inputs, outputs)`: shared encoded inputs and each member's task
+    outputs called on them."""
+    from mtzoo.models import blocks
+
+    inputs = blocks.feature_inputs(features)
+    outputs = []
+    for member in members:
+        # Layer names are unique in a model; architectures name their
+        # models after themselves.
+        member.model.name = member.name
+        outputs.append(member.model(inputs))
+    return inputs, outputs
+
+
+def _predict_each(members: list[Member], frame, features, tasks,
+                  batch_size: int) -> list[dict]:
+    """Every member's task outputs on `frame`, from one model holding them
+    all (one pass over the rows, encoded once, and one traced function
+    rather than one per member)."""
+    import keras
+
+    from mtzoo.runs import steps
+
+    inputs, outputs = _side_by_side(members, features)
+    library = keras.Model(inputs, {
+        f"{i}.{task.name}": called[task.name]
+        for i, called in enumerate(outputs) for task in tasks})
+    flat = steps.predict(library, frame, features, batch_size)
+    return [{task.name: flat[f"{i}.{task.name}"] for task in tasks}
+            for i in range(len(members))]
+
+
 def _one_hot(index: int, size: int) -> list[float]:
     return [1.0 if i == index else 0.0 for i in range(size)]
 
@@ -114,18 +147,12 @@ def combine(members: list[Member], chosen: dict, features, tasks):
     """One `MultiTaskModel`: each task's output the `chosen` weighted mean
     of the members' outputs for it (members of weight 0 left out)."""
     from mtzoo.layers import WeightedMean
-    from mtzoo.models import blocks
     from mtzoo.models.multitask_model import MultiTaskModel
 
     used = sorted({i for weights in chosen.values()
                    for i, w in enumerate(weights) if w > 0})
-    inputs = blocks.feature_inputs(features)
-    called = {}
-    for i in used:
-        # Layer names are unique in a model; architectures name their
-        # models after themselves.
-        members[i].model.name = members[i].name
-        called[i] = members[i].model(inputs)
+    inputs, called = _side_by_side([members[i] for i in used], features)
+    called = dict(zip(used, called))
     outputs = {}
     for task in tasks:
         weights = chosen[task.name]
@@ -182,8 +209,8 @@ def ensemble(final: Member, others: list[Member], splits, *,
     members = [final] + [m for m in others if joinable(m, final)]
     frame = shards.in_memory(splits.validation, steps.SAMPLE_ROWS)
     labels, weights = data_lib.label_arrays(frame, splits.tasks)
-    predictions = [steps.predict(m.model, frame, splits.features,
-                                 batch_size) for m in members]
+    predictions = _predict_each(members, frame, splits.features,
+                                splits.tasks, batch_size)
     chosen, scores = select(predictions, labels, weights, splits.tasks)
     record = {
         "validation": scores,

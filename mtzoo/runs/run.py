@@ -261,8 +261,8 @@ def summary(result: dict) -> str:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in values.items()
                           if isinstance(v, float) and (k in (
                               "auc", "log_loss", "rmse", "mae", "accuracy",
-                              "macro_f1") or k.startswith(("recall_at_",
-                                                           "ndcg_at_10"))))
+                              "macro_f1", _primary(result, task))
+                              or k.startswith(("recall_at_", "ndcg_at_10"))))
         lines.append(f"  {task}: {shown}")
     if result["test"]["combined_score"] is not None:
         lines.append(f"  combined score: "
