@@ -114,6 +114,31 @@ def test_multiclass_with_classes_takes_label_values():
         T.create("binary", "stars", classes=(0, 1))
 
 
+def test_binary_labels_may_be_names():
+    import pandas as pd
+
+    from mtzoo import data
+
+    frame = pd.DataFrame({"bought": ["Yes", "no", None, "YES "],
+                          "outcome": ["hit", "miss", "hit", None],
+                          "flag": [True, False, None, True],
+                          "digits": ["1", "0", "1", None]})
+    named = T.binary("outcome", positive="hit")
+    assert T.Task.from_config(named.get_config()) == named
+    tasks = [T.binary("bought"), named, T.binary("flag"),
+             T.binary("digits")]
+    labels, weights = data.label_arrays(frame, tasks)
+    assert {k: v.ravel().tolist() for k, v in labels.items()} == {
+        "bought": [1, 0, 0, 1], "outcome": [1, 0, 1, 0],
+        "flag": [1, 0, 0, 1], "digits": [1, 0, 1, 0]}
+    assert {k: v.tolist() for k, v in weights.items()} == {
+        "bought": [1, 1, 0, 1], "outcome": [1, 1, 1, 0],
+        "flag": [1, 1, 0, 1], "digits": [1, 1, 1, 0]}
+    with pytest.raises(F.DataError, match=r"set `positive`.*column "
+                                          r"'outcome', but row 0 has 'hit'"):
+        data.label_arrays(frame, [T.binary("outcome")])
+
+
 def test_balanced_class_weighting_weighs_the_loss_not_the_metrics():
     import pandas as pd
 

@@ -292,6 +292,12 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
             return TIME, _time_range(pd.to_datetime(values, unit="s"))
         return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
+        whole = len(values) and np.all(np.mod(values.to_numpy(), 1) == 0) \
+            and values.abs().max() < 2**53
+        if whole and len(values) < len(series):
+            # Integers with missing values load as floats.
+            kind, reason = _integer_kind(series, values.astype(np.int64))
+            return kind, f"{reason} (whole numbers, some missing)"
         return "numeric", "numbers"
     sample = values.head(1000)
     if len(sample) and all(isinstance(v, (list, tuple, np.ndarray))

@@ -6,11 +6,18 @@ import dataclasses
 
 import keras
 import numpy as np
+import pandas as pd
 from sklearn import metrics as sk
 
+from mtzoo.features import base as columns
 from mtzoo.tasks.base import create
 from mtzoo.tasks.base import register_kind
 from mtzoo.tasks.classifier import ClassifierTask
+
+
+#: Label names a binary task reads without `positive`: (positive,
+#: negative), compared in lower case.
+NAMED_PAIRS = (("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f"))
 
 
 @register_kind
@@ -24,7 +31,18 @@ class BinaryTask(ClassifierTask):
     loss, accuracy, precision, recall and F1 at threshold 0.5.
     `class_weighting="balanced"` weighs the rarer class up in the loss
     (see `ClassifierTask`).
+
+    Labels are numbers in `[0, 1]` (or true/false), or names: with
+    `positive` (e.g. `positive="yes"`), the rows holding that value are
+    positive and every other value negative; without it, a column of
+    yes/no, true/false, y/n or t/f (any case) reads as such.
+
+    Args:
+        positive: the label value that means positive, for a column of
+            names.
     """
+
+    positive: str | int | float | bool | None = None
 
     kind = "binary"
     activation = "sigmoid"
@@ -43,6 +61,36 @@ class BinaryTask(ClassifierTask):
 
     def valid_labels(self, values):
         return (values >= 0) & (values <= 1)
+
+    def labels(self, frame):
+        series = frame[self.label_column]
+        if self.positive is None and (pd.api.types.is_numeric_dtype(series)
+                                      or pd.api.types.is_bool_dtype(series)):
+            return super().labels(frame)
+        missing = series.isna().to_numpy()
+        if self.missing_label is not None:
+            missing |= (series == self.missing_label).to_numpy()
+        text = series.astype(str).str.strip()
+        if self.positive is not None:
+            positive = text == str(columns.plain(self.positive))
+        else:
+            lowered = text.str.lower()
+            pair = next((p for p in NAMED_PAIRS
+                         if lowered[~missing].isin(p).all()), None)
+            if pair is None:
+                numeric = pd.to_numeric(series, errors="coerce")
+                if (numeric.notna() | series.isna()).all():
+                    return super().labels(frame)
+                bad = ~missing & ~lowered.isin(
+                    [v for p in NAMED_PAIRS for v in p]).to_numpy()
+                raise columns.bad_values(
+                    frame, self.label_column, bad, self.owner,
+                    "labels in [0, 1], yes/no or true/false (for other "
+                    "names, set `positive` to the value that means "
+                    "positive)")
+            positive = lowered == pair[0]
+        labels = np.where(missing, 0.0, positive.to_numpy(bool))
+        return labels.astype(self.label_dtype).reshape(-1, 1), ~missing
 
     def metric_factories(self):
         name = lambda metric: f"{self.name}_{metric}"  # noqa: E731

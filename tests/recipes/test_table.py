@@ -139,6 +139,9 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
         "year": rng.integers(1990, 2020, rows),  # a number
         "votes": rng.integers(0, 100_000, rows),
         "score": rng.normal(size=rows),
+        # Lecturer ids with some missing: pandas reads them as floats.
+        "d": np.where(rng.random(rows) < 0.1, np.nan,
+                      rng.integers(0, 150, rows)),
         # Dates as US strings and Unix seconds: times, not features.
         "taken on": pd.Series(pd.date_range("2024-01-01", periods=rows,
                                             freq="h")).dt.strftime(
@@ -162,7 +165,9 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
     assert {c: f["kind"] for c, f in config["features"].items()} == {
         "s": "categorical", "year": "numeric", "votes": "numeric",
-        "score": "numeric"}
+        "score": "numeric", "d": "categorical"}
+    assert "  d: categorical (integers 0..149, nearly all used" in \
+        done.stdout and "(whole numbers, some missing)" in done.stdout
     # Rows with a time are events: split by the first time column.
     assert config["data"]["split"] == "time"
     assert config["data"]["time_column"] == "taken on"
