@@ -142,6 +142,15 @@ def load_config(path) -> dict:
             except ValueError as error:
                 raise ConfigError(f"{error} (or omit it, to infer it).") \
                     from None
+    labels = {task.get("label", name): name
+              for name, task in config["tasks"].items()}
+    for column in config.get("features", {}):
+        if column in labels:
+            raise ConfigError(
+                f"'{path}': column '{column}' is both a feature "
+                f"([features.\"{column}\"]) and the label of "
+                f"[tasks.{labels[column]}]: the model would read the "
+                f"answer. Remove it from [features].")
     training = config.setdefault("training", {})
     unknown = sorted(set(training) - set(_TRAINING_KEYS))
     if unknown:

@@ -55,6 +55,15 @@ def test_config_errors_say_what_to_write(tmp_path):
         table.load_config(path)
     assert cli.main(["train", "table", "--config",
                      str(tmp_path / "none.toml")]) == 2
+    # init-config lists every column as a feature; a label left there
+    # would be read by the model.
+    path.write_text('[data]\ntrain = "x.csv"\n[features.Rating]\n'
+                    '[features.Age]\n[tasks.stars]\nkind = "multiclass"\n'
+                    'label = "Rating"\n')
+    with pytest.raises(table.ConfigError, match=r"column 'Rating' is both "
+                                                r"a feature .* label of "
+                                                r"\[tasks.stars\]"):
+        table.load_config(path)
 
 
 @pytest.mark.large
