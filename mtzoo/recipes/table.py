@@ -42,7 +42,7 @@ classes = [1, 2, 3, 4, 5]
 
 [training]                       # any recipe flag's default
 model = "mmoe"
-epochs = 20
+epochs = 100                     # at most: early stopping ends sooner
 [training.hyperparameters]
 num_experts = 4
 ```
@@ -571,5 +571,6 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
     lines += ["[tasks.TASK_NAME]", 'kind = "binary"           # or '
               'regression, multiclass (with classes = [...])',
               'label = "LABEL_COLUMN"', "", "[training]", 'model = "mmoe"',
-              "epochs = 20", ""]
+              "# epochs = 100             # at most: early stopping ends "
+              "sooner", ""]
     return "\n".join(lines), kinds
