@@ -1,0 +1,139 @@
+"""What the ensemble a search ends with costs at serving.
+
+`--tune N` ends with one model per task combining the search's trained
+models and the baselines (`mtzoo.runs.ensembles`). Every member runs on
+every request, so this measures the SavedModel `mtzoo train synthetic
+--tune N` exports against the same run's network alone (the ensemble's
+`final` member, exported the same way): one row through `serving_default`
+(p50 and p99 of repeated calls, one process, after a warm-up) and rows per
+second at 4,096 rows a call (median of repeats), with the members and the
+SavedModels' sizes.
+
+    python benchmarks/ensemble_serving.py [--tune 6] [--rows 40000]
+"""
+
+from __future__ import annotations
+
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # noqa: E402
+from peers import measure  # noqa: E402
+
+
+def _folder_mb(path: pathlib.Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) \
+        / 2**20
+
+
+def _serving(version_dir: pathlib.Path, frame, features, calls: int,
+             repeats: int) -> dict:
+    import numpy as np
+    import tensorflow as tf
+
+    from mtzoo import data as data_lib
+
+    serve = tf.saved_model.load(str(version_dir)).signatures[
+        "serving_default"]
+    arrays = data_lib.feature_arrays(frame, features)
+    rows = [{name: tf.constant(values[i:i + 1])
+             for name, values in arrays.items()} for i in range(64)]
+    one = measure.latency_ms(lambda x: serve(**x), rows, calls)
+    batch = {name: tf.constant(np.resize(values, (4096,) + values.shape[1:]))
+             for name, values in arrays.items()}
+    serve(**batch)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        serve(**batch)
+        rates.append(4096 / (time.perf_counter() - start))
+    return {**one, "rows_per_s_at_4096": statistics.median(rates),
+            "saved_model_mb": round(_folder_mb(version_dir), 2)}
+
+
+def measure_run(tune: int, rows: int, seed: int, calls: int,
+                repeats: int) -> dict:
+    from mtzoo import export as export_lib
+    from mtzoo import models as models_lib
+    from mtzoo import runs
+    from mtzoo.data import synthetic
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = pathlib.Path(folder)
+        result = runs.run(runs.RunConfig(
+            "synthetic", options={"rows": rows}, seed=seed, tune=tune,
+            verbose=False, baselines=True, output_dir=str(folder / "run")))
+        ensemble = result.get("ensemble") or {}
+        if not ensemble.get("used"):
+            raise SystemExit("the search's ensemble kept the winner alone; "
+                             "try another --seed or --tune")
+        output = folder / "run"
+        model = models_lib.load_model(output / "model.keras")
+        final = model.get_layer("final")
+        alone = export_lib.export_saved_model(
+            final, folder / "alone", model_name="final")
+        frame = synthetic.impressions(512, seed=seed + 1)
+        return {
+            "seed": seed, "tune": tune, "rows": rows,
+            "members": ensemble["members"],
+            "weights": ensemble["weights"],
+            "ensemble": _serving(output / result["saved_model"], frame,
+                                 model.features, calls, repeats),
+            "network_alone": _serving(alone, frame, model.features, calls,
+                                      repeats)}
+
+
+def summarize(runs: list[dict]) -> dict:
+    summary = {}
+    for name in ("ensemble", "network_alone"):
+        summary[name] = {key: statistics.median(r[name][key] for r in runs)
+                         for key in runs[0][name]}
+    summary["latency_ratio_p50"] = (summary["ensemble"]["latency_ms_p50"]
+                                    / summary["network_alone"]
+                                    ["latency_ms_p50"])
+    summary["throughput_ratio"] = (summary["ensemble"]["rows_per_s_at_4096"]
+                                   / summary["network_alone"]
+                                   ["rows_per_s_at_4096"])
+    summary["members"] = sorted({m for r in runs for m in r["members"]})
+    return summary
+
+
+def markdown_table(summary: dict) -> str:
+    lines = ["| SavedModel | one row p50 (ms) | one row p99 (ms) | "
+             "rows/s at 4,096 | size (MB) |", "|---|---|---|---|---|"]
+    for name, label in (("network_alone", "network alone (`final`)"),
+                        ("ensemble", "ensemble: " + ", ".join(
+                            summary["members"]))):
+        entry = summary[name]
+        lines.append(f"| {label} | {entry['latency_ms_p50']:.2f} | "
+                     f"{entry['latency_ms_p99']:.2f} | "
+                     f"{entry['rows_per_s_at_4096']:,.0f} | "
+                     f"{entry['saved_model_mb']:.1f} |")
+    lines.append("")
+    lines.append(f"The ensemble answers one row in "
+                 f"{summary['latency_ratio_p50']:.1f}x the network's time "
+                 f"and serves {summary['throughput_ratio']:.2f}x its rows "
+                 f"per second.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    parser = common.parser(__doc__, "ensemble_serving.json", seeds=1)
+    parser.add_argument("--tune", type=int, default=6)
+    parser.add_argument("--rows", type=int, default=40_000)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    runs = [measure_run(args.tune, args.rows, seed, args.calls, args.repeats)
+            for seed in range(args.seeds)]
+    return common.write_runs(
+        args.output, "ensemble serving cost against the network alone",
+        runs, summarize, markdown_table)
+
+
+if __name__ == "__main__":
+    main()
