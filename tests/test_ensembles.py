@@ -176,6 +176,20 @@ def test_the_keras_gradient_boosting_predicts_what_scikit_learn_does(
                                           fit.columns(trees))
         np.testing.assert_allclose(predicted[task.name], expected,
                                    atol=1e-5)
+    # Numbers alone: no categorical split, each level's shorter path.
+    numeric, spend = features[:1], tasks[1:2]
+    design_, fitted_ = baselines.fitted(
+        Splits(splits.train, splits.validation, splits.test, numeric, spend),
+        seed=0)
+    fit = fitted_["spend"]["gradient_boosting"]
+    alone = baselines.boosted_model(design_, {"spend": fit}, numeric, spend)
+    assert not alone.get_layer("spend_trees").categorical_splits
+    encoded_ = data.encoded_arrays(splits.test, numeric)
+    np.testing.assert_allclose(
+        alone.predict(encoded_, verbose=0)["spend"],
+        baseline_models.output(spend[0], fit.estimator,
+                               fit.columns(design_.trees(encoded_))),
+        atol=1e-5)
     models.save_model(model, tmp_path / "trees.keras")
     again = models.load_model(tmp_path / "trees.keras").predict(
         encoded, verbose=0)

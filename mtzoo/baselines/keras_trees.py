@@ -63,7 +63,8 @@ def _trees(estimator) -> dict:
               "depth": max(int(p.nodes["depth"].max()) for _, p in
                            predictors),
               "outputs": outputs, "category_sets": len(categories_left),
-              "categorical_features": len(known)}
+              "categorical_features": len(known),
+              "categorical_splits": bool(arrays["categorical"].any())}
     codes = np.concatenate(codes) if codes else np.zeros(256)
     weights = [order, codes, np.asarray(estimator._baseline_prediction,
                           np.float64).reshape(outputs),

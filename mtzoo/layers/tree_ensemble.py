@@ -58,12 +58,14 @@ class TreeEnsemble(keras.layers.Layer):
             to each categorical feature (at least 1).
         ordinal_columns: int. Leading columns (after `column_order`) that
             are categories read as ordinal codes.
+        categorical_splits: bool. Whether any node splits on categories;
+            without, each level skips the category tables.
         **kwargs: Args to pass to the base class.
     """
 
     def __init__(self, features, trees, nodes, depth, outputs,
                  category_sets=1, categorical_features=1,
-                 ordinal_columns=0, **kwargs):
+                 ordinal_columns=0, categorical_splits=True, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.features = int(features)
@@ -74,6 +76,7 @@ class TreeEnsemble(keras.layers.Layer):
         self.category_sets = int(category_sets)
         self.categorical_features = int(categorical_features)
         self.ordinal_columns = int(ordinal_columns)
+        self.categorical_splits = bool(categorical_splits)
 
     def build(self, input_shape):
         def weight(name, shape, dtype):
@@ -118,6 +121,10 @@ class TreeEnsemble(keras.layers.Layer):
             missing_left = at("missing_left", index) > 0
             numeric_left = ops.where(missing, missing_left,
                                      value <= at("threshold", index))
+            if not self.categorical_splits:
+                step = ops.where(numeric_left, at("left", index),
+                                 at("right", index))
+                return ops.where(at("leaf", index) > 0, node, step)
             category = ops.cast(ops.clip(ops.where(missing, 0.0, value),
                                          0.0, CATEGORIES - 1.0), "int32")
             in_set = ops.take(self.categories_left, at(
@@ -161,7 +168,8 @@ class TreeEnsemble(keras.layers.Layer):
                        "outputs": self.outputs,
                        "category_sets": self.category_sets,
                        "categorical_features": self.categorical_features,
-                       "ordinal_columns": self.ordinal_columns})
+                       "ordinal_columns": self.ordinal_columns,
+                       "categorical_splits": self.categorical_splits})
         return config
 
 
