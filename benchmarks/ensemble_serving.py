@@ -1,15 +1,17 @@
-"""What the ensemble a search ends with costs at serving.
+"""What an ensemble of a network and the baselines costs at serving.
 
 `--tune N` ends with one model per task combining the search's trained
-models and the baselines (`mtzoo.runs.ensembles`). Every member runs on
-every request, so this measures the SavedModel `mtzoo train synthetic
---tune N` exports against the same run's network alone (the ensemble's
-`final` member, exported the same way): one row through `serving_default`
-(p50 and p99 of repeated calls, one process, after a warm-up) and rows per
-second at 4,096 rows a call (median of repeats), with the members and the
-SavedModels' sizes.
+models and the baselines served as Keras layers (`mtzoo.runs.ensembles`).
+Every member runs on every request, so this measures, on the synthetic
+recipe, the SavedModel of the network `mtzoo train synthetic` trains
+against one that combines it with the run's gradient boosting and linear
+baselines (`ensembles.combine`, equal weights: whichever weights a search
+chooses, a member in the model costs the same): one row through
+`serving_default` (p50 and p99 of repeated calls, one process, after a
+warm-up), rows per second at 4,096 rows a call (median of repeats), and
+the SavedModels' sizes.
 
-    python benchmarks/ensemble_serving.py [--tune 6] [--rows 40000]
+    python benchmarks/ensemble_serving.py [--rows 40000]
 """
 
 from __future__ import annotations
@@ -55,35 +57,46 @@ def _serving(version_dir: pathlib.Path, frame, features, calls: int,
             "saved_model_mb": round(_folder_mb(version_dir), 2)}
 
 
-def measure_run(tune: int, rows: int, seed: int, calls: int,
-                repeats: int) -> dict:
+def measure_run(rows: int, seed: int, calls: int, repeats: int) -> dict:
     from mtzoo import export as export_lib
     from mtzoo import models as models_lib
     from mtzoo import runs
     from mtzoo.data import synthetic
+    from mtzoo.recipes import definitions
+    from mtzoo.runs import config as config_lib
+    from mtzoo.runs import ensembles
+    from mtzoo.runs import steps
 
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
-        result = runs.run(runs.RunConfig(
-            "synthetic", options={"rows": rows}, seed=seed, tune=tune,
-            verbose=False, baselines=True, output_dir=str(folder / "run")))
-        ensemble = result.get("ensemble") or {}
-        if not ensemble.get("used"):
-            raise SystemExit("the search's ensemble kept the winner alone; "
-                             "try another --seed or --tune")
-        output = folder / "run"
-        model = models_lib.load_model(output / "model.keras")
-        final = model.get_layer("final")
-        alone = export_lib.export_saved_model(
-            final, folder / "alone", model_name="final")
+        config = runs.RunConfig("synthetic", options={"rows": rows},
+                                seed=seed, verbose=False,
+                                output_dir=str(folder / "run"))
+        result = runs.run(config)
+        network = models_lib.load_model(folder / "run" / "model.keras")
+        recipe = definitions.RECIPES["synthetic"]
+        splits = steps.prepare(recipe, config_lib.resolve(config, recipe))
+        members = [ensembles.Member("final", network, {})]
+        members += ensembles.baseline_members(splits, seed, 0)
+        # Every member at an equal weight on every task: what an ensemble
+        # of all three costs, whichever weights a search would choose.
+        chosen = {task.name: [1 / len(members)] * len(members)
+                  for task in splits.tasks}
+        ensemble = ensembles.combine(members, chosen, network.features,
+                                     network.tasks)
+        combined = export_lib.export_saved_model(
+            ensemble, folder / "ensemble", model_name="ensemble")
         frame = synthetic.impressions(512, seed=seed + 1)
         return {
-            "seed": seed, "tune": tune, "rows": rows,
-            "members": ensemble["members"],
-            "weights": ensemble["weights"],
-            "ensemble": _serving(output / result["saved_model"], frame,
-                                 model.features, calls, repeats),
-            "network_alone": _serving(alone, frame, model.features, calls,
+            "seed": seed, "rows": rows,
+            "members": [m.name for m in members],
+            "trees": {layer.name: layer.trees for member in members[1:]
+                      for layer in member.model.layers
+                      if hasattr(layer, "trees")},
+            "ensemble": _serving(combined, frame, network.features, calls,
+                                 repeats),
+            "network_alone": _serving(folder / "run" / result["saved_model"],
+                                      frame, network.features, calls,
                                       repeats)}
 
 
@@ -106,8 +119,8 @@ def markdown_table(summary: dict) -> str:
     lines = ["| SavedModel | one row p50 (ms) | one row p99 (ms) | "
              "rows/s at 4,096 | size (MB) |", "|---|---|---|---|---|"]
     for name, label in (("network_alone", "network alone (`final`)"),
-                        ("ensemble", "ensemble: " + ", ".join(
-                            summary["members"]))):
+                        ("ensemble", "network + gradient boosting + "
+                                     "linear")):
         entry = summary[name]
         lines.append(f"| {label} | {entry['latency_ms_p50']:.2f} | "
                      f"{entry['latency_ms_p99']:.2f} | "
@@ -123,12 +136,11 @@ def markdown_table(summary: dict) -> str:
 
 def main(argv=None) -> dict:
     parser = common.parser(__doc__, "ensemble_serving.json", seeds=1)
-    parser.add_argument("--tune", type=int, default=6)
     parser.add_argument("--rows", type=int, default=40_000)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
-    runs = [measure_run(args.tune, args.rows, seed, args.calls, args.repeats)
+    runs = [measure_run(args.rows, seed, args.calls, args.repeats)
             for seed in range(args.seeds)]
     return common.write_runs(
         args.output, "ensemble serving cost against the network alone",
