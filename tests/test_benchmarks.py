@@ -28,7 +28,8 @@ SCRIPTS = {"quality": "quality.py",
            "history": "history.py", "next_item": "next_item.py",
            "cold_start": "cold_start.py",
            "streamed_table": "streamed_table.py", "exchange": "exchange.py",
-           "profile": "profile.py", "tuning_search": "tuning.py"}
+           "profile": "profile.py", "tuning_search": "tuning.py",
+           "ensemble_serving": "ensemble_serving.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
