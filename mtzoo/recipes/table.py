@@ -277,8 +277,8 @@ def infer_kind(series: pd.Series) -> str:
 DATE_PATTERN = (r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
                 r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
                 r"\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$")
-#: Integer seconds since 1970 from 2001-09-09 to 2033-05-18, in a column
-#: named like a time: a Unix timestamp.
+#: Integer seconds (or milliseconds) since 1970 from 2001-09-09 to
+#: 2033-05-18, in a column named like a time: a Unix timestamp.
 EPOCH_SECONDS = (10**9, 2 * 10**9)
 TIME = "time"
 
@@ -297,8 +297,9 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     if pd.api.types.is_datetime64_any_dtype(series):
         return TIME, _time_range(values)
     if pd.api.types.is_integer_dtype(series):
-        if _is_unix_time(series, values):
-            return TIME, _time_range(pd.to_datetime(values, unit="s"))
+        unit = _unix_time_unit(series, values)
+        if unit:
+            return TIME, _time_range(pd.to_datetime(values, unit=unit))
         return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
         whole = len(values) and np.all(np.mod(values.to_numpy(), 1) == 0) \
@@ -326,11 +327,16 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     return "categorical", f"{values.nunique():,} distinct strings"
 
 
-def _is_unix_time(series: pd.Series, values: pd.Series) -> bool:
+def _unix_time_unit(series: pd.Series, values: pd.Series) -> str | None:
+    """`"s"` or `"ms"` for a column of Unix timestamps, else None."""
     name = str(series.name or "").lower()
-    return (len(values) > 0 and any(w in name for w in ("time", "date"))
-            and EPOCH_SECONDS[0] <= values.min()
-            and values.max() < EPOCH_SECONDS[1])
+    if not len(values) or not any(w in name for w in ("time", "date")):
+        return None
+    low, high = EPOCH_SECONDS
+    for unit, scale in (("s", 1), ("ms", 1000)):
+        if low * scale <= values.min() and values.max() < high * scale:
+            return unit
+    return None
 
 
 def _time_range(times: pd.Series) -> str:

@@ -156,6 +156,7 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
                                             freq="h")).dt.strftime(
                                                 "%m/%d/%Y %H:%M"),
         "timestamp": 1_700_000_000 + np.arange(rows) * 60,
+        "event_time_ms": 1_600_000_000_000 + np.arange(rows) * 1000,
     }).to_csv(tmp_path / "lectures.csv", index=False)
     code = ("import sys\nfrom mtzoo import cli\n"
             "code = cli.main(['init-config', 'lectures.csv'])\n"
@@ -170,6 +171,8 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     assert ("  taken on: time (dates and times from 2024-01-01 to "
             "2024-03-24)") in done.stdout
     assert "  timestamp: time (dates and times from 2023-11-14" in \
+        done.stdout
+    assert "  event_time_ms: time (dates and times from 2020-09-13" in \
         done.stdout
     config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
     assert {c: f["kind"] for c, f in config["features"].items()} == {
