@@ -134,6 +134,9 @@ def test_binary_labels_may_be_names():
     assert {k: v.tolist() for k, v in weights.items()} == {
         "bought": [1, 1, 0, 1], "outcome": [1, 1, 1, 0],
         "flag": [1, 1, 0, 1], "digits": [1, 1, 1, 0]}
+    stars = pd.DataFrame({"stars": [5, None, 3, 5]})
+    five, _ = data.label_arrays(stars, [T.binary("stars", positive=5)])
+    assert five["stars"].ravel().tolist() == [1, 0, 0, 1]
     with pytest.raises(F.DataError, match=r"set `positive`.*column "
                                           r"'outcome', but row 0 has 'hit'"):
         data.label_arrays(frame, [T.binary("outcome")])

@@ -72,7 +72,12 @@ class BinaryTask(ClassifierTask):
             missing |= (series == self.missing_label).to_numpy()
         text = series.astype(str).str.strip()
         if self.positive is not None:
-            positive = text == str(columns.plain(self.positive))
+            wanted = columns.plain(self.positive)
+            if isinstance(wanted, (int, float)) and not isinstance(
+                    wanted, bool):  # 5 matches 5.0 in a column with gaps
+                positive = pd.to_numeric(series, errors="coerce") == wanted
+            else:
+                positive = text == str(wanted)
         else:
             lowered = text.str.lower()
             pair = next((p for p in NAMED_PAIRS
