@@ -14,6 +14,7 @@ whole table is avoided: it is slow and multiplies memory.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import threading
 import zlib
@@ -32,6 +33,10 @@ from mtzoo.data.readers import CsvFormat
 
 LABEL_PREFIX = "labels/"
 WEIGHT_PREFIX = "sample_weights/"
+#: `write_tfrecord`'s keys: each example's values of one storage type,
+#: side by side in feature order (then labels and weights).
+PACKED = {"int64": "packed/int64", "float": "packed/float",
+          "bytes": "packed/bytes"}
 
 Transform = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -342,10 +347,13 @@ def write_tfrecord(
 ) -> int:
     """Writes encoded examples to a TFRecord file, atomically.
 
-    Each `tf.train.Example` holds every feature under its name, encoded as
-    the model input takes it (ids and floats, for these adapted specs), and for each task `labels/<task>` and
-    `sample_weights/<task>`, so reading needs no further conversion. The
-    file appears whole or not at all.
+    Each `tf.train.Example` holds the row's features encoded as the model
+    input takes them (ids and floats, for these adapted specs), then each
+    task's label and sample weight, packed in one list per storage type
+    (`PACKED`: integers, floats, bytes) in the order of the specs, so
+    reading parses two or three keys per example rather than one per
+    feature, and needs no further conversion (`from_tfrecord`, given the
+    same specs). The file appears whole or not at all.
 
     Args:
         data: a DataFrame, or an iterable of DataFrame chunks (such as
@@ -364,19 +372,53 @@ def write_tfrecord(
     path = os.fspath(path)
     chunks = [data] if isinstance(data, pd.DataFrame) else data
     count = 0
+    slots, _ = _layout(features, tasks)
     options = tf.io.TFRecordOptions(_compression(path, compression))
     with atomic_path(path) as temporary:
         with tf.io.TFRecordWriter(temporary, options) as writer:
             for batch in _batches(chunks, features, tasks, 4096, None, False,
                                   transform):
-                for example in _examples(batch, tasks):
+                for example in _examples(batch, tasks, slots):
                     writer.write(example)
                     count += 1
     return count
 
 
-def _examples(batch, tasks):
-    """Serialized `tf.train.Example`s of one batch of converted arrays."""
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """Where one feature's (or label's, or weight's) values sit in a
+    packed example: `size` values of storage `group` from `offset`."""
+
+    key: str
+    group: str
+    offset: int
+    size: int
+    shape: tuple
+
+
+def _layout(features, tasks) -> tuple[list[_Slot], dict[str, int]]:
+    """The slots of every feature, label and weight, and each storage
+    group's width."""
+    entries = [(f.name, tuple(f.encoded_shape()), f.encoded_dtype())
+               for f in features]
+    for t in tasks or ():
+        entries += [(LABEL_PREFIX + t.name, (1,), t.label_dtype),
+                    (WEIGHT_PREFIX + t.name, (), "float32")]
+    widths, slots = dict.fromkeys(PACKED, 0), []
+    for key, shape, dtype in entries:
+        dtype = tf.as_dtype(dtype)
+        group = ("bytes" if dtype == tf.string else "int64"
+                 if dtype.is_integer or dtype == tf.bool else "float")
+        size = int(np.prod(shape, dtype=np.int64))
+        slots.append(_Slot(key, group, widths[group], size, shape))
+        widths[group] += size
+    return slots, widths
+
+
+def _examples(batch, tasks, slots):
+    """Serialized `tf.train.Example`s of one batch of converted arrays,
+    packed: one list per storage group (`PACKED`), so reading parses a
+    few keys per example rather than one per feature."""
     if tasks is None:
         batch = (batch,)
     columns = dict(batch[0])
@@ -384,27 +426,43 @@ def _examples(batch, tasks):
         columns.update({LABEL_PREFIX + k: v for k, v in batch[1].items()})
         columns.update({WEIGHT_PREFIX + k: v for k, v in batch[2].items()})
     size = len(next(iter(columns.values())))
-    # Values are turned into per-row Python lists once per column, which is
-    # several times faster than converting cell by cell.
+    # Values become per-row Python lists once per group, which is several
+    # times faster than converting cell by cell.
     makers = {}
-    for key, values in columns.items():
-        values = np.asarray(values).reshape(size, -1)
-        if values.dtype == object or np.issubdtype(values.dtype,
-                                                   np.character):
-            rows = [[str(v).encode() for v in row] for row in values]
-            makers[key] = (rows, lambda r: tf.train.Feature(
-                bytes_list=tf.train.BytesList(value=r)))
-        elif np.issubdtype(values.dtype, np.integer) or \
-                values.dtype == bool:
-            makers[key] = (values.tolist(), lambda r: tf.train.Feature(
-                int64_list=tf.train.Int64List(value=r)))
+    for group in PACKED:
+        parts = [np.asarray(columns[s.key]).reshape(size, -1)
+                 for s in slots if s.group == group]
+        if not parts:
+            continue
+        if group == "bytes":
+            rows = [[str(v).encode() for v in row]
+                    for row in np.hstack([p.astype(object) for p in parts])]
+            make = lambda r: tf.train.Feature(  # noqa: E731
+                bytes_list=tf.train.BytesList(value=r))
+        elif group == "int64":
+            rows = np.hstack([p.astype(np.int64) for p in parts]).tolist()
+            make = lambda r: tf.train.Feature(  # noqa: E731
+                int64_list=tf.train.Int64List(value=r))
         else:
-            makers[key] = (values.tolist(), lambda r: tf.train.Feature(
-                float_list=tf.train.FloatList(value=r)))
+            rows = np.hstack([p.astype(np.float32) for p in parts]).tolist()
+            make = lambda r: tf.train.Feature(  # noqa: E731
+                float_list=tf.train.FloatList(value=r))
+        makers[PACKED[group]] = (rows, make)
     for i in range(size):
         yield tf.train.Example(features=tf.train.Features(feature={
             key: make(rows[i]) for key, (rows, make) in makers.items()
         })).SerializeToString()
+
+
+def _is_packed(path: str, compression: str) -> bool:
+    """Whether the file's first example is `write_tfrecord`'s packed
+    layout (an empty file counts as packed)."""
+    for record in tf.data.TFRecordDataset(
+            path, compression_type=compression).take(1):
+        keys = tf.train.Example.FromString(
+            record.numpy()).features.feature.keys()
+        return any(key in PACKED.values() for key in keys)
+    return True
 
 
 def _example_dtype(dtype) -> tf.DType:
@@ -466,10 +524,21 @@ def from_tfrecord(
     if shuffle:
         records = records.shuffle(shuffle_buffer or 16 * batch_size,
                                   seed=seed, reshuffle_each_iteration=True)
-    parse_spec = _parse_spec(features, tasks)
+    if _is_packed(paths[0], _compression(paths[0], compression)):
+        slots, widths = _layout(features, tasks)
+        parse_spec = {PACKED[group]: tf.io.FixedLenFeature(
+            [width], {"int64": tf.int64, "float": tf.float32,
+                      "bytes": tf.string}[group])
+            for group, width in widths.items() if width}
+    else:  # a file of an earlier mtzoo: one key per feature
+        slots, parse_spec = None, _parse_spec(features, tasks)
 
     def parse(serialized):
         parsed = tf.io.parse_example(serialized, parse_spec)
+        if slots is not None:
+            parsed = {s.key: tf.reshape(
+                parsed[PACKED[s.group]][:, s.offset:s.offset + s.size],
+                [-1, *s.shape]) for s in slots}
         x = {f.name: tf.cast(parsed[f.name], f.encoded_dtype())
              for f in features}
         if tasks is None:

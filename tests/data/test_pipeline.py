@@ -186,6 +186,35 @@ def test_adapt_on_streamed_chunks_matches_adapt_on_frame(table, tmp_path):
             assert set(a.vocabulary) == set(b.vocabulary)
 
 
+def test_tfrecord_files_of_one_key_per_feature_still_read(table, tmp_path):
+    from mtzoo.data import pipeline
+
+    frame, features, tasks = table
+    expected = _one_batch(mtzoo.data.from_dataframe(
+        frame, features, tasks, batch_size=len(frame)))
+    x, labels, weights = (
+        {k: v.numpy().reshape(len(frame), -1) for k, v in part.items()}
+        for part in expected)
+    columns = {**x, **{pipeline.LABEL_PREFIX + k: v
+                       for k, v in labels.items()},
+               **{pipeline.WEIGHT_PREFIX + k: v for k, v in weights.items()}}
+
+    def feature(values):
+        if np.issubdtype(values.dtype, np.integer):
+            return tf.train.Feature(int64_list=tf.train.Int64List(
+                value=values.tolist()))
+        return tf.train.Feature(float_list=tf.train.FloatList(
+            value=values.tolist()))
+
+    with tf.io.TFRecordWriter(str(tmp_path / "old.tfrecord")) as writer:
+        for i in range(len(frame)):
+            writer.write(tf.train.Example(features=tf.train.Features(
+                feature={k: feature(v[i]) for k, v in columns.items()}))
+                .SerializeToString())
+    _assert_same(expected, _one_batch(mtzoo.data.from_tfrecord(
+        tmp_path / "old.tfrecord", features, tasks, batch_size=len(frame))))
+
+
 def test_tfrecord_write_is_atomic(table, tmp_path, monkeypatch):
     frame, features, tasks = table
     bad = frame.copy()
