@@ -119,7 +119,7 @@ def _init_config(args) -> int:
 
     write_text(target, text)
     for column, kind, reason in kinds:
-        print(f"  {column}: {kind} ({reason})")
+        print(f"  {column}: {kind or 'time, not a feature'} ({reason})")
     print(f"wrote {target}: edit its [tasks], then run\n"
           f"  mtzoo train table --config {target}")
     return 0

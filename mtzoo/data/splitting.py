@@ -155,7 +155,7 @@ def time_order(values) -> tuple[np.ndarray, np.ndarray]:
     format per column) become nanoseconds since 1970 in UTC, so a column
     of dates written day by day splits in time, not in text order."""
     values = np.asarray(values)
-    if values.dtype.kind in "iuf":
+    if np.issubdtype(values.dtype, np.number):
         return values, np.zeros(len(values), bool)
     series = pd.Series(values)
     try:

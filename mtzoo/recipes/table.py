@@ -267,7 +267,7 @@ def _first_rows(batches, rows: int | None, schema=None) -> pd.DataFrame:
     return frame if rows is None else frame.head(rows)
 
 
-def infer_kind(series: pd.Series) -> str:
+def infer_kind(series: pd.Series) -> str | None:
     """A feature kind for a column from its values (see `kind_and_reason`)."""
     return kind_and_reason(series)[0]
 
@@ -280,7 +280,6 @@ DATE_PATTERN = (r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
 #: Integer seconds (or milliseconds) since 1970 from 2001-09-09 to
 #: 2033-05-18, in a column named like a time: a Unix timestamp.
 EPOCH_SECONDS = (10**9, 2 * 10**9)
-TIME = "time"
 
 
 def kind_and_reason(series: pd.Series) -> tuple[str, str]:
@@ -289,17 +288,17 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     or 1 whose values repeat) and short strings are categorical; other
     numbers numeric; long strings with spaces text; lists
     multi-categorical. Dates and times (datetime values, date strings,
-    Unix timestamps in a column named like a time) are `TIME`: no feature
-    kind, but what a time split orders rows by."""
+    Unix timestamps in a column named like a time) have no feature kind
+    (None): they are what a time split orders rows by."""
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series):
         return "categorical", "true/false values"
     if pd.api.types.is_datetime64_any_dtype(series):
-        return TIME, _time_range(values)
+        return None, _time_range(values)
     if pd.api.types.is_integer_dtype(series):
         unit = _unix_time_unit(series, values)
         if unit:
-            return TIME, _time_range(pd.to_datetime(values, unit=unit))
+            return None, _time_range(pd.to_datetime(values, unit=unit))
         return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
         whole = len(values) and np.all(np.mod(values.to_numpy(), 1) == 0) \
@@ -317,7 +316,7 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     if len(text) and text.str.strip().str.match(DATE_PATTERN).mean() >= 0.95:
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
         if parsed.notna().mean() >= 0.95:
-            return TIME, _time_range(pd.to_datetime(
+            return None, _time_range(pd.to_datetime(
                 values.astype(str), errors="coerce", format="mixed"))
     mostly_words = len(text) and text.str.contains(" ").mean() > 0.5
     long_or_unique = len(text) and (text.str.len().mean() > 30
@@ -374,7 +373,7 @@ def feature_specs(config: dict, frame: pd.DataFrame) -> list:
         base.require_column(frame, column, f"Config '{config['path']}'")
         declared = options.pop("kind", AUTO)
         kind = infer_kind(frame[column]) if declared == AUTO else declared
-        if kind == TIME:
+        if kind is None:
             raise ConfigError(
                 f"'{config['path']}': [features.\"{column}\"] holds dates "
                 f"and times, which no feature kind reads: split by it "
@@ -553,7 +552,7 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
                             os.path.abspath(config_folder))
     kinds = [(str(column), *kind_and_reason(frame[column]))
              for column in frame.columns]
-    times = [column for column, kind, _ in kinds if kind == TIME]
+    times = [column for column, kind, _ in kinds if kind is None]
     if times:
         # Rows that carry a time are events: a random split would train
         # on the future of the rows it tests on.
@@ -568,7 +567,7 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
              "validation_fraction = 0.1", "test_fraction = 0.2", ""]
     for column, kind, reason in kinds:
         quoted = column.replace('"', '\\"')
-        if kind == TIME:
+        if kind is None:
             lines += [f'# "{quoted}": {reason}; not a feature (no kind '
                       f'reads dates): a time split orders rows by it', ""]
             continue

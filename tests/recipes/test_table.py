@@ -168,12 +168,12 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "[] 0"
     assert "  s: categorical (integers 1..300, nearly all used" in done.stdout
     assert "  votes: numeric (integers from" in done.stdout
-    assert ("  taken on: time (dates and times from 2024-01-01 to "
-            "2024-03-24)") in done.stdout
-    assert "  timestamp: time (dates and times from 2023-11-14" in \
-        done.stdout
-    assert "  event_time_ms: time (dates and times from 2020-09-13" in \
-        done.stdout
+    assert ("  taken on: time, not a feature (dates and times from "
+            "2024-01-01 to 2024-03-24)") in done.stdout
+    assert ("  timestamp: time, not a feature (dates and times from "
+            "2023-11-14") in done.stdout
+    assert ("  event_time_ms: time, not a feature (dates and times from "
+            "2020-09-13") in done.stdout
     config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
     assert {c: f["kind"] for c, f in config["features"].items()} == {
         "s": "categorical", "year": "numeric", "votes": "numeric",
