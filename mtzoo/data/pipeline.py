@@ -33,6 +33,8 @@ from mtzoo.data.readers import CsvFormat
 
 LABEL_PREFIX = "labels/"
 WEIGHT_PREFIX = "sample_weights/"
+#: Records a file read in parallel hands over at a time (`from_tfrecord`).
+RECORDS_PER_HANDOFF = 256
 #: `write_tfrecord`'s keys: each example's values of one storage type,
 #: side by side in feature order (then labels and weights).
 PACKED = {"int64": "packed/int64", "float": "packed/float",
@@ -515,12 +517,21 @@ def from_tfrecord(
     if shuffle and len(paths) > 1:
         files = files.shuffle(len(paths), seed=seed,
                               reshuffle_each_iteration=True)
-    records = files.interleave(
-        lambda path, compression_type: tf.data.TFRecordDataset(
-            path, compression_type=compression_type),
-        cycle_length=min(num_parallel_files, len(paths)),
-        num_parallel_calls=min(num_parallel_files, len(paths)),
-        deterministic=deterministic)
+    parallel = min(num_parallel_files, len(paths))
+    if parallel > 1:
+        # Files read in parallel hand records to this thread in blocks:
+        # handing over each small record across threads costs more than
+        # reading it (a one-file read was 7x slower that way on 2 cores).
+        records = files.interleave(
+            lambda path, compression_type: tf.data.TFRecordDataset(
+                path, compression_type=compression_type).batch(
+                    RECORDS_PER_HANDOFF),
+            cycle_length=parallel, num_parallel_calls=parallel,
+            deterministic=deterministic).unbatch()
+    else:
+        records = files.interleave(
+            lambda path, compression_type: tf.data.TFRecordDataset(
+                path, compression_type=compression_type), cycle_length=1)
     if shuffle:
         records = records.shuffle(shuffle_buffer or 16 * batch_size,
                                   seed=seed, reshuffle_each_iteration=True)

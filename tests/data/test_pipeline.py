@@ -246,3 +246,12 @@ def test_tfrecord_files_each_read_with_their_own_compression(table, tmp_path):
         else:
             expected_order = expected
         _assert_same(expected_order, batch)
+    # Both files read in parallel and shuffled: every row once.
+    name = features[0].name
+    rows = np.concatenate([x[name].numpy().reshape(-1) for x, _, _ in
+                           mtzoo.data.from_tfrecord(
+                               [tmp_path / "a.tfrecord",
+                                tmp_path / "b.tfrecord.gz"], features, tasks,
+                               batch_size=128, shuffle=True, seed=1)])
+    np.testing.assert_array_equal(
+        np.sort(rows), np.sort(expected[0][name].numpy().reshape(-1)))
