@@ -53,6 +53,7 @@ columns, with each column's kind inferred from its values.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import pathlib
@@ -397,13 +398,26 @@ def feature_specs(config: dict, frame: pd.DataFrame) -> list:
     return specs
 
 
-def task_specs(config: dict) -> list:
+#: Distinct labels a multiclass task without `classes` may take them from.
+MAX_INFERRED_CLASSES = 1_000
+
+
+def task_specs(config: dict, labelled=()) -> list:
+    """The tasks of `config`. A multiclass task given neither `classes`
+    nor `num_classes` takes as classes the distinct labels of the frames
+    `labelled` (in sorted order)."""
     from mtzoo import tasks as tasks_lib
 
     tasks = []
     for name, options in config["tasks"].items():
         options = dict(options)
         kind = options.pop("kind")
+        takes = {f.name for f in dataclasses.fields(
+            tasks_lib.KIND_CLASSES[kind])}
+        if "classes" in takes and labelled and not {
+                "classes", "num_classes"} & set(options):
+            options["classes"] = _classes_seen(
+                config, name, options.get("label", name), labelled)
         if "classes" in options:
             options["classes"] = tuple(options["classes"])
         try:
@@ -412,6 +426,23 @@ def task_specs(config: dict) -> list:
             raise ConfigError(f"'{config['path']}': [tasks.{name}]: "
                               f"{error}") from None
     return tasks
+
+
+def _classes_seen(config: dict, task: str, column: str, frames) -> list:
+    """The distinct values of `column` in `frames`, sorted (numbers by
+    value), for a multiclass task declared without its classes."""
+    from mtzoo.features import base
+
+    values = pd.unique(pd.concat([f[column] for f in frames
+                                  if column in f]).dropna())
+    if len(values) > MAX_INFERRED_CLASSES:
+        raise ConfigError(
+            f"'{config['path']}': [tasks.{task}] is multiclass without "
+            f"`classes`, and column '{column}' holds {len(values):,} "
+            f"distinct values: list the classes, or make it a regression.")
+    values = [base.plain(v) for v in values]
+    numeric = all(isinstance(v, (int, float)) for v in values)
+    return sorted(values, key=None if numeric else str)
 
 
 #: The share of the whole table each split rule cuts, unless [data] says.
@@ -485,7 +516,8 @@ def prepare(run, model_name):
         return _streamed_splits(config, run.seed)
     train, validation, test = split_frame(config, run.seed)
     features = features_lib.adapt(feature_specs(config, train), train)
-    return Splits(train, validation, test, features, task_specs(config))
+    return Splits(train, validation, test, features,
+                  task_specs(config, (train, validation, test)))
 
 
 def _streamed_splits(config: dict, seed: int):
@@ -502,7 +534,8 @@ def _streamed_splits(config: dict, seed: int):
     paths = shard_paths(data["train"])
     head = read_table(paths[0], rows=INFER_ROWS)
     specs = feature_specs(config, head)
-    tasks = task_specs(config)
+    # Classes not given are those of the first shard's first rows.
+    tasks = task_specs(config, (head,))
     columns = list(pipeline.column_types(features_lib.validate(specs),
                                          tasks))
     rule = splitting.SplitRule(

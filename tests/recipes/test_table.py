@@ -66,6 +66,24 @@ def test_config_errors_say_what_to_write(tmp_path):
         table.load_config(path)
 
 
+def test_multiclass_classes_default_to_the_labels_seen(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('[data]\ntrain = "x.csv"\n[tasks.tier]\n'
+                    'kind = "multiclass"\nlabel = "Tier"\n[tasks.stars]\n'
+                    'kind = "multiclass"\n')
+    config = table.load_config(path)
+    frames = (pd.DataFrame({"Tier": ["mid", "low", None],
+                            "stars": [5, 1, 3]}),
+              pd.DataFrame({"Tier": ["high"], "stars": [2]}))
+    tasks = {t.name: t for t in table.task_specs(config, frames)}
+    assert tasks["tier"].classes == ("high", "low", "mid")
+    assert tasks["stars"].classes == (1, 2, 3, 5)
+    many = (pd.DataFrame({"Tier": [str(i) for i in range(1_001)],
+                          "stars": range(1_001)}),)
+    with pytest.raises(table.ConfigError, match="1,001 distinct values"):
+        table.task_specs(config, many)
+
+
 @pytest.mark.large
 def test_train_table_writes_what_every_recipe_writes(tmp_path):
     shop = _shop_table()
