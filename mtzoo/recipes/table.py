@@ -516,8 +516,28 @@ def prepare(run, model_name):
         return _streamed_splits(config, run.seed)
     train, validation, test = split_frame(config, run.seed)
     features = features_lib.adapt(feature_specs(config, train), train)
-    return Splits(train, validation, test, features,
-                  task_specs(config, (train, validation, test)))
+    tasks = task_specs(config, (train, validation, test))
+    _require_two_classes(config, tasks, train)
+    return Splits(train, validation, test, features, tasks)
+
+
+def _require_two_classes(config: dict, tasks, train: pd.DataFrame) -> None:
+    """A `ConfigError` for a classifier whose labelled training rows all
+    hold one class (a wrong column, or a `positive` value no row holds)."""
+    for task in tasks:
+        if not getattr(task, "classifier", False):
+            continue
+        labels, present = task.labels(train)
+        seen = np.unique(labels[present])
+        if len(seen) == 1:
+            positive = getattr(task, "positive", None)
+            hint = ("" if positive is None else
+                    f" (positive = {positive!r} matches "
+                    f"{'every' if seen[0] else 'no'} row)")
+            raise ConfigError(
+                f"'{config['path']}': [tasks.{task.name}]: every labelled "
+                f"training row of column '{task.label_column}' holds the "
+                f"same class{hint}; a classifier needs two.")
 
 
 def _streamed_splits(config: dict, seed: int):

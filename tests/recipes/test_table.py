@@ -265,7 +265,18 @@ def test_errors_name_the_files_line_and_the_split_is_saved(tmp_path,
                      "--no-baselines", "--quiet"]) == 2
     assert "line 17 of '" in capsys.readouterr().err
     frame.loc[15, "Age"] = 40
+    frame["outcome"] = np.where(frame["Recommended IND"] == 1, "hit",
+                                "miss")
     frame.to_csv(tmp_path / "shop.csv", index=False)
+    # A positive value no row holds would train on one class.
+    typo = tmp_path / "typo.toml"
+    typo.write_text(config.read_text().replace(
+        'label = "Recommended IND"', 'label = "outcome"\npositive = "Hit"'))
+    assert cli.main(["train", "table", "--config", str(typo),
+                     "--output-dir", str(tmp_path / "typo"), "--no-export",
+                     "--no-baselines", "--quiet"]) == 2
+    assert ("holds the same class (positive = 'Hit' matches no row)"
+            in capsys.readouterr().err)
     assert cli.main(["train", "table", "--config", str(config),
                      "--output-dir", str(output), "--no-export",
                      "--no-baselines", "--quiet"]) == 0
