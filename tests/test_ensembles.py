@@ -183,7 +183,7 @@ def test_the_keras_gradient_boosting_predicts_what_scikit_learn_does(
         seed=0)
     fit = fitted_["spend"]["gradient_boosting"]
     alone = baselines.boosted_model(design_, {"spend": fit}, numeric, spend)
-    assert not alone.get_layer("spend_trees").categorical_splits
+    assert alone.get_layer("spend_trees").layout == "numeric"
     encoded_ = data.encoded_arrays(splits.test, numeric)
     np.testing.assert_allclose(
         alone.predict(encoded_, verbose=0)["spend"],

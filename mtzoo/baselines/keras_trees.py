@@ -22,6 +22,41 @@ from mtzoo.baselines.keras_linear import _ABSENT_CLASS_LOGIT
 from mtzoo.baselines.keras_linear import fixed_model
 
 
+def _numeric_layout(arrays: dict, features: int) -> dict:
+    """Node arrays of trees without categorical splits laid out for
+    `TreeEnsemble(layout="numeric")`: each tree's nodes renumbered breadth
+    first so a node's right child follows its left one, `left` indexing
+    the whole ensemble's nodes, a leaf sending every row to itself
+    (threshold +inf, left = itself), and `feature` pointing at the copy
+    of its column whose missing values go its way (`features` + column
+    when they go right)."""
+    trees, nodes = arrays["left"].shape
+    out = {name: np.zeros_like(values) for name, values in arrays.items()}
+    for t in range(trees):
+        order, new = [0], {0: 0}
+        for old in order:  # breadth first; children numbered in pairs
+            if not arrays["leaf"][t, old]:
+                for child in (arrays["left"][t, old], arrays["right"][t, old]):
+                    new[int(child)] = len(new)
+                    order.append(int(child))
+        for old, at in new.items():
+            leaf = bool(arrays["leaf"][t, old])
+            out["value"][t, at] = arrays["value"][t, old]
+            out["leaf"][t, at] = int(leaf)
+            out["threshold"][t, at] = np.inf if leaf else \
+                arrays["threshold"][t, old]
+            out["left"][t, at] = t * nodes + (
+                at if leaf else new[int(arrays["left"][t, old])])
+            goes_right = not leaf and not arrays["missing_left"][t, old]
+            out["feature"][t, at] = arrays["feature"][t, old] + (
+                features if goes_right else 0)
+            out["missing_left"][t, at] = int(not goes_right)
+        for at in range(len(new), nodes):  # padding: leaves, never reached
+            out["threshold"][t, at], out["leaf"][t, at] = np.inf, 1
+            out["left"][t, at] = t * nodes + at
+    return out
+
+
 def _trees(estimator) -> dict:
     """The fitted trees as `TreeEnsemble`'s constructor arguments and
     weights."""
@@ -57,6 +92,9 @@ def _trees(estimator) -> dict:
     known = bits(known) if len(known) else np.zeros((1, 256), np.int32)
     outputs = estimator.n_trees_per_iteration_
     order, codes = _column_layout(estimator)
+    categorical_splits = bool(arrays["categorical"].any())
+    if not categorical_splits:
+        arrays = _numeric_layout(arrays, int(estimator.n_features_in_))
     config = {"features": int(estimator.n_features_in_),
               "ordinal_columns": len(codes),
               "trees": len(predictors), "nodes": nodes,
@@ -64,7 +102,8 @@ def _trees(estimator) -> dict:
                            predictors),
               "outputs": outputs, "category_sets": len(categories_left),
               "categorical_features": len(known),
-              "categorical_splits": bool(arrays["categorical"].any())}
+              "categorical_splits": categorical_splits,
+              "layout": "numeric" if not categorical_splits else "levels"}
     codes = np.concatenate(codes) if codes else np.zeros(256)
     weights = [order, codes, np.asarray(estimator._baseline_prediction,
                           np.float64).reshape(outputs),

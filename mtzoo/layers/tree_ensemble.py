@@ -11,6 +11,8 @@ from mtzoo.api_export import mtzoo_export
 #: Categories a tree splits on: a category's bit in a 256-bit set.
 CATEGORIES = 256
 #: Per-node arrays, in `set_weights` order after the tables, and dtypes.
+#: How the node arrays are laid out (see `TreeEnsemble`'s `layout`).
+LAYOUTS = ("levels", "numeric")
 NODE_ARRAYS = (("feature", "int32"), ("threshold", "float64"),
                ("missing_left", "int32"), ("left", "int32"),
                ("right", "int32"), ("leaf", "int32"), ("value", "float64"),
@@ -60,12 +62,21 @@ class TreeEnsemble(keras.layers.Layer):
             are categories read as ordinal codes.
         categorical_splits: bool. Whether any node splits on categories;
             without, each level skips the category tables.
+        layout: str. `"levels"`: the node arrays as scikit-learn keeps
+            them, walked with the leaf, missing-value and category checks
+            at every level. `"numeric"` (trees without categorical
+            splits, `mtzoo.baselines.keras_trees`): children adjacent,
+            `left` indexing the ensemble's nodes, leaves looping to
+            themselves and missing values read from a copy of the columns
+            (-inf where they go left, NaN where right), so a level is a
+            comparison and a few lookups.
         **kwargs: Args to pass to the base class.
     """
 
     def __init__(self, features, trees, nodes, depth, outputs,
                  category_sets=1, categorical_features=1,
-                 ordinal_columns=0, categorical_splits=True, **kwargs):
+                 ordinal_columns=0, categorical_splits=True,
+                 layout="levels", **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.features = int(features)
@@ -77,6 +88,13 @@ class TreeEnsemble(keras.layers.Layer):
         self.categorical_features = int(categorical_features)
         self.ordinal_columns = int(ordinal_columns)
         self.categorical_splits = bool(categorical_splits)
+        if layout not in LAYOUTS:
+            raise ValueError(f"TreeEnsemble: `layout` must be one of "
+                             f"{LAYOUTS}. Received: layout={layout!r}")
+        if layout == "numeric" and self.categorical_splits:
+            raise ValueError("TreeEnsemble: the numeric layout holds no "
+                             "categorical split.")
+        self.layout = layout
 
     def build(self, input_shape):
         def weight(name, shape, dtype):
@@ -105,6 +123,8 @@ class TreeEnsemble(keras.layers.Layer):
         x = ops.take(ops.cast(inputs, "float64"), self.column_order, axis=1)
         if self.ordinal_columns:
             x = self._ordinal(x)
+        if self.layout == "numeric":
+            return self._walk_numeric(x)
         rows = ops.shape(x)[0]
         first = ops.arange(self.trees, dtype="int32") * self.nodes
         node = ops.zeros((rows, self.trees), dtype="int32")
@@ -146,6 +166,31 @@ class TreeEnsemble(keras.layers.Layer):
         raw = ops.matmul(values, per_output) + self.baseline[None, :]
         return ops.cast(raw, self.compute_dtype)
 
+    def _walk_numeric(self, x):
+        arrays = self.node_arrays
+        # Missing values as the node wants them: -inf (<= any threshold:
+        # left) in the first copy, NaN (<= nothing: right) in the second.
+        both = ops.concatenate([ops.where(ops.isnan(x), float("-inf"), x),
+                                x], axis=1)
+        roots = ops.arange(self.trees, dtype="int32") * self.nodes
+        node = ops.zeros((ops.shape(x)[0], 1), "int32") + roots[None, :]
+
+        def descend(_, node):
+            value = ops.take_along_axis(
+                both, ops.take(arrays["feature"], node), axis=1)
+            # Not (value <= t): NaN, of a node whose missing values go
+            # right, compares false and goes right too.
+            right = ops.logical_not(
+                value <= ops.take(arrays["threshold"], node))
+            return ops.take(arrays["left"], node) + ops.cast(right, "int32")
+
+        node = ops.fori_loop(0, self.depth, descend, node)
+        values = ops.take(arrays["value"], node)
+        per_output = ops.one_hot(self.output_of_tree, self.outputs,
+                                 dtype="float64")
+        raw = ops.matmul(values, per_output) + self.baseline[None, :]
+        return ops.cast(raw, self.compute_dtype)
+
     def _ordinal(self, x):
         """The first `ordinal_columns` columns (categories) as their
         ordinal codes: NaN for a category the trees never saw."""
@@ -169,7 +214,8 @@ class TreeEnsemble(keras.layers.Layer):
                        "category_sets": self.category_sets,
                        "categorical_features": self.categorical_features,
                        "ordinal_columns": self.ordinal_columns,
-                       "categorical_splits": self.categorical_splits})
+                       "categorical_splits": self.categorical_splits,
+                       "layout": self.layout})
         return config
 
 
