@@ -10,9 +10,9 @@ from mtzoo.api_export import mtzoo_export
 
 #: Categories a tree splits on: a category's bit in a 256-bit set.
 CATEGORIES = 256
-#: Per-node arrays, in `set_weights` order after the tables, and dtypes.
 #: How the node arrays are laid out (see `TreeEnsemble`'s `layout`).
 LAYOUTS = ("levels", "numeric")
+#: Per-node arrays, in `set_weights` order after the tables, and dtypes.
 NODE_ARRAYS = (("feature", "int32"), ("threshold", "float64"),
                ("missing_left", "int32"), ("left", "int32"),
                ("right", "int32"), ("leaf", "int32"), ("value", "float64"),
@@ -160,11 +160,7 @@ class TreeEnsemble(keras.layers.Layer):
 
         # A loop in the graph, not `depth` copies of the step.
         node = ops.fori_loop(0, self.depth, descend, node)
-        values = at("value", node + first[None, :])
-        per_output = ops.one_hot(self.output_of_tree, self.outputs,
-                                 dtype="float64")
-        raw = ops.matmul(values, per_output) + self.baseline[None, :]
-        return ops.cast(raw, self.compute_dtype)
+        return self._summed(at("value", node + first[None, :]))
 
     def _walk_numeric(self, x):
         arrays = self.node_arrays
@@ -185,7 +181,10 @@ class TreeEnsemble(keras.layers.Layer):
             return ops.take(arrays["left"], node) + ops.cast(right, "int32")
 
         node = ops.fori_loop(0, self.depth, descend, node)
-        values = ops.take(arrays["value"], node)
+        return self._summed(ops.take(arrays["value"], node))
+
+    def _summed(self, values):
+        """Each output's baseline plus the leaf values of its trees."""
         per_output = ops.one_hot(self.output_of_tree, self.outputs,
                                  dtype="float64")
         raw = ops.matmul(values, per_output) + self.baseline[None, :]
