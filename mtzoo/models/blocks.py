@@ -250,7 +250,7 @@ def experts(x, *, num_experts, units, activation, dropout, l2,
     """A bank of `num_experts` expert MLPs: `(batch, experts, units[-1])`."""
     return ExpertBank(num_experts, units, activation=activation,
                       dropout=dropout, kernel_regularizer=regularizer(l2),
-                      name=name)(x)
+                      first_layer="inputs_first", name=name)(x)
 
 
 def gated_mixture(gate_input, expert_outputs, *, num_experts, gate_units,

@@ -25,6 +25,29 @@ def test_each_expert_is_an_independent_mlp():
                                    atol=1e-6)
 
 
+def test_inputs_first_is_the_same_experts_held_as_one_matrix():
+    run_layer_test(ExpertBank, {"num_experts": 3, "units": [6, 4],
+                                "first_layer": "inputs_first"},
+                   np.random.rand(2, 5).astype("float32"), (2, 3, 4),
+                   expected_num_trainable_weights=4)
+    x = np.random.rand(7, 5).astype("float32")
+    import keras
+
+    keras.utils.set_random_seed(3)
+    stacked = ExpertBank(num_experts=3, units=[6, 4])
+    stacked.build((None, 5))
+    keras.utils.set_random_seed(3)
+    flat = ExpertBank(num_experts=3, units=[6, 4],
+                      first_layer="inputs_first")
+    flat.build((None, 5))
+    # The same draws, laid out (in, experts * out).
+    np.testing.assert_allclose(np.asarray(flat(x)), np.asarray(stacked(x)),
+                               rtol=1e-5, atol=1e-6)
+    assert tuple(flat.kernels[0].shape) == (5, 18)
+    with pytest.raises(ValueError, match="first_layer"):
+        ExpertBank(num_experts=2, units=[4], first_layer="rows")
+
+
 def test_experts_start_different():
     layer = ExpertBank(num_experts=2, units=[8])
     layer.build((None, 4))
