@@ -276,7 +276,7 @@ def search(data_dir, trials: int, output: pathlib.Path) -> dict:
                                seed=VALIDATION_SEED, export=False), recipe)
     splits = steps.prepare(recipe, config)
     started = time.perf_counter()
-    fitted = steps.baselines(splits, config)
+    fitted, kept = steps.baselines(splits, config)
     with tempfile.TemporaryDirectory() as folder:
         found = tuning.search(recipe, config, trials, pathlib.Path(folder),
                               targets=baselines.validation_targets(fitted),
@@ -288,7 +288,8 @@ def search(data_dir, trials: int, output: pathlib.Path) -> dict:
     final.name = "final"
     others = [m for m in members if m is not final] + \
         ensembles.baseline_members(splits, config.seed,
-                                   final.settings["piecewise_linear_bins"])
+                                   final.settings["piecewise_linear_bins"],
+                                   fitted=kept)
     _, ensemble = ensembles.ensemble(final, others, splits)
     content = {"benchmark": "census_income --tune search and ensemble "
                             "(validation split)",

@@ -87,15 +87,17 @@ def _companions_section(measured: dict) -> list[str]:
 
 
 def _ensemble_section(ensemble: dict | None) -> list[str]:
-    """The report's section on the search's ensemble (Markdown lines)."""
+    """The report's section on the ensemble of the network, its baselines
+    and a search's other models (Markdown lines)."""
     if not ensemble:
         return []
-    lines = ["", "## Ensemble of the search's models", "",
+    lines = ["", "## Ensemble", "",
              f"Chosen per task on the validation split among "
-             f"{ensemble['candidates']} trained models "
+             f"{ensemble['candidates']} trained models (`final` is the "
+             f"network; `--no-ensemble` keeps it alone) "
              + ("(the test metrics above are the ensemble's)."
                 if ensemble["used"] else
-                "; no task scored better than with the winner alone, "
+                "; no task scored better than with the network alone, "
                 "which is the model saved."), "",
              "| task | members (weight) | validation: best model | "
              "validation: ensemble |", "|---|---|---|---|"]

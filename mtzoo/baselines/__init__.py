@@ -26,6 +26,7 @@ from mtzoo.baselines.design import Design
 from mtzoo.baselines.fit import MAX_TRAIN_ROWS
 from mtzoo.baselines.fit import NAMES
 from mtzoo.baselines.fit import fit_and_score
+from mtzoo.baselines.fit import fit_score_and_keep
 from mtzoo.baselines.fit import fitted
 from mtzoo.baselines.fit import losses
 from mtzoo.baselines.fit import validation_targets
@@ -33,5 +34,5 @@ from mtzoo.baselines.keras_linear import linear_model
 from mtzoo.baselines.keras_trees import boosted_model
 
 __all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "boosted_model",
-           "fit_and_score", "fitted", "linear_model", "losses",
+           "fit_and_score", "fit_score_and_keep", "fitted", "linear_model", "losses",
            "validation_targets"]

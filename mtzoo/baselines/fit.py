@@ -81,12 +81,13 @@ def _task_fits(task, design, train, validation, seed) -> dict:
     return {"gradient_boosting": boosted, "linear": best}
 
 
-def _fit_task(task, design, train, validation, test, seed) -> dict:
+def _fit_task(task, fits, train, validation, test) -> dict:
+    """The task's baselines (`fits`, from `_task_fits`) scored on the test
+    rows, with what they were chosen by."""
     rows = {name: split.rows(task) for name, split in
             (("train", train), ("validation", validation), ("test", test))}
-    if not rows["train"].any() or not rows["test"].any():
+    if not rows["test"].any():
         return {}
-    fits = _task_fits(task, design, train, validation, seed)
     boosted, best = fits["gradient_boosting"], fits["linear"]
     trees = {name: boosted.columns(_rows_of(split.trees, rows[name]))
              for name, split in (("validation", validation), ("test", test))}
@@ -216,20 +217,33 @@ def fit_and_score(splits, *, seed: int = 0,
     strength, the training rows and the seconds each took). They train on
     at most `max_train_rows` of the training rows (a sample drawn with
     `seed`)."""
+    return fit_score_and_keep(splits, seed=seed,
+                              max_train_rows=max_train_rows)[0]
+
+
+def fit_score_and_keep(splits, *, seed: int = 0,
+                       max_train_rows: int = MAX_TRAIN_ROWS) -> tuple:
+    """`(results, design, fits)`: `fit_and_score`'s results, and the
+    fitted baselines as `fitted` gives them, so that a run that reports
+    them and also serves them (`mtzoo.runs.ensembles`) fits them once."""
     results = _popularity(splits)
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     if not tasks:
-        return results
+        return results, None, {}
     design, (train, validation, test) = _designed(
         splits, tasks, ("train", "validation", "test"), seed,
         max_train_rows)
-    results.update({task.name: _fit_task(task, design, train, validation,
-                                         test, seed) for task in tasks})
+    fits = {task.name: _task_fits(task, design, train, validation, seed)
+            for task in tasks if train.rows(task).any()}
+    for task in tasks:
+        results[task.name] = _fit_task(task, fits[task.name], train,
+                                       validation, test) \
+            if task.name in fits else {}
     for entry in results.values():
         for name in ("gradient_boosting", "linear"):
             if name in entry:
                 entry[name]["train_rows"] = train.size
-    return results
+    return results, design, fits
 
 
 def _designed(splits, tasks, names, seed: int, max_train_rows: int):

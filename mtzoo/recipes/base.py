@@ -56,6 +56,10 @@ class Recipe:
         companions: `(options) -> {label: option changes}`: runs of the
             recipe that a run with `options` trains beside itself to put
             its results in context (`mtzoo.runs.companions`), or None.
+        ensemble: whether a run without a search combines the network
+            with its baselines per task where they score better together
+            on the validation split (`mtzoo.runs.ensembles`); a search
+            always may.
     """
 
     name: str
@@ -67,6 +71,7 @@ class Recipe:
     batch_size: int = 1024
     learning_rate: float = 1e-3
     weight_averaging: float = 0.0
+    ensemble: bool = False
     hparams: dict = dataclasses.field(default_factory=dict)
     extra_args: tuple = ()
     needs_data: bool = True

@@ -77,7 +77,7 @@ SPLITS = ("random", "time")
 INFER_ROWS = 10_000
 _TRAINING_KEYS = ("model", "epochs", "batch_size", "learning_rate",
                   "weight_averaging", "patience", "seed", "weighting",
-                  "piecewise_linear_bins", "hyperparameters")
+                  "piecewise_linear_bins", "ensemble", "hyperparameters")
 
 
 class ConfigError(ValueError):

@@ -73,10 +73,12 @@ class RunConfig:
             hyperparameters may spend on the validation split before the
             winner is trained (`mtzoo.runs.tuning`); 0 trains `model` as
             given.
-        ensemble: bool. After a search, combine per task the models its
-            trials trained where that scores better on the validation
-            split than the winner alone (`mtzoo.runs.ensembles`).
-            Defaults to True.
+        ensemble: bool. Combine per task the trained model with the
+            baselines (and, after a search, the models its trials
+            trained) where that scores better on the validation split
+            than the model alone (`mtzoo.runs.ensembles`). Defaults to
+            True with `tune` and to the recipe's `ensemble` otherwise
+            (True for the table recipe).
         overwrite: bool. Write into an output folder that holds another
             run's results (another recipe, config file, model or
             options); refused otherwise.
@@ -112,7 +114,7 @@ class RunConfig:
     resume: bool = False
     strategy: str = "default"
     tune: int = 0
-    ensemble: bool = True
+    ensemble: bool | None = None
     overwrite: bool = False
     export: bool = True
     baselines: bool = True
@@ -164,7 +166,8 @@ def resolve(config: RunConfig, recipe) -> RunConfig:
                 "learning_rate": recipe.learning_rate,
                 "weight_averaging": recipe.weight_averaging,
                 "patience": 2, "seed": 0, "weighting": "fixed",
-                "piecewise_linear_bins": 0}
+                "piecewise_linear_bins": 0,
+                "ensemble": bool(config.tune) or recipe.ensemble}
     filled = {key: from_file.get(key, value) if getattr(config, key) is None
               else getattr(config, key) for key, value in defaults.items()}
     hyperparameters = {**from_file.get("hyperparameters", {}),
@@ -187,6 +190,9 @@ def _check(config: RunConfig, recipe) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. "
                              f"Received: {name}={value!r}")
+    if not isinstance(config.ensemble, bool):
+        raise ValueError(f"`ensemble` must be true or false. Received: "
+                         f"ensemble={config.ensemble!r}")
     if isinstance(config.piecewise_linear_bins, bool) or not isinstance(
             config.piecewise_linear_bins, int) \
             or config.piecewise_linear_bins < 0:

@@ -174,13 +174,17 @@ def joinable(member: Member, final: Member) -> bool:
         final.model.output_names)
 
 
-def baseline_members(splits, seed: int, bins: int | None) -> list[Member]:
+def baseline_members(splits, seed: int, bins: int | None,
+                     fitted: tuple | None = None) -> list[Member]:
     """The run's gradient-boosting and linear baselines of every ranking
     task as members (`mtzoo.baselines.boosted_model`, `linear_model`);
-    none when a task has no baselines (no labelled training rows)."""
+    none when a task has no baselines (no labelled training rows).
+    `fitted`: the baselines the run already fitted on these splits
+    (`(design, fits)`, as `mtzoo.baselines.fitted` gives them), fitted
+    here when None."""
     from mtzoo import baselines
 
-    design, fits = baselines.fitted(splits, seed=seed)
+    design, fits = fitted or baselines.fitted(splits, seed=seed)
     if sorted(fits) != sorted(t.name for t in splits.tasks):
         return []
     members = []

@@ -190,11 +190,16 @@ def _add_run_flags(parser, recipe) -> None:
                              "with at most N trainings (Optuna), then "
                              "train the winner; the trials go to "
                              "tuning.csv and TensorBoard's HParams")
-    parser.add_argument("--no-ensemble", action="store_true",
-                        help="with --tune, keep the winner alone rather "
-                             "than combining, per task, the trials' models "
-                             "that score better together on the "
-                             "validation split")
+    ensemble = parser.add_mutually_exclusive_group()
+    ensemble.add_argument("--ensemble", action="store_true",
+                          help="combine, per task, the network with the "
+                               "baselines (and a search's other models) "
+                               "where they score better together on the "
+                               "validation split (the table recipe's and "
+                               "--tune's default)")
+    ensemble.add_argument("--no-ensemble", action="store_true",
+                          help="keep the trained network alone (a faster "
+                               "SavedModel: no trees to walk)")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an output folder that holds "
                              "another run's results")
@@ -250,7 +255,8 @@ def config_from_args(recipe, args: argparse.Namespace) -> RunConfig:
     return RunConfig(
         recipe.name, jit_compile=args.jit_compile == "on",
         export=not args.no_export, baselines=not args.no_baselines,
-        ensemble=not args.no_ensemble, verbose=not args.quiet,
+        ensemble=False if args.no_ensemble else (args.ensemble or None),
+        verbose=not args.quiet,
         hyperparameters=hyperparameters,
         options=options, **{name: flags[name] for name in _SETTINGS})
 

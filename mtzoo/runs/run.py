@@ -53,11 +53,13 @@ def run(config: RunConfig) -> dict:
     _check_output(output, identity, config.overwrite)
     output.mkdir(parents=True, exist_ok=True)
     tuned, baselines, baseline_seconds = None, None, None
+    kept = None  # the fitted baselines, and the numeric bins they read
     if config.tune:
         # Known before the search, which then aims to reach them on
         # every task.
         prepared = steps.prepare(recipe, config)
-        baselines, baseline_seconds = _timed_baselines(prepared, config)
+        baselines, kept, baseline_seconds = _timed_baselines(prepared,
+                                                             config)
         tuned = tuning.search(
             recipe, config, config.tune, output,
             targets=baselines_lib.validation_targets(baselines),
@@ -88,21 +90,11 @@ def run(config: RunConfig) -> dict:
         model = trainer.rebuild(config, splits)
         model.set_weights(trainer.model.get_weights())
 
-    ensemble = None
-    if tuned is not None:
-        trials = tuned.pop("members")
-        if config.ensemble:
-            winner = f"trial_{tuned['best_trial']}"  # trained again: final
-            others = [m for m in trials if m.name != winner]
-            others += ensembles.baseline_members(
-                splits, config.seed, config.piecewise_linear_bins)
-            model, ensemble = ensembles.ensemble(
-                ensembles.Member("final", model, _settings(config)), others,
-                splits)
+    if baselines is None:
+        baselines, kept, baseline_seconds = _timed_baselines(splits, config)
+    model, ensemble = _ensembled(model, config, tuned, splits, kept)
     test = steps.evaluate(model, splits, trainer.catalogues,
                           batch_size=max(config.batch_size, 4096))
-    if baselines is None:
-        baselines, baseline_seconds = _timed_baselines(splits, config)
     beside = companions.measure(recipe, config, requested, test) \
         if config.baselines else {}
     plots = _plots(model, splits, fitted.history, config, output)
@@ -133,11 +125,36 @@ def _settings(config) -> dict:
             "piecewise_linear_bins": config.piecewise_linear_bins}
 
 
-def _timed_baselines(splits, config) -> tuple[dict, float]:
-    """The run's baselines (`steps.baselines`) and the seconds they took."""
+def _timed_baselines(splits, config) -> tuple:
+    """`(results, kept, seconds)`: the run's baselines (`steps.baselines`),
+    the fitted models with the numeric bins their features had (or None)
+    and the seconds they took."""
     started = time.perf_counter()
-    baselines = steps.baselines(splits, config)
-    return baselines, round(time.perf_counter() - started, 2)
+    results, fitted = steps.baselines(splits, config)
+    kept = (fitted, config.piecewise_linear_bins) if fitted else None
+    return results, kept, round(time.perf_counter() - started, 2)
+
+
+def _ensembled(model, config, tuned: dict | None, splits, kept) -> tuple:
+    """`(model, record)`: with `config.ensemble`, the ensemble of the
+    trained model, the search's other trials and the baselines
+    (`mtzoo.runs.ensembles`); otherwise the model itself and None."""
+    trials = tuned.pop("members") if tuned is not None else []
+    if not config.ensemble:
+        return model, None
+    winner = f"trial_{tuned['best_trial']}" if tuned else None
+    others = [m for m in trials if m.name != winner]  # trained again: final
+    if config.baselines:
+        # Fitted on these features, or on a search's, which the winner's
+        # numeric bins may have changed.
+        fitted, bins = kept or (None, None)
+        others += ensembles.baseline_members(
+            splits, config.seed, config.piecewise_linear_bins,
+            fitted=fitted if bins == config.piecewise_linear_bins else None)
+    if not others:
+        return model, None
+    return ensembles.ensemble(
+        ensembles.Member("final", model, _settings(config)), others, splits)
 
 
 def _identity(recipe: str, model: str, options: dict) -> dict:

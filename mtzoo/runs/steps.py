@@ -267,22 +267,25 @@ def evaluate(model, splits, catalogues: dict, *, split: str = "test",
                    for name, catalogue in catalogues.items()})
 
 
-def baselines(splits, config) -> dict:
-    """Per-task baselines on the run's rows (`mtzoo.baselines`), with the
-    seconds they took; empty when the run asks for none."""
+def baselines(splits, config) -> tuple[dict, tuple | None]:
+    """`(results, fitted)`: per-task baselines on the run's rows
+    (`mtzoo.baselines`), and the fitted models (`(design, fits)`, as
+    `mtzoo.baselines.fitted` gives them) for an ensemble to serve; `({},
+    None)` when the run asks for none."""
     from mtzoo import baselines as baselines_lib
 
     if not config.baselines:
-        return {}
+        return {}, None
     # They fit on at most MAX_TRAIN_ROWS and are scored on the network's
     # test rows; a streamed table's validation rows are sampled as their
     # training rows are (they only early-stop and regularize).
     fitted_rows = baselines_lib.MAX_TRAIN_ROWS
-    return baselines_lib.fit_and_score(
+    results, design, fits = baselines_lib.fit_score_and_keep(
         shards.sampled_splits(splits, {"train": fitted_rows,
                                        "validation": fitted_rows,
                                        "test": SAMPLE_ROWS}),
         seed=config.seed)
+    return results, (design, fits)
 
 
 def save_and_export(model, splits, output: pathlib.Path, *, export_name,

@@ -381,7 +381,7 @@ def test_tune_searches_on_validation_and_trains_the_winner(tmp_path,
         scores = ensemble["validation"][task]["worse_half"]
         assert scores["ensemble"] >= scores["best_single"]
     assert result["reload_max_abs_difference"] < 1e-4
-    assert ("## Ensemble of the search's models"
+    assert ("## Ensemble"
             in (tmp_path / "report.md").read_text())
 
 
