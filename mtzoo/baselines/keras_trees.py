@@ -22,16 +22,24 @@ from mtzoo.baselines.keras_linear import _ABSENT_CLASS_LOGIT
 from mtzoo.baselines.keras_linear import fixed_model
 
 
-def _numeric_layout(arrays: dict, features: int) -> dict:
-    """Node arrays of trees without categorical splits laid out for
+def _numeric_layout(arrays: dict, features: int,
+                    categories_left: np.ndarray, known: np.ndarray,
+                    feature_row: np.ndarray) -> tuple[dict, np.ndarray]:
+    """`(node arrays, categories sent right)` laid out for
     `TreeEnsemble(layout="numeric")`: each tree's nodes renumbered breadth
     first so a node's right child follows its left one, `left` indexing
     the whole ensemble's nodes, a leaf sending every row to itself
     (threshold +inf, left = itself), and `feature` pointing at the copy
     of its column whose missing values go its way (`features` + column
-    when they go right)."""
+    when they go right). A categorical split never goes right by its
+    threshold (+inf) but by its row (`left_categories`, from 1) of the
+    table returned: per category code, 1 where the category goes right
+    (`categories_left` sends it left; one the feature never had in
+    training, `known`, and code 255, a missing one, go the missing
+    values' way). Row 0, of the numeric splits, is zeros."""
     trees, nodes = arrays["left"].shape
     out = {name: np.zeros_like(values) for name, values in arrays.items()}
+    right_rows = [np.zeros(256, np.int32)]
     for t in range(trees):
         order, new = [0], {0: 0}
         for old in order:  # breadth first; children numbered in pairs
@@ -41,25 +49,37 @@ def _numeric_layout(arrays: dict, features: int) -> dict:
                     order.append(int(child))
         for old, at in new.items():
             leaf = bool(arrays["leaf"][t, old])
+            categorical = not leaf and bool(arrays["categorical"][t, old])
+            feature = int(arrays["feature"][t, old])
+            missing_left = bool(arrays["missing_left"][t, old])
             out["value"][t, at] = arrays["value"][t, old]
             out["leaf"][t, at] = int(leaf)
-            out["threshold"][t, at] = np.inf if leaf else \
+            out["threshold"][t, at] = np.inf if leaf or categorical else \
                 arrays["threshold"][t, old]
             out["left"][t, at] = t * nodes + (
                 at if leaf else new[int(arrays["left"][t, old])])
-            goes_right = not leaf and not arrays["missing_left"][t, old]
-            out["feature"][t, at] = arrays["feature"][t, old] + (
-                features if goes_right else 0)
+            goes_right = not leaf and not categorical and not missing_left
+            out["feature"][t, at] = feature + (features if goes_right
+                                               else 0)
             out["missing_left"][t, at] = int(not goes_right)
+            if categorical:
+                left = categories_left[arrays["left_categories"][t, old]] > 0
+                seen = known[feature_row[feature]] > 0
+                right = np.where(left, False, np.where(seen, True,
+                                                       not missing_left))
+                right[255] = not missing_left  # a missing category
+                out["categorical"][t, at] = 1
+                out["left_categories"][t, at] = len(right_rows)
+                right_rows.append(right.astype(np.int32))
         for at in range(len(new), nodes):  # padding: leaves, never reached
             out["threshold"][t, at], out["leaf"][t, at] = np.inf, 1
             out["left"][t, at] = t * nodes + at
-    return out
+    return out, np.stack(right_rows)
 
 
-def _trees(estimator) -> dict:
+def _trees(estimator, layout: str = "numeric") -> dict:
     """The fitted trees as `TreeEnsemble`'s constructor arguments and
-    weights."""
+    weights, in `layout` (see `TreeEnsemble`)."""
     from mtzoo.layers.tree_ensemble import NODE_ARRAYS
     from mtzoo.layers.tree_ensemble import bits
 
@@ -93,8 +113,10 @@ def _trees(estimator) -> dict:
     outputs = estimator.n_trees_per_iteration_
     order, codes = _column_layout(estimator)
     categorical_splits = bool(arrays["categorical"].any())
-    if not categorical_splits:
-        arrays = _numeric_layout(arrays, int(estimator.n_features_in_))
+    if layout == "numeric":
+        arrays, categories_left = _numeric_layout(
+            arrays, int(estimator.n_features_in_), categories_left, known,
+            np.asarray(feature_row, np.int32))
     config = {"features": int(estimator.n_features_in_),
               "ordinal_columns": len(codes),
               "trees": len(predictors), "nodes": nodes,
@@ -103,7 +125,7 @@ def _trees(estimator) -> dict:
               "outputs": outputs, "category_sets": len(categories_left),
               "categorical_features": len(known),
               "categorical_splits": categorical_splits,
-              "layout": "numeric" if not categorical_splits else "levels"}
+              "layout": layout}
     codes = np.concatenate(codes) if codes else np.zeros(256)
     weights = [order, codes, np.asarray(estimator._baseline_prediction,
                           np.float64).reshape(outputs),

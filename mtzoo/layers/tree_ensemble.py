@@ -64,12 +64,15 @@ class TreeEnsemble(keras.layers.Layer):
             without, each level skips the category tables.
         layout: str. `"levels"`: the node arrays as scikit-learn keeps
             them, walked with the leaf, missing-value and category checks
-            at every level. `"numeric"` (trees without categorical
-            splits, `mtzoo.baselines.keras_trees`): children adjacent,
-            `left` indexing the ensemble's nodes, leaves looping to
-            themselves and missing values read from a copy of the columns
-            (-inf where they go left, NaN where right), so a level is a
-            comparison and a few lookups.
+            at every level. `"numeric"` (`mtzoo.baselines.keras_trees`):
+            children adjacent, `left` indexing the ensemble's nodes,
+            leaves looping to themselves and missing values read from a
+            copy of the columns (-inf where they go left, NaN where
+            right), so a level is a comparison and a few lookups; a
+            categorical split (threshold +inf) goes right by its row of
+            `categories_left` (from 1; row 0, of numeric splits, zeros),
+            which flags per category code the categories sent right, code
+            255 standing for a missing or unknown value.
         **kwargs: Args to pass to the base class.
     """
 
@@ -91,9 +94,6 @@ class TreeEnsemble(keras.layers.Layer):
         if layout not in LAYOUTS:
             raise ValueError(f"TreeEnsemble: `layout` must be one of "
                              f"{LAYOUTS}. Received: layout={layout!r}")
-        if layout == "numeric" and self.categorical_splits:
-            raise ValueError("TreeEnsemble: the numeric layout holds no "
-                             "categorical split.")
         self.layout = layout
 
     def build(self, input_shape):
@@ -168,16 +168,26 @@ class TreeEnsemble(keras.layers.Layer):
         # left) in the first copy, NaN (<= nothing: right) in the second.
         both = ops.concatenate([ops.where(ops.isnan(x), float("-inf"), x),
                                 x], axis=1)
+        if self.categorical_splits:
+            whole = ops.logical_and(ops.floor(x) == x, (x >= 0) & (
+                x < CATEGORIES - 1))  # False for NaN too
+            code = ops.cast(ops.where(whole, x, CATEGORIES - 1.0), "int32")
+            codes = ops.concatenate([code, code], axis=1)
         roots = ops.arange(self.trees, dtype="int32") * self.nodes
         node = ops.zeros((ops.shape(x)[0], 1), "int32") + roots[None, :]
 
         def descend(_, node):
-            value = ops.take_along_axis(
-                both, ops.take(arrays["feature"], node), axis=1)
+            feature = ops.take(arrays["feature"], node)
+            value = ops.take_along_axis(both, feature, axis=1)
             # Not (value <= t): NaN, of a node whose missing values go
             # right, compares false and goes right too.
             right = ops.logical_not(
                 value <= ops.take(arrays["threshold"], node))
+            if self.categorical_splits:
+                row = ops.take(arrays["left_categories"], node)
+                category = ops.take_along_axis(codes, feature, axis=1)
+                right = right | (ops.take(
+                    self.categories_left, row * CATEGORIES + category) > 0)
             return ops.take(arrays["left"], node) + ops.cast(right, "int32")
 
         node = ops.fori_loop(0, self.depth, descend, node)
