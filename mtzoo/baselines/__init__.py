@@ -34,5 +34,5 @@ from mtzoo.baselines.keras_linear import linear_model
 from mtzoo.baselines.keras_trees import boosted_model
 
 __all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "boosted_model",
-           "fit_and_score", "fit_score_and_keep", "fitted", "linear_model", "losses",
-           "validation_targets"]
+           "fit_and_score", "fit_score_and_keep", "fitted", "linear_model",
+           "losses", "validation_targets"]

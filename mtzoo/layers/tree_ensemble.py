@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from mtzoo.api_export import mtzoo_export
@@ -168,27 +169,36 @@ class TreeEnsemble(keras.layers.Layer):
         # left) in the first copy, NaN (<= nothing: right) in the second.
         both = ops.concatenate([ops.where(ops.isnan(x), float("-inf"), x),
                                 x], axis=1)
+        # A row's value of a node's column is one gather from the flat
+        # matrix (take_along_axis builds the same from broadcast indices).
+        start = ops.arange(ops.shape(x)[0], dtype="int32")[:, None] * (
+            2 * self.features)
+        both = ops.reshape(both, (-1,))
         if self.categorical_splits:
             whole = ops.logical_and(ops.floor(x) == x, (x >= 0) & (
                 x < CATEGORIES - 1))  # False for NaN too
             code = ops.cast(ops.where(whole, x, CATEGORIES - 1.0), "int32")
-            codes = ops.concatenate([code, code], axis=1)
+            codes = ops.reshape(ops.concatenate([code, code], axis=1), (-1,))
         roots = ops.arange(self.trees, dtype="int32") * self.nodes
         node = ops.zeros((ops.shape(x)[0], 1), "int32") + roots[None, :]
 
+        # Every index is in range: tf.gather, without the negative index
+        # handling ops.take adds to each lookup.
+        def at(values, index):
+            return tf.gather(values, index)
+
         def descend(_, node):
-            feature = ops.take(arrays["feature"], node)
-            value = ops.take_along_axis(both, feature, axis=1)
+            cell = start + at(arrays["feature"], node)
             # Not (value <= t): NaN, of a node whose missing values go
             # right, compares false and goes right too.
-            right = ops.logical_not(
-                value <= ops.take(arrays["threshold"], node))
+            right = ops.logical_not(at(both, cell) <= at(
+                arrays["threshold"], node))
             if self.categorical_splits:
-                row = ops.take(arrays["left_categories"], node)
-                category = ops.take_along_axis(codes, feature, axis=1)
-                right = right | (ops.take(
-                    self.categories_left, row * CATEGORIES + category) > 0)
-            return ops.take(arrays["left"], node) + ops.cast(right, "int32")
+                row = at(arrays["left_categories"], node)
+                right = right | (at(
+                    self.categories_left,
+                    row * CATEGORIES + at(codes, cell)) > 0)
+            return at(arrays["left"], node) + ops.cast(right, "int32")
 
         node = ops.fori_loop(0, self.depth, descend, node)
         return self._summed(ops.take(arrays["value"], node))

@@ -630,5 +630,7 @@ def init_config(data_path, *, rows: int = INFER_ROWS, config_folder="."
               'regression, multiclass (with classes = [...])',
               'label = "LABEL_COLUMN"', "", "[training]", 'model = "mmoe"',
               "# epochs = 100             # at most: early stopping ends "
-              "sooner", ""]
+              "sooner",
+              "# ensemble = false         # the network alone, without the "
+              "baselines it may be combined with", ""]
     return "\n".join(lines), kinds
