@@ -153,6 +153,28 @@ batch_size = 128
     assert metrics["test"]["tasks"]["stars"]["classes"] == [
         "1", "2", "3", "4", "5"]
     assert float(answer["recommended"][0, 0]) > 0.5
+    # The network and both baselines were candidates of each task's
+    # ensemble, whatever it chose (the SavedModel above serves it).
+    assert metrics["ensemble"]["candidates"] == 3
+    assert set(metrics["ensemble"]["weights"]) == {"stars", "recommended"}
+    assert "## Ensemble" in (output / "report.md").read_text()
+
+
+def test_the_table_recipe_ensembles_by_default_and_others_do_not():
+    from mtzoo.recipes import definitions
+    from mtzoo.runs.config import RunConfig
+    from mtzoo.runs.config import resolve
+
+    def resolved(recipe, **settings):
+        return resolve(RunConfig(recipe, **settings),
+                       definitions.get(recipe)).ensemble
+
+    assert resolved("synthetic") is False
+    assert resolved("synthetic", tune=2) is True
+    assert resolved("synthetic", ensemble=True) is True
+    assert definitions.get("table").ensemble is True
+    with pytest.raises(ValueError, match="ensemble` must be true or false"):
+        resolved("synthetic", ensemble="yes")
 
 
 def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
