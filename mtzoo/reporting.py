@@ -100,7 +100,9 @@ def _ensemble_section(ensemble: dict | None) -> list[str]:
                 "; no task scored better than with the network alone, "
                 "which is the model saved."), "",
              "| task | members (weight) | validation: best model | "
-             "validation: ensemble |", "|---|---|---|---|"]
+             "validation: ensemble | test: network alone |",
+             "|---|---|---|---|---|"]
+    alone = ensemble.get("network_alone_test", {})
     # Chosen by the worse half of the validation rows; shown over all.
     for task, weights in ensemble["weights"].items():
         scores = ensemble["validation"].get(task, {})
@@ -108,7 +110,8 @@ def _ensemble_section(ensemble: dict | None) -> list[str]:
                             for name, weight in weights.items())
         lines.append(f"| {task} | {members} | "
                      f"{_fmt(scores.get('best_single'))} | "
-                     f"{_fmt(scores.get('ensemble'))} |")
+                     f"{_fmt(scores.get('ensemble'))} | "
+                     f"{_fmt(alone.get(task))} |")
     return lines
 
 

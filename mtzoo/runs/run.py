@@ -92,9 +92,16 @@ def run(config: RunConfig) -> dict:
 
     if baselines is None:
         baselines, kept, baseline_seconds = _timed_baselines(splits, config)
+    network = model
     model, ensemble = _ensembled(model, config, tuned, splits, kept)
+    batch_size = max(config.batch_size, 4096)
     test = steps.evaluate(model, splits, trainer.catalogues,
-                          batch_size=max(config.batch_size, 4096))
+                          batch_size=batch_size)
+    if (ensemble or {}).get("used"):
+        alone = steps.evaluate(network, splits, {}, batch_size=batch_size)
+        ensemble["network_alone_test"] = {
+            task.name: alone["tasks"][task.name].get(task.primary_metric)
+            for task in splits.tasks}
     beside = companions.measure(recipe, config, requested, test) \
         if config.baselines else {}
     plots = _plots(model, splits, fitted.history, config, output)
