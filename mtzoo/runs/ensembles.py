@@ -174,6 +174,13 @@ def joinable(member: Member, final: Member) -> bool:
         final.model.output_names)
 
 
+def combinable(model, tasks) -> bool:
+    """Whether `model`'s predictions can be combined with others': ranking
+    tasks only (retrieval scores a catalogue), one output per task."""
+    return not tasks_lib.retrieval_tasks(tasks) and sorted(
+        model.output_names) == sorted(t.name for t in tasks)
+
+
 def baseline_members(splits, seed: int, bins: int | None,
                      fitted: tuple | None = None) -> list[Member]:
     """The run's gradient-boosting and linear baselines of every ranking
@@ -207,8 +214,7 @@ def ensemble(final: Member, others: list[Member], splits, *,
     each task's weights and validation scores."""
     from mtzoo.runs import steps
 
-    if tasks_lib.retrieval_tasks(splits.tasks) or sorted(
-            final.model.output_names) != sorted(t.name for t in splits.tasks):
+    if not combinable(final.model, splits.tasks):
         return final.model, None
     members = [final] + [m for m in others if joinable(m, final)]
     frame = shards.in_memory(splits.validation, steps.SAMPLE_ROWS)

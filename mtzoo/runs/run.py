@@ -147,7 +147,7 @@ def _ensembled(model, config, tuned: dict | None, splits, kept) -> tuple:
     trained model, the search's other trials and the baselines
     (`mtzoo.runs.ensembles`); otherwise the model itself and None."""
     trials = tuned.pop("members") if tuned is not None else []
-    if not config.ensemble:
+    if not config.ensemble or not ensembles.combinable(model, splits.tasks):
         return model, None
     winner = f"trial_{tuned['best_trial']}" if tuned else None
     others = [m for m in trials if m.name != winner]  # trained again: final
