@@ -136,6 +136,9 @@ def _timed_baselines(splits, config) -> tuple:
     """`(results, kept, seconds)`: the run's baselines (`steps.baselines`),
     the fitted models with the numeric bins their features had (or None)
     and the seconds they took."""
+    if config.verbose and config.baselines:
+        print("fitting the baselines (gradient boosting and a linear model "
+              "per task)", flush=True)
     started = time.perf_counter()
     results, fitted = steps.baselines(splits, config)
     kept = (fitted, config.piecewise_linear_bins) if fitted else None
@@ -160,6 +163,9 @@ def _ensembled(model, config, tuned: dict | None, splits, kept) -> tuple:
             fitted=fitted if bins == config.piecewise_linear_bins else None)
     if not others:
         return model, None
+    if config.verbose:
+        print(f"combining the network with {len(others)} other models per "
+              f"task on the validation split", flush=True)
     return ensembles.ensemble(
         ensembles.Member("final", model, _settings(config)), others, splits)
 

@@ -177,8 +177,17 @@ def search(recipe, config, trials: int, output: pathlib.Path, *,
             f"trial_{trial.number}", trainer.model,
             {**settings, "piecewise_linear_bins":
              trial_config.piecewise_linear_bins}))
-        return objective_value(scores, splits.tasks, targets)
+        value = objective_value(scores, splits.tasks, targets)
+        if config.verbose:
+            print(f"trial {trial.number + 1}/{trials}: {trial_config.model}"
+                  f", learning rate {trial_config.learning_rate:.2g}: "
+                  f"validation score {value:.4f} after "
+                  f"{len(fitted.history['loss'])} epochs", flush=True)
+        return value
 
+    if config.verbose:
+        print(f"searching: {trials} trainings on the validation split",
+              flush=True)
     study.optimize(objective, n_trials=trials)
     rows = _trial_rows(study)
     _write(rows, output)
