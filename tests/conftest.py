@@ -31,11 +31,14 @@ def impression_features(impressions):
 
 @pytest.fixture(autouse=True)
 def _no_xla_unless_marked(request, monkeypatch):
-    """In-process models compile without XLA (its compile takes longer
-    than these small trainings: 150 s against 63 s for 18 of them); tests
-    marked `xla`, and every recipe run in a subprocess, keep the default."""
+    """Models compile without XLA (its compile takes longer than these
+    small trainings: 150 s against 63 s for 18 of them), in this process
+    and in the processes a test starts (`MTZOO_JIT_COMPILE=0`); tests
+    marked `xla` keep the default."""
     if request.node.get_closest_marker("xla") is None:
         from mtzoo.models import multitask_model
+
+        monkeypatch.setenv(multitask_model.JIT_COMPILE_VARIABLE, "0")
 
         monkeypatch.setattr(multitask_model.MultiTaskModel,
                             "_xla_by_default",

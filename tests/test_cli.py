@@ -34,6 +34,7 @@ def test_models_command_describes_each_architecture():
 
 
 @pytest.mark.large
+@pytest.mark.xla  # the command as a user runs it: XLA on CPU
 @pytest.mark.parametrize("model", ["mmoe", "esmm"])
 def test_quickstart_trains_saves_and_reloads(model, tmp_path):
     # Baselines are fitted by the census recipe test.

@@ -101,7 +101,9 @@ def test_two_workers_stream_a_table_of_parquet_shards(tmp_path,
     # checkpoint, as a preempted job's are, and the job resumes from it.
     env_home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(env_home))
-    flags = ["--config", str(tmp_path / "events.toml"), "--patience", "100"]
+    # The network alone: what the workers train together is the subject.
+    flags = ["--config", str(tmp_path / "events.toml"), "--patience", "100",
+             "--no-ensemble"]
     output = tmp_path / "run"
     workers = _start_workers("table", flags, output, epochs=4)
     checkpoint = output / "checkpoint" / "epoch-0001"
