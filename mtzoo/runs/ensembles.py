@@ -1,12 +1,13 @@
-"""What a search's trainings add up to: per task, a weighted mean of the
-trained models chosen on the validation split (ensemble selection,
-Caruana, Niculescu-Mizil, Crew and Ksikes, "Ensemble selection from
-libraries of models", ICML 2004).
+"""What a run's trained models add up to: per task, a weighted mean of the
+network, the baselines and a search's other trials, chosen on the
+validation split (ensemble selection, Caruana, Niculescu-Mizil, Crew and
+Ksikes, "Ensemble selection from libraries of models", ICML 2004).
 
-Every trial of `--tune` trains a model on the same rows; the search keeps
-one. The gradient-boosting and linear baselines, fitted on the same rows,
-join as two more models (`mtzoo.baselines.boosted_model`, `linear_model`),
-so a task that a baseline predicts better than any network can take it.
+The gradient-boosting and linear baselines a run fits on its rows join as
+two models (`mtzoo.baselines.boosted_model`, `linear_model`), so a task
+that a baseline predicts better than the network can take it; every trial
+of `--tune` trains one more model on the same rows, of which the search
+keeps one.
 Ensemble selection starts, per task, from the model that scores best on
 the validation split and adds models one at a time, with replacement,
 while the mean of their predictions raises the task's primary metric;
