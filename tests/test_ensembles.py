@@ -237,3 +237,37 @@ def test_a_model_that_holds_up_in_one_half_of_the_rows_only_is_not_followed():
     assert scores["spend"]["best_single"] < T.regression("spend").evaluate(
         truth, drifting, np.ones(rows))["skill"]  # the steady one, kept
     assert chosen["spend"][1] > chosen["spend"][0]
+
+
+@pytest.mark.parametrize("layout", ["numeric", "levels"])
+def test_trees_send_missing_and_unseen_categories_as_scikit_learn_does(
+        layout):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from mtzoo.baselines import keras_trees
+    from mtzoo.layers import TreeEnsemble
+
+    rng = np.random.default_rng(4)
+    rows = 2_000
+    matrix = np.column_stack([rng.integers(0, 6, rows).astype(float),
+                              rng.normal(size=rows)])
+    matrix[::9, 0] = np.nan  # missing categories in training too
+    matrix[::7, 1] = np.nan
+    target = (np.isin(matrix[:, 0], [1, 4]) * 2.0 + np.nan_to_num(
+        matrix[:, 1]) + np.isnan(matrix[:, 0]) + rng.normal(size=rows))
+    estimator = HistGradientBoostingRegressor(
+        max_iter=30, categorical_features=[True, False],
+        random_state=0).fit(matrix, target)
+    # Unseen categories (7, 200), negative and fractional codes, missing
+    # values in both columns.
+    queries = np.array([[0, 0.5], [1, np.nan], [4, -1.0], [np.nan, 0.3],
+                        [7, 0.0], [200, 1.0], [-3, 0.2], [2.5, 0.1],
+                        [5, 2.0], [np.nan, np.nan]])
+    trees = keras_trees._trees(estimator, layout=layout)
+    assert trees["config"]["categorical_splits"]
+    layer = TreeEnsemble(**trees["config"])
+    layer(queries.astype(np.float32))
+    layer.set_weights(trees["weights"])
+    np.testing.assert_allclose(
+        np.asarray(layer(queries.astype(np.float32))).reshape(-1),
+        estimator.predict(queries), atol=1e-5)
