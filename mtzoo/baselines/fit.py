@@ -302,9 +302,11 @@ def validation_targets(baselines: dict) -> dict[str, float]:
     return targets
 
 
-def losses(test_results: dict, baselines: dict, tasks) -> list[str]:
-    """One line per task whose network scores below a baseline on the
-    task's primary metric, naming the best such baseline."""
+def losses(test_results: dict, baselines: dict, tasks, *,
+           model: str = "network") -> list[str]:
+    """One line per task whose `model` (what `test_results` scored: the
+    network, or its ensemble) scores below a baseline on the task's
+    primary metric, naming the best such baseline."""
     lines = []
     for task in tasks:
         mine = test_results.get(task.name, {}).get(task.primary_metric)
@@ -316,7 +318,7 @@ def losses(test_results: dict, baselines: dict, tasks) -> list[str]:
         name, best = max(theirs.items(), key=lambda item: item[1])
         if best > mine:
             lines.append(
-                f"{task.name}: the network's {task.primary_metric} "
+                f"{task.name}: the {model}'s {task.primary_metric} "
                 f"{mine:.4f} is below {name.replace('_', ' ')}'s "
                 f"{best:.4f}")
     return lines

@@ -112,7 +112,9 @@ def run(config: RunConfig) -> dict:
               **summary_, "baselines": baselines,
               "baseline_seconds": baseline_seconds if baselines else None,
               "losses_to_baselines": baselines_lib.losses(
-                  test["tasks"], baselines, splits.tasks),
+                  test["tasks"], baselines, splits.tasks,
+                  model="ensemble" if (ensemble or {}).get("used")
+                  else "network"),
               "companions": beside, "tuning": tuned, "ensemble": ensemble,
               "run": identity,
               "plots": [p.name for p in plots], **saved,
