@@ -81,6 +81,12 @@ def _task_fits(task, design, train, validation, seed) -> dict:
     return {"gradient_boosting": boosted, "linear": best}
 
 
+def _fits(tasks, design, train, validation, seed) -> dict:
+    """`_task_fits` of each task with labelled training rows, by name."""
+    return {task.name: _task_fits(task, design, train, validation, seed)
+            for task in tasks if train.rows(task).any()}
+
+
 def _fit_task(task, fits, train, validation, test) -> dict:
     """The task's baselines (`fits`, from `_task_fits`) scored on the test
     rows, with what they were chosen by."""
@@ -233,8 +239,7 @@ def fit_score_and_keep(splits, *, seed: int = 0,
     design, (train, validation, test) = _designed(
         splits, tasks, ("train", "validation", "test"), seed,
         max_train_rows)
-    fits = {task.name: _task_fits(task, design, train, validation, seed)
-            for task in tasks if train.rows(task).any()}
+    fits = _fits(tasks, design, train, validation, seed)
     for task in tasks:
         results[task.name] = _fit_task(task, fits[task.name], train,
                                        validation, test) \
@@ -270,8 +275,7 @@ def fitted(splits, *, seed: int = 0,
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     design, (train, validation) = _designed(
         splits, tasks, ("train", "validation"), seed, max_train_rows)
-    fits = {task.name: _task_fits(task, design, train, validation, seed)
-            for task in tasks if train.rows(task).any()}
+    fits = _fits(tasks, design, train, validation, seed)
     return design, fits
 
 
