@@ -349,16 +349,29 @@ _VERIFY_SCRIPT = r"""
 import json, os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
+# As a model server does, without Keras: TensorFlow loads Keras at import
+# (and Keras scikit-learn, SciPy and pandas) unless told to use the legacy
+# package, which is then only looked for. Seconds of every check.
+legacy = os.environ.get("TF_USE_LEGACY_KERAS")
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
 import tensorflow as tf
+if legacy is None:
+    del os.environ["TF_USE_LEGACY_KERAS"]
+else:
+    os.environ["TF_USE_LEGACY_KERAS"] = legacy
 from tensorflow_serving.apis import prediction_log_pb2
-try:  # registers the ops of pretrained text encoders' tokenizers
-    import tensorflow_text  # noqa: F401
-except ImportError:
-    pass
 
 path = sys.argv[1]
 assert "mtzoo" not in sys.modules
-loaded = tf.saved_model.load(path)
+try:
+    loaded = tf.saved_model.load(path)
+except (RuntimeError, tf.errors.NotFoundError) as error:
+    if "Op type not registered" not in str(error):
+        raise
+    # A pretrained text encoder's tokenizer: its ops are registered by
+    # tensorflow-text (which loads Keras).
+    import tensorflow_text  # noqa: F401
+    loaded = tf.saved_model.load(path)
 serve = loaded.signatures["serving_default"]
 signatures = {}
 extra = os.path.join(path, "assets.extra")
@@ -380,6 +393,7 @@ for record in tf.data.TFRecordDataset(
     requests += 1
 print(json.dumps({
     "requests": requests,
+    "keras_loaded": "keras" in sys.modules,
     "signatures": signatures,
     "max_abs_difference": worst,
     "inputs": {k: [v.dtype.name, v.shape.as_list()]

@@ -52,6 +52,7 @@ def test_verify_in_a_fresh_process(esmm_export):
     assert report["signatures"] == {"serving_default": 1,
                                     "serve_examples": 1}
     assert report["max_abs_difference"] <= 1e-5
+    assert not report["keras_loaded"]  # as a model server: TensorFlow alone
     assert set(report["outputs"]) == {"ctr", "cvr", "ctcvr"}
     assert "click" not in report["inputs"]  # labels are never inputs
     assert report["inputs"]["user_id"] == ["string", [None]]
