@@ -35,9 +35,10 @@ def test_models_command_describes_each_architecture():
 
 @pytest.mark.large
 @pytest.mark.xla  # the command as a user runs it: XLA on CPU
-@pytest.mark.parametrize("model", ["mmoe", "esmm"])
-def test_quickstart_trains_saves_and_reloads(model, tmp_path):
-    # Baselines are fitted by the census recipe test.
+def test_quickstart_trains_saves_and_reloads(tmp_path):
+    # Baselines are fitted by the census recipe test; ESMM's outputs are
+    # the Ali-CCP recipe test's.
+    model = "mmoe"
     result = _run("-m", "mtzoo.cli", "quickstart", "--model", model,
                   "--rows", "30000", "--epochs", "4", "--output-dir",
                   str(tmp_path), "--no-baselines")
@@ -51,8 +52,7 @@ def test_quickstart_trains_saves_and_reloads(model, tmp_path):
     assert (tmp_path / metrics["saved_model"] / "saved_model.pb").is_file()
     assert metrics["versions"]["keras"].startswith("3.")
     assert metrics["hardware"]["cpu_count"] >= 1
-    task = "ctr" if model == "esmm" else "click"
-    assert 0.55 < metrics["test"]["tasks"][task]["auc"] <= 1.0
+    assert 0.55 < metrics["test"]["tasks"]["click"]["auc"] <= 1.0
 
 
 def test_listing_commands_do_not_import_tensorflow():

@@ -5,7 +5,6 @@ The schema includes string features: they reach the replicas as the ids
 tensors, keras-team/keras#21172).
 """
 
-import functools
 import json
 import subprocess
 import sys
@@ -53,53 +52,52 @@ print(json.dumps(out))
 
 
 
-@functools.lru_cache(maxsize=None)
-def _run(name: str) -> dict:
-    """One strategy trained on one device and on two replicas, in a
-    subprocess of its own (tests on different workers then share no
-    work: one subprocess of every strategy trained them all twice)."""
-    result = subprocess.run([sys.executable, "-c", SCRIPT, name],
+def _run(*names: str) -> dict:
+    """Each strategy trained on one device and on two replicas, all in one
+    subprocess (its start and TensorFlow's import paid once)."""
+    result = subprocess.run([sys.executable, "-c", SCRIPT, *names],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.large
-@pytest.mark.parametrize("name", ["fixed", "uncertainty", "dwa"])
-def test_loss_only_strategies_match_one_replica(name):
-    runs = _run(name)
+def test_loss_only_strategies_match_one_replica():
+    runs = _run("fixed", "uncertainty", "dwa")
     assert runs["replicas"] == 2
-    one, two = runs[name]["one"], runs[name]["two"]
-    # The same batches split over two replicas give the one-device update:
-    # replica losses are shares of the global mean, gradients are summed.
-    for a, b in zip(one["weights"], two["weights"]):
-        np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-5)
-    for key in ("loss", "val_loss", "click_loss", "click_weight"):
-        assert two["history"][key] == pytest.approx(one["history"][key],
-                                                    rel=1e-3), key
-
-
-@pytest.mark.large
-@pytest.mark.parametrize("name", ["gradnorm", "pcgrad"])
-def test_task_gradient_strategies_train_on_two_replicas(name):
-    # Per-task gradients are formed on each replica's half batch, so these
-    # differ from one device by design; both must still train.
-    for label in ("one", "two"):
-        run = _run(name)[name][label]
-        assert run["history"]["val_loss"][-1] < 0.95 * run["before"], label
-        assert sum(run["history"][f"{t}_weight"][-1] for t in
-                   ("click", "watch_time", "interest")) == pytest.approx(
-                       3.0, rel=1e-5)
-
-
-@pytest.mark.large
-def test_logged_losses_are_undivided_means():
-    # With fixed unit weights the total is the sum of the task losses, in
-    # training and in validation, as on one device.
-    fixed = _run("fixed")["fixed"]["two"]["history"]
+    for name in ("fixed", "uncertainty", "dwa"):
+        one, two = runs[name]["one"], runs[name]["two"]
+        # The same batches split over two replicas give the one-device
+        # update: replica losses are shares of the global mean, gradients
+        # are summed.
+        for a, b in zip(one["weights"], two["weights"]):
+            np.testing.assert_allclose(b, a, rtol=2e-3, atol=2e-5,
+                                       err_msg=name)
+        for key in ("loss", "val_loss", "click_loss", "click_weight"):
+            assert two["history"][key] == pytest.approx(
+                one["history"][key], rel=1e-3), (name, key)
+    # The logged losses are undivided means: with fixed unit weights the
+    # total is the sum of the task losses, in training and in validation,
+    # as on one device.
+    fixed = runs["fixed"]["two"]["history"]
     tasks = ["click", "watch_time", "interest"]
     for prefix in ("", "val_"):
         for epoch in range(2):
             parts = sum(fixed[f"{prefix}{t}_loss"][epoch] for t in tasks)
             assert fixed[f"{prefix}loss"][epoch] == pytest.approx(
                 parts, rel=1e-4)
+
+
+@pytest.mark.large
+def test_task_gradient_strategies_train_on_two_replicas():
+    # Per-task gradients are formed on each replica's half batch, so these
+    # differ from one device by design; both must still train.
+    runs = _run("gradnorm", "pcgrad")
+    for name in ("gradnorm", "pcgrad"):
+        for label in ("one", "two"):
+            run = runs[name][label]
+            assert run["history"]["val_loss"][-1] < 0.95 * run["before"], \
+                (name, label)
+            assert sum(run["history"][f"{t}_weight"][-1] for t in
+                       ("click", "watch_time", "interest")) == \
+                pytest.approx(3.0, rel=1e-5)
