@@ -93,11 +93,15 @@ def test_train_command_rejects_unknown_recipe():
     assert "unknown recipe 'imagenet'" in result.stderr
 
 
-def test_quickstart_rejects_unknown_model(tmp_path):
-    result = _run("-m", "mtzoo.cli", "quickstart", "--model", "nope",
-                  "--output-dir", str(tmp_path))
-    assert result.returncode != 0
-    assert "invalid choice: 'nope'" in result.stderr
+def test_quickstart_rejects_unknown_model(tmp_path, capsys):
+    from mtzoo import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["quickstart", "--model", "nope", "--output-dir",
+                  str(tmp_path)])
+    assert exited.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_readme_test_command_is_what_ci_runs():
