@@ -2,6 +2,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Two test workers share two cores: OpenMP threads (gradient boosting's)
+# spin-waiting for a core the other worker holds cost more than they gain.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
