@@ -45,6 +45,17 @@ def test_layout_and_version_numbers(esmm_export, impression_features):
 
 def test_verify_in_a_fresh_process(esmm_export):
     _, path = esmm_export
+    # The command does not import TensorFlow itself: the check's process
+    # is the one that loads it.
+    code = ("import sys\nfrom mtzoo import cli\n"
+            f"code = cli.main(['export', 'verify', {str(path)!r}])\n"
+            "print(code, sorted(m for m in ('tensorflow', 'keras') "
+            "if m in sys.modules))")
+    command = subprocess.run([sys.executable, "-c", code],
+                             capture_output=True, text=True, timeout=300)
+    assert command.returncode == 0, command.stderr[-3000:]
+    assert "-> OK" in command.stdout
+    assert command.stdout.strip().splitlines()[-1] == "0 []"
     report = mtzoo.export.verify(path)
     # The rows through both signatures: one tensor per feature, and
     # serialized tf.Examples.
