@@ -37,8 +37,8 @@ import json, os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 # As a model server does, without Keras: TensorFlow loads Keras at import
-# (and Keras scikit-learn, SciPy and pandas) unless told to use the legacy
-# package, which is then only looked for. Seconds of every check.
+# (and through it scikit-learn, SciPy and pandas) unless told to use the
+# legacy package, which is then only looked for. Seconds of every check.
 legacy = os.environ.get("TF_USE_LEGACY_KERAS")
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 import tensorflow as tf
