@@ -166,7 +166,7 @@ def test_saved_models_do_not_depend_on_the_strategy(
         strategy, impressions, impression_features, tmp_path):
     tasks = synthetic.impression_tasks()
     model = mtzoo.models.mmoe(impression_features, tasks)
-    model.compile(weighting=strategy)
+    model.compile(weighting=strategy, run_eagerly=True)
     model.fit(mtzoo.data.from_dataframe(impressions[0].iloc[:512],
                                         impression_features, tasks,
                                         batch_size=256), epochs=1, verbose=0)
