@@ -260,3 +260,23 @@ def test_trees_send_missing_and_unseen_categories_as_scikit_learn_does(
     np.testing.assert_allclose(
         np.asarray(layer(queries.astype(np.float32))).reshape(-1),
         estimator.predict(queries), atol=1e-5)
+
+
+def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
+        impressions, impression_features, caplog):
+    import tensorflow as tf
+
+    from mtzoo.data import synthetic
+    from mtzoo.runs import steps
+
+    tasks = synthetic.impression_tasks()
+    rows = impressions[1].iloc[:300]  # a full batch and a smaller one
+    logger = tf.get_logger()
+    logger.addHandler(caplog.handler)
+    try:
+        for _ in range(3):
+            model = models.build("shared_bottom", impression_features, tasks)
+            steps.predict(model, rows, impression_features, batch_size=256)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -82,6 +82,7 @@ def run(config: RunConfig) -> dict:
                 "resumed_at_epoch": fitted.initial_epoch or None,
                 "strategy": config.strategy}
     if not chief:
+        distribution.wait_for_every_worker(strategy)
         return {**summary_, "chief": False, "output_dir": str(output)}
     model = trainer.model
     if multi_worker:
@@ -123,6 +124,8 @@ def run(config: RunConfig) -> dict:
         reporting.markdown_report(result, splits.tasks))
     _write_json(output / "metrics.json", result)
     fitted.checkpoint.remove()
+    if multi_worker:
+        distribution.wait_for_every_worker(strategy)
     result["output_dir"] = str(output)
     return result
 

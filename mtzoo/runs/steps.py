@@ -6,6 +6,7 @@ call the ones they need.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pathlib
 import shutil
 import tempfile
@@ -249,8 +250,30 @@ def _encoded_cache(splits) -> pathlib.Path | None:
 
 def predict(model, frame, features, batch_size: int = 4096) -> dict:
     """The model's outputs for a frame's rows."""
+    _quiet_tracing_of_distinct_models()
     dataset = data_lib.from_dataframe(frame, features, batch_size=batch_size)
     return model.predict(dataset, verbose=0)
+
+
+class _DistinctModelsTracing(logging.Filter):
+    """Drops TensorFlow's "5 out of the last 5 calls to ... triggered
+    tf.function retracing" warning. TensorFlow counts the traces of every
+    Keras model's predict step as one function's (it keys them by their
+    Python code), so a run that predicts with several models in a row (an
+    ensemble's candidates, a search's trials, a multi-worker chief's local
+    copy) sees it though each model traces its own step once per shape."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_tracing_of_distinct_models() -> None:
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    if not any(isinstance(f, _DistinctModelsTracing)
+               for f in logger.filters):
+        logger.addFilter(_DistinctModelsTracing())
 
 
 def evaluate(model, splits, catalogues: dict, *, split: str = "test",

@@ -65,6 +65,23 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
                                _has_chief(os.environ["TF_CONFIG"]))
 
 
+def wait_for_every_worker(strategy: tf.distribute.Strategy) -> None:
+    """Returns once every worker of `strategy` has called it (an all-reduce
+    of one number).
+
+    The other workers call it when they finish training and the chief when
+    it has written the outputs, so no worker's process ends while the chief
+    still works: the chief hosts the cluster's coordination service, which
+    reports a worker that stops sending heartbeats as crashed."""
+    @tf.function
+    def all_reduce_one():
+        return strategy.reduce(tf.distribute.ReduceOp.SUM,
+                               strategy.run(lambda: tf.constant(1.0)),
+                               axis=None)
+
+    all_reduce_one()
+
+
 def _has_chief(tf_config: str) -> bool:
     return bool(json.loads(tf_config).get("cluster", {}).get("chief"))
 
