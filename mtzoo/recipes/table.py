@@ -313,6 +313,9 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     if len(sample) and all(isinstance(v, (list, tuple, np.ndarray))
                            for v in sample):
         return "multi_categorical", "lists of values"
+    stray = _numbers_with_stray_values(series, values)
+    if stray:
+        return stray
     text = sample.astype(str)
     if len(text) and text.str.strip().str.match(DATE_PATTERN).mean() >= 0.95:
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
@@ -325,6 +328,33 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
     if mostly_words and long_or_unique:
         return "text", "mostly several words per value"
     return "categorical", f"{values.nunique():,} distinct strings"
+
+
+#: Share of a text column's values that must read as numbers for it to
+#: be numbers with a few stray values (a typo, a "?" for missing).
+MOSTLY_NUMBERS = 0.95
+
+
+def _numbers_with_stray_values(series: pd.Series,
+                               values: pd.Series) -> tuple | None:
+    """`("numeric", reason)` for a column of numbers that pandas read as
+    text because a few values are not numbers, naming them: training
+    then stops at the first of them with its line, instead of encoding
+    every distinct number as a category. None otherwise (ids with a
+    few letters stay categorical)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    read = numbers.notna()
+    if not len(values) or read.all() or read.mean() < MOSTLY_NUMBERS:
+        return None
+    kind, reason = kind_and_reason(numbers.rename(series.name))
+    if kind != "numeric":
+        return None
+    stray = values[~read]
+    shown = ", ".join(repr(str(v)) for v in stray.unique()[:3])
+    verb = "is" if len(stray) == 1 else "are"
+    return "numeric", (
+        f"{reason}, but {len(stray):,} of {len(values):,} values {verb} "
+        f"not: {shown}; blank them to mark them missing")
 
 
 def _unix_time_unit(series: pd.Series, values: pd.Series) -> str | None:

@@ -197,6 +197,10 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
                                                 "%m/%d/%Y %H:%M"),
         "timestamp": 1_700_000_000 + np.arange(rows) * 60,
         "event_time_ms": 1_600_000_000_000 + np.arange(rows) * 1000,
+        # Prices with one typo: numbers, the typo named (not 2,000
+        # distinct strings).
+        "price": np.where(np.arange(rows) == 16, "1O.5",
+                          rng.lognormal(2, 1, rows).round(2).astype(str)),
     }).to_csv(tmp_path / "lectures.csv", index=False)
     code = ("import sys\nfrom mtzoo import cli\n"
             "code = cli.main(['init-config', 'lectures.csv'])\n"
@@ -208,6 +212,8 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "[] 0"
     assert "  s: categorical (integers 1..300, nearly all used" in done.stdout
     assert "  votes: numeric (integers from" in done.stdout
+    assert ("  price: numeric (numbers, but 1 of 2,000 values is not: "
+            "'1O.5'; blank them") in done.stdout
     assert ("  taken on: time, not a feature (dates and times from "
             "2024-01-01 to 2024-03-24)") in done.stdout
     assert ("  timestamp: time, not a feature (dates and times from "
@@ -217,7 +223,7 @@ def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
     config = table.tomllib.loads((tmp_path / "lectures.toml").read_text())
     assert {c: f["kind"] for c, f in config["features"].items()} == {
         "s": "categorical", "year": "numeric", "votes": "numeric",
-        "score": "numeric", "d": "categorical"}
+        "score": "numeric", "d": "categorical", "price": "numeric"}
     assert "  d: categorical (integers 0..149, nearly all used" in \
         done.stdout and "(whole numbers, some missing)" in done.stdout
     # Rows with a time are events: split by the first time column.
