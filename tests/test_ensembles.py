@@ -69,6 +69,32 @@ def test_the_keras_linear_model_predicts_what_scikit_learn_does(numeric,
                                    atol=1e-6)
 
 
+@pytest.mark.parametrize("numeric", [True, False])
+def test_the_constant_model_predicts_the_training_rows_constant(numeric,
+                                                                 tmp_path):
+    splits = _splits(numeric)
+    design, fitted = baselines.fitted(splits, seed=0)
+    fits = {task: fit["constant"] for task, fit in fitted.items()}
+    model = baselines.constant_model(design, fits, splits.features,
+                                     splits.tasks)
+    encoded = data.encoded_arrays(splits.test, splits.features)
+    predicted = model.predict(encoded, verbose=0)
+    train = splits.train
+    expected = {"clicked": [train["clicked"].mean()],
+                "spend": [train["spend"].mean()],
+                # "top" never occurs in the training rows.
+                "tier": [(train["tier"] == "low").mean(),
+                         (train["tier"] == "high").mean(), 0.0]}
+    for task, row in expected.items():
+        np.testing.assert_allclose(
+            predicted[task], np.tile(row, (len(splits.test), 1)), atol=1e-5)
+    models.save_model(model, tmp_path / "constant.keras")
+    reloaded = models.load_model(tmp_path / "constant.keras")  # safe mode
+    again = reloaded.predict(encoded, verbose=0)
+    for task in expected:
+        np.testing.assert_allclose(again[task], predicted[task], atol=1e-6)
+
+
 def test_selection_takes_each_tasks_best_models_and_never_scores_lower():
     rng = np.random.default_rng(0)
     rows = 2_000

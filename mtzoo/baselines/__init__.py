@@ -15,11 +15,11 @@ baselines = mtzoo.baselines.fit_and_score(splits, seed=0)
 baselines["click"]["gradient_boosting"]["auc"]
 ```
 
-The gradient-boosting and linear baselines also come as Keras models over
-the encoded features, predicting what scikit-learn's fitted models do
-(`design, fits = fitted(splits)`; `boosted_model` and `linear_model` of
-`design`, each task's fit and the splits' features and tasks), which a
-search's ensemble may join (`mtzoo.runs.ensembles`).
+The baselines also come as Keras models over the encoded features,
+predicting what scikit-learn's fitted models (and the constant) do
+(`design, fits = fitted(splits)`; `boosted_model`, `linear_model` and
+`constant_model` of `design`, each task's fit and the splits' features and
+tasks), which a run's ensemble may join (`mtzoo.runs.ensembles`).
 """
 
 from mtzoo.baselines.design import Design
@@ -30,9 +30,10 @@ from mtzoo.baselines.fit import fit_score_and_keep
 from mtzoo.baselines.fit import fitted
 from mtzoo.baselines.fit import losses
 from mtzoo.baselines.fit import validation_targets
+from mtzoo.baselines.keras_linear import constant_model
 from mtzoo.baselines.keras_linear import linear_model
 from mtzoo.baselines.keras_trees import boosted_model
 
 __all__ = ["MAX_TRAIN_ROWS", "NAMES", "Design", "boosted_model",
-           "fit_and_score", "fit_score_and_keep", "fitted", "linear_model",
-           "losses", "validation_targets"]
+           "constant_model", "fit_and_score", "fit_score_and_keep",
+           "fitted", "linear_model", "losses", "validation_targets"]

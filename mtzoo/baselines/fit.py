@@ -78,7 +78,10 @@ def _task_fits(task, design, train, validation, seed) -> dict:
     best = _fit_linear(task, linear, y, w, validation,
                        rows["validation"] if validated else None)
     best.seconds = round(time.perf_counter() - start, 2)
-    return {"gradient_boosting": boosted, "linear": best}
+    constant = ConstantFit(models.constant(task, y["train"], w["train"],
+                                           1)[0])
+    return {"gradient_boosting": boosted, "linear": best,
+            "constant": constant}
 
 
 def _fits(tasks, design, train, validation, seed) -> dict:
@@ -113,10 +116,18 @@ def _fit_task(task, fits, train, validation, test) -> dict:
             task, best.estimator, _rows_of(test.linear, rows["test"]))),
         "validation_score": best.score, "strength": best.strength,
         "converged": best.converged, "seconds": best.seconds}
-    y, w = _labels(task, {"train": train}, rows)
-    results["constant"] = _score(task, test, rows["test"], models.constant(
-        task, y["train"], w["train"], int(rows["test"].sum())))
+    results["constant"] = _score(task, test, rows["test"], np.tile(
+        fits["constant"].output, (int(rows["test"].sum()), 1)))
     return results
+
+
+@dataclasses.dataclass
+class ConstantFit:
+    """A task's constant baseline: its output for every row, the
+    training rows' mean label (regression, binary) or class frequencies
+    (multiclass)."""
+
+    output: np.ndarray
 
 
 @dataclasses.dataclass
@@ -268,10 +279,10 @@ def _designed(splits, tasks, names, seed: int, max_train_rows: int):
 def fitted(splits, *, seed: int = 0,
            max_train_rows: int = MAX_TRAIN_ROWS) -> tuple:
     """`(design, {task: {"gradient_boosting": BoostedFit, "linear":
-    LinearFit}})`: each ranking task's baselines as `fit_and_score` fits
-    them (on the same rows, chosen on the validation rows), kept to be
-    served (`mtzoo.baselines.keras_linear`, `keras_trees`). Tasks without
-    labelled training rows are left out."""
+    LinearFit, "constant": ConstantFit}})`: each ranking task's baselines
+    as `fit_and_score` fits them (on the same rows, chosen on the
+    validation rows), kept to be served (`mtzoo.baselines.keras_linear`,
+    `keras_trees`). Tasks without labelled training rows are left out."""
     tasks = tasks_lib.ranking_tasks(splits.tasks)
     design, (train, validation) = _designed(
         splits, tasks, ("train", "validation"), seed, max_train_rows)

@@ -12,6 +12,8 @@ units (Ridge is fitted on the labels as they are).
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -48,6 +50,53 @@ def linear_model(design, fits: dict, features, tasks, *, name="linear"):
     """A `MultiTaskModel` predicting each task of `fits` (task name ->
     `mtzoo.baselines.fit.LinearFit`) from the encoded features, as the
     fitted estimators do on `design`'s matrices."""
+    return _linear_model(design, {task: fit.estimator
+                                  for task, fit in fits.items()},
+                         features, tasks, name=name)
+
+
+def constant_model(design, fits: dict, features, tasks, *,
+                   name="constant"):
+    """A `MultiTaskModel` predicting each task's constant (task name ->
+    `mtzoo.baselines.fit.ConstantFit`) whatever the inputs: a linear model
+    whose coefficients are 0 and whose intercepts give the constant."""
+    columns = len(design.scale[0]) + sum(design.id_rows.values())
+    task_of = {task.name: task for task in tasks}
+    return _linear_model(design, {
+        task: _Intercepts.giving(task_of[task], fit.output, columns)
+        for task, fit in fits.items()}, features, tasks, name=name)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Intercepts:
+    """The attributes `_coefficients` reads of a fitted scikit-learn
+    linear model, for one with zero coefficients."""
+
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    classes_: np.ndarray
+
+    @classmethod
+    def giving(cls, task, output, columns: int) -> "_Intercepts":
+        """Intercepts whose output activation gives `output` (a
+        regression's value, a binary task's probability of 1, or class
+        probabilities)."""
+        output = np.asarray(output, np.float64).reshape(-1)
+        if not task.classifier:
+            return cls(np.zeros((1, columns)), output, np.arange(0))
+        if task.output_units == 1:
+            p = np.clip(output[0], 1e-7, 1 - 1e-7)
+            return cls(np.zeros((1, columns)), np.log([p / (1 - p)]),
+                       np.arange(2))
+        seen = np.flatnonzero(output > 0)
+        logits = np.log(output[seen])
+        if len(seen) == 2:  # one logit against the first class, as fitted
+            return cls(np.zeros((1, columns)), logits[1:] - logits[0], seen)
+        return cls(np.zeros((len(seen), columns)), logits, seen)
+
+
+def _linear_model(design, estimators: dict, features, tasks, *, name):
+    """`linear_model` of fitted estimators (task name -> estimator)."""
     from mtzoo.layers import IdLinear
     from mtzoo.models import blocks
 
@@ -61,9 +110,9 @@ def linear_model(design, fits: dict, features, tasks, *, name="linear"):
     mean, std = design.scale
     width = len(mean)
     outputs, weights = {}, []
-    fitted_tasks = [t for t in tasks if t.name in fits]
+    fitted_tasks = [t for t in tasks if t.name in estimators]
     for task in fitted_tasks:
-        coef, intercept = _coefficients(task, fits[task.name].estimator)
+        coef, intercept = _coefficients(task, estimators[task.name])
         units = coef.shape[1]
         terms, offset = [], width
         if width:

@@ -3,9 +3,11 @@ network, the baselines and a search's other trials, chosen on the
 validation split (ensemble selection, Caruana, Niculescu-Mizil, Crew and
 Ksikes, "Ensemble selection from libraries of models", ICML 2004).
 
-The gradient-boosting and linear baselines a run fits on its rows join as
-two models (`mtzoo.baselines.boosted_model`, `linear_model`), so a task
-that a baseline predicts better than the network can take it; every trial
+The gradient-boosting, linear and constant baselines a run fits on its
+rows join as three models (`mtzoo.baselines.boosted_model`,
+`linear_model`, `constant_model`), so a task that a baseline predicts
+better than the network can take it (the constant: a task the rows do not
+predict, where any model's departures from the mean are noise); every trial
 of `--tune` trains one more model on the same rows, of which the search
 keeps one.
 Ensemble selection starts, per task, from the model that scores best on
@@ -184,8 +186,9 @@ def combinable(model, tasks) -> bool:
 
 def baseline_members(splits, seed: int, bins: int | None,
                      fitted: tuple | None = None) -> list[Member]:
-    """The run's gradient-boosting and linear baselines of every ranking
-    task as members (`mtzoo.baselines.boosted_model`, `linear_model`);
+    """The run's gradient-boosting, linear and constant baselines of every
+    ranking task as members (`mtzoo.baselines.boosted_model`,
+    `linear_model`, `constant_model`);
     none when a task has no baselines (no labelled training rows).
     `fitted`: the baselines the run already fitted on these splits
     (`(design, fits)`, as `mtzoo.baselines.fitted` gives them), fitted
@@ -197,7 +200,8 @@ def baseline_members(splits, seed: int, bins: int | None,
         return []
     members = []
     for name, build in (("gradient_boosting", baselines.boosted_model),
-                        ("linear", baselines.linear_model)):
+                        ("linear", baselines.linear_model),
+                        ("constant", baselines.constant_model)):
         chosen = {task: fit[name] for task, fit in fits.items()}
         members.append(Member(name, build(
             design, chosen, splits.features, splits.tasks, name=name),

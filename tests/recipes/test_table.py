@@ -153,9 +153,9 @@ batch_size = 128
     assert metrics["test"]["tasks"]["stars"]["classes"] == [
         "1", "2", "3", "4", "5"]
     assert float(answer["recommended"][0, 0]) > 0.5
-    # The network and both baselines were candidates of each task's
+    # The network and the three baselines were candidates of each task's
     # ensemble, whatever it chose (the SavedModel above serves it).
-    assert metrics["ensemble"]["candidates"] == 3
+    assert metrics["ensemble"]["candidates"] == 4
     assert set(metrics["ensemble"]["weights"]) == {"stars", "recommended"}
     assert "## Ensemble" in (output / "report.md").read_text()
 
