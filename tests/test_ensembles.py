@@ -44,41 +44,44 @@ def _splits(numeric: bool = True):
                   frame.iloc[1_000:], features, tasks)
 
 
+def _baseline_predictions(name, build, numeric, tmp_path):
+    """`(splits, design, fits, encoded, predicted)`: the `name` baseline of
+    `_splits(numeric)` as a Keras model, its predictions on the test rows,
+    checked to come back unchanged from a `.keras` file (safe mode)."""
+    splits = _splits(numeric)
+    design, fitted = baselines.fitted(splits, seed=0)
+    fits = {task: fit[name] for task, fit in fitted.items()}
+    model = build(design, fits, splits.features, splits.tasks)
+    encoded = data.encoded_arrays(splits.test, splits.features)
+    predicted = model.predict(encoded, verbose=0)
+    models.save_model(model, tmp_path / f"{name}.keras")
+    again = models.load_model(tmp_path / f"{name}.keras").predict(
+        encoded, verbose=0)
+    for task in splits.tasks:
+        np.testing.assert_allclose(again[task.name], predicted[task.name],
+                                   atol=1e-6)
+    return splits, design, fits, encoded, predicted
+
+
 @pytest.mark.parametrize("numeric", [True, False])
 def test_the_keras_linear_model_predicts_what_scikit_learn_does(numeric,
                                                                 tmp_path):
-    splits = _splits(numeric)
-    design, fitted = baselines.fitted(splits, seed=0)
-    fits = {task: fit["linear"] for task, fit in fitted.items()}
-    model = baselines.linear_model(design, fits, splits.features,
-                                   splits.tasks)
-    encoded = data.encoded_arrays(splits.test, splits.features)
+    splits, design, fits, encoded, predicted = _baseline_predictions(
+        "linear", baselines.linear_model, numeric, tmp_path)
     matrix = design.linear(encoded)
-    predicted = model.predict(encoded, verbose=0)
     for task in splits.tasks:
         expected = baseline_models.output(task, fits[task.name].estimator,
                                           matrix)
         np.testing.assert_allclose(predicted[task.name], expected,
                                    atol=2e-5)
     assert predicted["tier"][:, 2].max() < 1e-6  # never seen in training
-    models.save_model(model, tmp_path / "linear.keras")
-    reloaded = models.load_model(tmp_path / "linear.keras")  # safe mode
-    again = reloaded.predict(encoded, verbose=0)
-    for task in splits.tasks:
-        np.testing.assert_allclose(again[task.name], predicted[task.name],
-                                   atol=1e-6)
 
 
 @pytest.mark.parametrize("numeric", [True, False])
 def test_the_constant_model_predicts_the_training_rows_constant(numeric,
                                                                  tmp_path):
-    splits = _splits(numeric)
-    design, fitted = baselines.fitted(splits, seed=0)
-    fits = {task: fit["constant"] for task, fit in fitted.items()}
-    model = baselines.constant_model(design, fits, splits.features,
-                                     splits.tasks)
-    encoded = data.encoded_arrays(splits.test, splits.features)
-    predicted = model.predict(encoded, verbose=0)
+    splits, _, _, _, predicted = _baseline_predictions(
+        "constant", baselines.constant_model, numeric, tmp_path)
     train = splits.train
     expected = {"clicked": [train["clicked"].mean()],
                 "spend": [train["spend"].mean()],
@@ -88,11 +91,6 @@ def test_the_constant_model_predicts_the_training_rows_constant(numeric,
     for task, row in expected.items():
         np.testing.assert_allclose(
             predicted[task], np.tile(row, (len(splits.test), 1)), atol=1e-5)
-    models.save_model(model, tmp_path / "constant.keras")
-    reloaded = models.load_model(tmp_path / "constant.keras")  # safe mode
-    again = reloaded.predict(encoded, verbose=0)
-    for task in expected:
-        np.testing.assert_allclose(again[task], predicted[task], atol=1e-6)
 
 
 def test_selection_takes_each_tasks_best_models_and_never_scores_lower():
