@@ -129,6 +129,29 @@ def test_selection_takes_each_tasks_best_models_and_never_scores_lower():
     assert scores["spend"]["ensemble"] > scores["spend"]["best_single"]
 
 
+def test_a_member_taken_alone_is_never_mixed_in():
+    rng = np.random.default_rng(0)
+    rows = 2_000
+    truth = rng.normal(size=rows)
+    spend = truth + rng.normal(size=rows)
+    tasks = [T.regression("spend")]
+    weights = {"spend": np.ones(rows)}
+    mean = np.full((rows, 1), spend.mean())
+    # The signal overshot by half: shrinking it toward the mean helps.
+    overshoot = {"spend": 1.5 * truth[:, None]}
+    chosen, _ = ensembles.select([overshoot, {"spend": mean}],
+                                 {"spend": spend}, weights, tasks)
+    assert chosen["spend"][1] > 0
+    chosen, _ = ensembles.select([overshoot, {"spend": mean}],
+                                 {"spend": spend}, weights, tasks, alone={1})
+    assert chosen["spend"] == [1.0, 0.0]
+    # Where no model beats the mean, it is taken by itself.
+    noise = {"spend": rng.normal(size=(rows, 1))}
+    chosen, _ = ensembles.select([noise, {"spend": mean}],
+                                 {"spend": spend}, weights, tasks, alone={1})
+    assert chosen["spend"] == [0.0, 1.0]
+
+
 def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):
     splits = _splits()
     design, fitted = baselines.fitted(splits, seed=0)

@@ -6,8 +6,9 @@ Ksikes, "Ensemble selection from libraries of models", ICML 2004).
 The gradient-boosting, linear and constant baselines a run fits on its
 rows join as three models (`mtzoo.baselines.boosted_model`,
 `linear_model`, `constant_model`), so a task that a baseline predicts
-better than the network can take it (the constant: a task the rows do not
-predict, where any model's departures from the mean are noise); every trial
+better than the network can take it (the constant, alone: a task the
+rows do not predict, where any model's departures from the mean are
+noise); every trial
 of `--tune` trains one more model on the same rows, of which the search
 keeps one.
 Ensemble selection starts, per task, from the model that scores best on
@@ -40,15 +41,17 @@ MIN_GAIN = 1e-4
 @dataclasses.dataclass
 class Member:
     """A trained model that may join: its name in reports (`final`,
-    `trial_<n>`) and what it was trained with."""
+    `trial_<n>`) and what it was trained with. A member `alone` is taken
+    only by itself, never mixed with others (the constant)."""
 
     name: str
     model: object
     settings: dict
+    alone: bool = False
 
 
 def select(predictions: list[dict], labels: dict, weights: dict, tasks,
-           rounds: int = ROUNDS) -> tuple[dict, dict]:
+           rounds: int = ROUNDS, alone=()) -> tuple[dict, dict]:
     """`(chosen, scores)`: per task, the weight of each of `predictions`
     (one dict of task outputs per model, on the validation rows) in its
     ensemble, and the validation metric of the best single model and of
@@ -61,7 +64,14 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     split by time, a model that degrades away from the training period
     (trees beyond the range of their training values) shows it in the
     later half. The ensemble kept is the best by that score along the
-    way, so it never scores below the best single model by it."""
+    way, so it never scores below the best single model by it.
+
+    The members whose indices are in `alone` are taken only by themselves,
+    when they score best: the constant takes a task no model predicts
+    better than the training mean, but mixed in it shrinks the others
+    toward the training period's mean, which a drifting table punishes
+    (a weather table split by time: one task's test skill 0.18 alone
+    against -0.30 with the constant mixed in)."""
     chosen, scores = {}, {}
     for task in tasks:
         rows = weights[task.name] > 0
@@ -89,10 +99,12 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         counts[first] = 1
         total, best = outputs[first].copy(), singles[first]
         best_counts = counts.copy()
-        for _ in range(rounds):
+        mixable = [i not in alone for i in range(len(outputs))]
+        for _ in range(rounds if mixable[first] else 0):
             size = counts.sum() + 1
-            trial_scores = [score((total + output) / size)
-                            for output in outputs]
+            trial_scores = [score((total + output) / size) if mixable[i]
+                            else -np.inf
+                            for i, output in enumerate(outputs)]
             pick = int(np.argmax(trial_scores))
             counts[pick] += 1
             total += outputs[pick]
@@ -206,7 +218,7 @@ def baseline_members(splits, seed: int, bins: int | None,
         members.append(Member(name, build(
             design, chosen, splits.features, splits.tasks, name=name),
             {"model": f"{name.replace('_', ' ')} baseline",
-             "piecewise_linear_bins": bins}))
+             "piecewise_linear_bins": bins}, alone=name == "constant"))
     return members
 
 
@@ -226,7 +238,9 @@ def ensemble(final: Member, others: list[Member], splits, *,
     labels, weights = data_lib.label_arrays(frame, splits.tasks)
     predictions = _predict_each(members, frame, splits.features,
                                 splits.tasks, batch_size)
-    chosen, scores = select(predictions, labels, weights, splits.tasks)
+    chosen, scores = select(predictions, labels, weights, splits.tasks,
+                            alone={i for i, m in enumerate(members)
+                                   if m.alone})
     record = {
         "validation": scores,
         "members": {m.name: m.settings for i, m in enumerate(members)
