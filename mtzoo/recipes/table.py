@@ -346,9 +346,11 @@ def _numbers_with_stray_values(series: pd.Series,
     read = numbers.notna()
     if not len(values) or read.all() or read.mean() < MOSTLY_NUMBERS:
         return None
-    kind, reason = kind_and_reason(numbers.rename(series.name))
-    if kind != "numeric":
+    present = numbers[read]
+    whole = bool(np.all(np.mod(present.to_numpy(), 1) == 0))
+    if whole and _categories_reason(series, present.astype(np.int64)):
         return None
+    reason = _integers_reason(present) if whole else "numbers"
     stray = values[~read]
     shown = ", ".join(repr(str(v)) for v in stray.unique()[:3])
     verb = "is" if len(stray) == 1 else "are"
@@ -376,21 +378,33 @@ def _time_range(times: pd.Series) -> str:
 
 
 def _integer_kind(series: pd.Series, values: pd.Series) -> tuple[str, str]:
+    categories = _categories_reason(series, values)
+    if categories:
+        return "categorical", categories
+    return "numeric", _integers_reason(values)
+
+
+def _integers_reason(values: pd.Series) -> str:
+    return f"integers from {int(values.min())} to {int(values.max())}"
+
+
+def _categories_reason(series: pd.Series, values: pd.Series) -> str | None:
+    """Why a column's integers are categories (few distinct values, or
+    ids), or None when they are amounts."""
     distinct = values.nunique()
     if distinct <= 20:
-        return "categorical", f"{distinct} distinct integers"
+        return f"{distinct} distinct integers"
     name = str(series.name or "").lower().replace(" ", "_")
     if name.endswith("id"):
-        return "categorical", "integers in a column named like an id"
+        return "integers in a column named like an id"
     low, high = int(values.min()), int(values.max())
     dense = distinct >= 0.5 * (high - low + 1)
     repeats = len(values) / distinct
     if low in (0, 1) and dense and repeats >= 2:
-        return "categorical", (
-            f"integers {low}..{high}, nearly all used, each seen "
-            f"{repeats:.0f} times on average: ids (set numeric if they "
-            f"are amounts)")
-    return "numeric", f"integers from {low} to {high}"
+        return (f"integers {low}..{high}, nearly all used, each seen "
+                f"{repeats:.0f} times on average: ids (set numeric if they "
+                f"are amounts)")
+    return None
 
 
 def feature_specs(config: dict, frame: pd.DataFrame) -> list:

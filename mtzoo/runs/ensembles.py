@@ -6,11 +6,9 @@ Ksikes, "Ensemble selection from libraries of models", ICML 2004).
 The gradient-boosting, linear and constant baselines a run fits on its
 rows join as three models (`mtzoo.baselines.boosted_model`,
 `linear_model`, `constant_model`), so a task that a baseline predicts
-better than the network can take it (the constant, alone: a task the
-rows do not predict, where any model's departures from the mean are
-noise); every trial
-of `--tune` trains one more model on the same rows, of which the search
-keeps one.
+better than the network can take it (the constant only alone: a task the
+rows do not predict); every trial of `--tune` trains one more model on
+the same rows, of which the search keeps one.
 Ensemble selection starts, per task, from the model that scores best on
 the validation split and adds models one at a time, with replacement,
 while the mean of their predictions raises the task's primary metric;

@@ -13,6 +13,7 @@ import tempfile
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from mtzoo import data as data_lib
 from mtzoo import evaluation
@@ -268,8 +269,6 @@ class _DistinctModelsTracing(logging.Filter):
 
 
 def _quiet_tracing_of_distinct_models() -> None:
-    import tensorflow as tf
-
     logger = tf.get_logger()
     if not any(isinstance(f, _DistinctModelsTracing)
                for f in logger.filters):
