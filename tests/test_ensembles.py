@@ -311,6 +311,8 @@ def test_trees_send_missing_and_unseen_categories_as_scikit_learn_does(
 
 def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
         impressions, impression_features, caplog):
+    import logging
+
     import tensorflow as tf
 
     from mtzoo.data import synthetic
@@ -327,3 +329,14 @@ def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
     finally:
         logger.removeHandler(caplog.handler)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+    # TensorFlow warns at most twice a process, so the warning may have
+    # been spent before: the logger itself must drop it, and nothing else.
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 0,
+                                 message, None, None)
+
+    assert not logger.filter(record(
+        "5 out of the last 5 calls to <function one_step_on_data> "
+        "triggered tf.function retracing. Tracing is expensive"))
+    assert logger.filter(record("another warning"))
