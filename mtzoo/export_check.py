@@ -48,7 +48,7 @@ else:
     os.environ["TF_USE_LEGACY_KERAS"] = legacy
 from tensorflow_serving.apis import prediction_log_pb2
 
-path = sys.argv[1]
+path, warmup_file, expected_file, default_signature = sys.argv[1:5]
 assert "mtzoo" not in sys.modules
 try:
     loaded = tf.saved_model.load(path)
@@ -59,23 +59,21 @@ except (RuntimeError, tf.errors.NotFoundError) as error:
     # tensorflow-text (which loads Keras).
     import tensorflow_text  # noqa: F401
     loaded = tf.saved_model.load(path)
-serve = loaded.signatures["serving_default"]
+serve = loaded.signatures[default_signature]
 signatures = {}
-extra = os.path.join(path, "assets.extra")
-expected = json.load(open(os.path.join(extra, "mtzoo_expected_outputs.json")))
+expected = json.load(open(expected_file))
 worst = 0.0
 requests = 0
-for record in tf.data.TFRecordDataset(
-        os.path.join(extra, "tf_serving_warmup_requests")):
+for record in tf.data.TFRecordDataset(warmup_file):
     log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
     request = log.predict_log.request
-    name = request.model_spec.signature_name or "serving_default"
+    name = request.model_spec.signature_name or default_signature
     inputs = {k: tf.constant(tf.make_ndarray(v))
               for k, v in request.inputs.items()}
     outputs = loaded.signatures[name](**inputs)
     signatures[name] = signatures.get(name, 0) + 1
-    for name, values in expected.items():
-        got = outputs[name].numpy()
+    for output, values in expected.items():
+        got = outputs[output].numpy()
         worst = max(worst, float(np.max(np.abs(got - np.asarray(values)))))
     requests += 1
 print(json.dumps({
@@ -124,7 +122,8 @@ def verify(path, tolerance: float = 1e-5) -> dict:
             f"'{version_dir}' has no warm-up requests with expected "
             f"outputs; export it with `warmup_inputs=`.")
     result = subprocess.run(
-        [sys.executable, "-c", _VERIFY_SCRIPT, str(version_dir)],
+        [sys.executable, "-c", _VERIFY_SCRIPT, str(version_dir),
+         str(extra / WARMUP_FILE), str(extra / EXPECTED_FILE), SIGNATURE],
         capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(
