@@ -302,9 +302,7 @@ def kind_and_reason(series: pd.Series) -> tuple[str, str]:
             return None, _time_range(pd.to_datetime(values, unit=unit))
         return _integer_kind(series, values)
     if pd.api.types.is_numeric_dtype(series):
-        whole = len(values) and np.all(np.mod(values.to_numpy(), 1) == 0) \
-            and values.abs().max() < 2**53
-        if whole and len(values) < len(series):
+        if _whole_numbers(values) and len(values) < len(series):
             # Integers with missing values load as floats.
             kind, reason = _integer_kind(series, values.astype(np.int64))
             return kind, f"{reason} (whole numbers, some missing)"
@@ -347,7 +345,7 @@ def _numbers_with_stray_values(series: pd.Series,
     if not len(values) or read.all() or read.mean() < MOSTLY_NUMBERS:
         return None
     present = numbers[read]
-    whole = bool(np.all(np.mod(present.to_numpy(), 1) == 0))
+    whole = _whole_numbers(present)
     if whole and _categories_reason(series, present.astype(np.int64)):
         return None
     reason = _integers_reason(present) if whole else "numbers"
@@ -382,6 +380,12 @@ def _integer_kind(series: pd.Series, values: pd.Series) -> tuple[str, str]:
     if categories:
         return "categorical", categories
     return "numeric", _integers_reason(values)
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    """Whether every value is a whole number that int64 holds exactly."""
+    return bool(len(values) and np.all(np.mod(values.to_numpy(), 1) == 0)
+                and values.abs().max() < 2**53)
 
 
 def _integers_reason(values: pd.Series) -> str:
