@@ -83,16 +83,22 @@ def _run_in_child(config, queue) -> None:
         queue.put(("error", f"{type(error).__name__}: {error}"))
 
 
-def run_isolated(config) -> dict:
-    """`mtzoo.runs.run(config)` in a fresh process, without an export or
-    baselines (benchmarks fit their own anchors), in a temporary folder;
-    returns its `metrics.json` content. No run inherits another's random
-    state, compiled functions or memory."""
+def _benchmark_config(config, folder):
+    """`config` without an export or baselines (benchmarks fit their own
+    anchors), writing to `folder`."""
     import dataclasses
 
+    return dataclasses.replace(config, output_dir=folder, export=False,
+                               baselines=False)
+
+
+def run_isolated(config) -> dict:
+    """`mtzoo.runs.run(config)` in a fresh process, without an export or
+    baselines, in a temporary folder; returns its `metrics.json` content.
+    No run inherits another's random state, compiled functions or
+    memory."""
     with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(config, output_dir=folder, export=False,
-                                     baselines=False)
+        config = _benchmark_config(config, folder)
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         child = context.Process(target=_run_in_child, args=(config, queue))
@@ -103,6 +109,15 @@ def run_isolated(config) -> dict:
         raise RuntimeError(f"{config.recipe} / {config.model} failed: "
                            f"{result}")
     return result
+
+
+def run_in_this_process(config) -> dict:
+    """What `run_isolated` returns, computed in this process: without a
+    process start, for checks of a benchmark's own logic."""
+    from mtzoo import runs
+
+    with tempfile.TemporaryDirectory() as folder:
+        return runs.run(_benchmark_config(config, folder))
 
 
 def median_seconds(function, repeats: int) -> float:

@@ -165,8 +165,9 @@ def export_saved_model(
         if warmup_inputs is not None:
             _write_warmup(extra / WARMUP_FILE, model_name, warmup_inputs,
                           specs)
-            expected = serving.predict(_as_tensors(warmup_inputs),
-                                       verbose=0)
+            # Called eagerly: a traced predict step costs more than these
+            # few rows.
+            expected = serving(_as_tensors(warmup_inputs))
             (extra / EXPECTED_FILE).write_text(json.dumps(
                 {k: np.asarray(v).tolist() for k, v in expected.items()}))
         os.replace(written, target)

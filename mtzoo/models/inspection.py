@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from mtzoo.layers import GATE_LAYERS
 
@@ -36,4 +37,13 @@ def gate_weights(model: keras.Model, x, batch_size: int = 1024
                  ) -> dict[str, np.ndarray]:
     """Gate weights of `model` on inputs `x` (a dict of arrays or a
     `tf.data.Dataset` of feature dicts), keyed by gate layer name."""
-    return gate_model(model).predict(x, batch_size=batch_size, verbose=0)
+    gates = gate_model(model)
+    if isinstance(x, tf.data.Dataset):
+        return gates.predict(x, verbose=0)
+    # Arrays are called eagerly, `batch_size` rows at a time: tracing a
+    # predict step costs more than the few thousand rows a report plots.
+    rows = max(int(next(iter(x.values())).shape[0]), 1)
+    parts = [gates({k: v[i:i + batch_size] for k, v in x.items()})
+             for i in range(0, rows, batch_size)]
+    return {name: np.concatenate([np.asarray(p[name]) for p in parts])
+            for name in parts[0]}

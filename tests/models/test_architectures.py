@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import mtzoo
 from mtzoo.data import synthetic
@@ -123,6 +124,14 @@ def test_gate_weights_are_exposed(name, trained, impressions,
     if name == "mmoe":
         assert set(weights) == {"gate_click", "gate_watch_time",
                                 "gate_interest"}
+        # In slices of 4 rows, and from a dataset: the same weights.
+        sliced = mtzoo.models.gate_weights(model, x, batch_size=4)
+        streamed = mtzoo.models.gate_weights(
+            model, tf.data.Dataset.from_tensor_slices(x).batch(3))
+        for other in (sliced, streamed):
+            for gate, values in weights.items():
+                np.testing.assert_allclose(other[gate], values, rtol=1e-5,
+                                           atol=1e-6)
 
 
 def test_ungated_model_has_no_gates(impression_features):

@@ -123,9 +123,16 @@ def masked_data(impressions, impression_features):
     return train
 
 
+#: Every strategy on MMoE's three kinds of task; the two funnel
+#: architectures (ESMM's product of towers, AITM's calibrated transfer) each
+#: with a strategy that reweights losses and one that reshapes gradients.
+TRAINED = ([("mmoe", strategy) for strategy in STRATEGIES]
+           + [("esmm", "uncertainty"), ("esmm", "gradnorm"),
+              ("aitm", "dwa"), ("aitm", "pcgrad")])
+
+
 @pytest.mark.large
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("name", ["mmoe", "esmm", "aitm"])
+@pytest.mark.parametrize(("name", "strategy"), TRAINED)
 def test_every_strategy_trains_with_masks_and_weights(
         strategy, name, masked_data, impression_features):
     if name == "esmm":
