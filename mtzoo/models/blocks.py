@@ -10,6 +10,7 @@ import keras
 from mtzoo import catalog
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
+from mtzoo.keras_rs_import import keras_rs
 from mtzoo.layers import MLP
 from mtzoo.layers import ExpertBank
 from mtzoo.layers import ExpertMixture
@@ -191,9 +192,7 @@ def dot_products(parts: dict, names, size: int, *, l2=0.0,
         raise ValueError(
             f"`dot_interaction` needs at least two features to pair; the "
             f"model has {len(names)}: {list(names)}.")
-    # Imported here for the reason `cross` gives.
-    from keras_rs.layers import DotInteraction
-
+    DotInteraction = keras_rs().layers.DotInteraction
     projected = [keras.layers.Dense(size, kernel_regularizer=regularizer(l2),
                                     name=f"{name}_{n}")(parts[n])
                  for n in names]
@@ -211,10 +210,7 @@ def cross(x, layers: int, *, l2=0.0, name="feature_cross"):
     """
     if not layers:
         return x
-    # Imported here: importing keras-rs draws from Keras' global random
-    # state, which would change the weights of models built after a seed.
-    from keras_rs.layers import FeatureCross
-
+    FeatureCross = keras_rs().layers.FeatureCross
     x0 = x
     for i in range(layers):
         x = FeatureCross(kernel_regularizer=regularizer(l2),

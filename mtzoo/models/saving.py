@@ -7,6 +7,7 @@ import os
 import keras
 
 from mtzoo.atomic import atomic_path
+from mtzoo.keras_rs_import import keras_rs
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
@@ -21,7 +22,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         raise FileNotFoundError(f"No saved model at '{path}'.")
     # Builders import keras-rs layers (FeatureCross, DotInteraction) only
     # when a model uses them; importing it registers them for loading.
-    import keras_rs.layers  # noqa: F401
+    keras_rs()
 
     from mtzoo.training import lazy_adam  # noqa: F401 (registers LazyAdam)
 

@@ -135,7 +135,7 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
         signature: the raw input specs of `serving_default`, by feature.
         k: candidates `top_k` returns (at most the catalogue's size).
     """
-    import keras_rs
+    from mtzoo.keras_rs_import import keras_rs
 
     retrieval_tasks = tasks_lib.retrieval_tasks(model.tasks)
     missing = [t.name for t in retrieval_tasks if t.name not in catalogues]
@@ -150,7 +150,7 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
         query = _Side(model, task, task.query_feature_names(
             [f.name for f in model.features]), "query")
         candidate = _Side(model, task, task.candidate_features, "candidate")
-        index = keras_rs.layers.BruteForceRetrieval(
+        index = keras_rs().layers.BruteForceRetrieval(
             candidate_embeddings=vectors.candidate_vectors(model, catalogue),
             k=min(k, len(catalogue)), return_scores=True,
             name=f"catalogue_{task.name}")

@@ -308,11 +308,11 @@ class RetrievalSoftmax(keras.losses.Loss):
             return softmax.cross_entropy(**task.in_batch_arguments(y_pred))
         logits, labels = task.logits(y_pred)
         if task.num_hard_negatives:
-            import keras_rs
+            from mtzoo.keras_rs_import import keras_rs
 
             one_hot = ops.one_hot(labels, ops.shape(logits)[1],
                                   dtype=logits.dtype)
-            logits, one_hot = keras_rs.layers.HardNegativeMining(
+            logits, one_hot = keras_rs().layers.HardNegativeMining(
                 task.num_hard_negatives)(logits, one_hot)
             return keras.losses.categorical_crossentropy(
                 one_hot, logits, from_logits=True)

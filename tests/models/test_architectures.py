@@ -235,8 +235,24 @@ def test_keras_rs_layers_load_in_a_fresh_process(impressions,
     np.savez(tmp_path / "expected.npz", **model.predict(x, verbose=0))
     np.savez(tmp_path / "inputs.npz", **{k: np.asarray(v)
                                           for k, v in x.items()})
+    # In a process that has not imported keras-rs yet, the build that
+    # imports it starts from the weights a second seeded build does.
     script = (
-        "import sys, numpy as np, mtzoo\n"
+        "import sys, keras, numpy as np, mtzoo\n"
+        "from mtzoo.data import synthetic\n"
+        "assert 'keras_rs' not in sys.modules\n"
+        "frame = synthetic.impressions(200, num_users=20, num_items=10)\n"
+        "features = mtzoo.features.adapt(\n"
+        "    synthetic.impression_features(), frame)\n"
+        "tasks = mtzoo.tasks.adapt(synthetic.impression_tasks(), frame)\n"
+        "builds = []\n"
+        "for _ in range(2):\n"
+        "    keras.utils.set_random_seed(0)\n"
+        "    builds.append(mtzoo.models.mmoe(\n"
+        "        features, tasks, dot_interaction=4, cross_layers=1\n"
+        "    ).get_weights())\n"
+        "assert 'keras_rs' in sys.modules\n"
+        "assert all(np.array_equal(a, b) for a, b in zip(*builds))\n"
         "model = mtzoo.models.load_model(sys.argv[1])\n"
         "x = dict(np.load(sys.argv[2], allow_pickle=False))\n"
         "expected = np.load(sys.argv[3], allow_pickle=False)\n"
