@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mtzoo.features import DataError
+from mtzoo.keras_rs_import import keras_rs
 from mtzoo.retrieval import vectors
 from mtzoo.retrieval.catalogues import Catalogue
 
@@ -24,8 +25,7 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
         `{"recall_at_10": ..., "ndcg_at_10": ..., "queries": n,
         "candidates": m}` for each k of `ks` (default: the task's).
     """
-    from mtzoo.keras_rs_import import keras_rs
-
+    metrics_lib = keras_rs().metrics
     task = catalogue_.task
     ks = tuple(ks or task.ks)
     id_column = catalogue_.frame.columns[0]
@@ -39,8 +39,8 @@ def evaluate(model, frame: pd.DataFrame, catalogue_: Catalogue, *,
     queries = vectors.query_vectors(model, rows, task.name)
     metrics = {}
     for k in ks:
-        metrics[f"recall_at_{k}"] = keras_rs().metrics.RecallAtK(k=k)
-        metrics[f"ndcg_at_{k}"] = keras_rs().metrics.NDCG(k=k)
+        metrics[f"recall_at_{k}"] = metrics_lib.RecallAtK(k=k)
+        metrics[f"ndcg_at_{k}"] = metrics_lib.NDCG(k=k)
     seen = _seen_positions(model, rows, task, index)
     for start in range(0, len(rows), batch_size):
         scores = queries[start:start + batch_size] @ candidates.T

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from mtzoo import tasks as tasks_lib
+from mtzoo.keras_rs_import import keras_rs
 from mtzoo.layers import FeaturePreprocessor
 from mtzoo.retrieval import vectors
 
@@ -135,8 +136,6 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
         signature: the raw input specs of `serving_default`, by feature.
         k: candidates `top_k` returns (at most the catalogue's size).
     """
-    from mtzoo.keras_rs_import import keras_rs
-
     retrieval_tasks = tasks_lib.retrieval_tasks(model.tasks)
     missing = [t.name for t in retrieval_tasks if t.name not in catalogues]
     if missing:

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from mtzoo.keras_rs_import import keras_rs
 from mtzoo.retrieval import layout
 from mtzoo.retrieval import next_item_head
 from mtzoo.retrieval import softmax
@@ -308,8 +309,6 @@ class RetrievalSoftmax(keras.losses.Loss):
             return softmax.cross_entropy(**task.in_batch_arguments(y_pred))
         logits, labels = task.logits(y_pred)
         if task.num_hard_negatives:
-            from mtzoo.keras_rs_import import keras_rs
-
             one_hot = ops.one_hot(labels, ops.shape(logits)[1],
                                   dtype=logits.dtype)
             logits, one_hot = keras_rs().layers.HardNegativeMining(
