@@ -32,15 +32,21 @@ def kernel():
     manager.shutdown_kernel(now=True)
 
 
+#: The first cell of every notebook run in the shared kernel: an empty
+#: namespace, in the notebooks' folder.
+FRESH_START = (f"%reset -f\nimport os\nos.chdir({str(NOTEBOOKS)!r})\n"
+               "del os")
+
+
 def _execute(notebook, kernel):
-    client = NotebookClient(notebook, km=kernel, timeout=600,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    """Runs `notebook` in `kernel` after `FRESH_START`."""
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FRESH_START))
+    client = NotebookClient(notebook, km=kernel, timeout=600)
     try:
         client.execute()
     finally:
         if client.kc is not None:
             client.kc.stop_channels()
-    return client
 
 
 @pytest.mark.large
@@ -53,8 +59,6 @@ def test_notebook_runs(path, kernel):
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells
                if cell.cell_type == "code"), "outputs must be cleared"
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(
-        f"%reset -f\nimport os\nos.chdir({str(NOTEBOOKS)!r})\ndel os"))
     _execute(notebook, kernel)
     errors = [output for cell in notebook.cells if cell.cell_type == "code"
               for output in cell.get("outputs", [])
@@ -64,12 +68,12 @@ def test_notebook_runs(path, kernel):
 
 def test_a_notebook_does_not_see_the_previous_ones_names(kernel):
     first = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "%reset -f\nleft_behind = 1")])
+        "left_behind = 1")])
     _execute(first, kernel)
     second = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "%reset -f\nprint('left_behind' in dir())")])
+        "print('left_behind' in dir())")])
     _execute(second, kernel)
-    assert second.cells[0].outputs[0]["text"].strip() == "False"
+    assert second.cells[-1].outputs[0]["text"].strip() == "False"
 
 
 def test_there_are_notebooks():
