@@ -8,7 +8,10 @@ descriptions from here.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import pathlib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,3 +124,45 @@ def recipe(name: str) -> RecipeInfo:
         raise ValueError(f"Unknown recipe {name!r}. Available: "
                          f"{list(RECIPES)}")
     return RECIPES[name]
+
+
+#: How task losses can be balanced in training (`mtzoo.training.weighting`).
+WEIGHTINGS = ("dwa", "fixed", "gradnorm", "pcgrad", "uncertainty")
+#: `tf.distribute` strategies a run trains under: one device, mirrored over
+#: the local devices, or multi-worker (`mtzoo.training.distribution`).
+STRATEGIES = ("default", "mirrored", "multi_worker")
+#: What a retrieval task scores its positive against: the batch's other
+#: items, a sample of the catalogue or all of it (`mtzoo.tasks.retrieval`).
+RETRIEVAL_NEGATIVES = ("in_batch", "sampled", "all")
+#: How the Amazon reviews recipe encodes review text: left out, a trained
+#: bag of words, or the pretrained MiniLM.
+TEXT_ENCODERS = ("none", "bag", "minilm")
+#: Builder keywords a recipe sets itself; never command-line flags.
+RECIPE_SET = frozenset({"name", "ctr_task", "ctcvr_task", "cvr_output"})
+
+_MODELS = pathlib.Path(__file__).resolve().parent / "models"
+
+
+def hyperparameters(name: str) -> dict:
+    """The keyword arguments of architecture `name`'s builder and their
+    defaults, as `mtzoo.models.registry.hyperparameters` gives them, read
+    from the builder's source (`mtzoo/models/<name>.py`) without importing
+    it, so that a recipe's `--help` needs no TensorFlow."""
+    architecture(name)
+    return dict(_builder_keywords(name))
+
+
+@functools.cache
+def _builder_keywords(name: str) -> dict:
+    tree = ast.parse((_MODELS / f"{name}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Call) and d.args
+                and isinstance(d.args[0], ast.Constant)
+                and d.args[0].value == name
+                for d in node.decorator_list):
+            arguments = node.args
+            return {a.arg: ast.literal_eval(default) for a, default in zip(
+                arguments.kwonlyargs, arguments.kw_defaults)}
+    raise LookupError(f"mtzoo/models/{name}.py registers no builder "
+                      f"{name!r}.")

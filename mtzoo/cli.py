@@ -16,33 +16,10 @@ import argparse
 import os
 import sys
 
+from mtzoo import tensorflow_import
+
 #: Where `mtzoo quickstart` writes, one folder per model.
 QUICKSTART_DIR = "runs/quickstart/{model}"
-
-
-def _import_quietly(module: str):
-    """Imports `module` (and with it TensorFlow) and lists the devices with
-    the C++ start-up lines silenced: on a machine without a GPU,
-    TensorFlow's CUDA probes write "Could not find cuda drivers" and
-    "failed call to cuInit" to the process's stderr before its log level
-    applies. Python errors still show: they are raised after stderr is
-    back."""
-    import importlib
-
-    if module in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        return importlib.import_module(module)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            imported = importlib.import_module(module)
-            importlib.import_module("tensorflow").config \
-                .list_physical_devices()
-            return imported
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _models(args) -> int:
@@ -74,13 +51,15 @@ def _train(args) -> int:
         print(f"mtzoo train: unknown recipe {args.recipe!r}; available: "
               f"{', '.join(catalog.RECIPES)}", file=sys.stderr)
         return 2
-    flags = _import_quietly("mtzoo.runs.flags")
+    from mtzoo.runs import flags
+
     return flags.main(args.recipe, args.flags,
                         prog=f"mtzoo train {args.recipe}")
 
 
 def _quickstart(args) -> int:
-    flags = _import_quietly("mtzoo.runs.flags")
+    from mtzoo.runs import flags
+
     return flags.main("synthetic", args.extra, prog="mtzoo quickstart",
                         output_dir=QUICKSTART_DIR)
 
@@ -94,7 +73,7 @@ def _export_verify(args) -> int:
 
 
 def _export_catalogue(args) -> int:
-    retrieval = _import_quietly("mtzoo.retrieval")
+    retrieval = tensorflow_import.import_quietly("mtzoo.retrieval")
 
     version = retrieval.export_with_catalogue(
         args.model, args.items, args.export_dir,

@@ -55,28 +55,56 @@ def test_quickstart_trains_saves_and_reloads(tmp_path):
     assert 0.55 < metrics["test"]["tasks"]["click"]["auc"] <= 1.0
 
 
-def test_listing_commands_do_not_import_tensorflow():
-    code = ("import sys\n"
+def test_listing_and_flag_checking_do_not_import_tensorflow():
+    # A recipe's --help and a mistyped flag answer without TensorFlow.
+    code = ("import contextlib, io, sys\n"
             "from mtzoo import cli\n"
             "for command in (['models'], ['recipes']):\n"
             "    assert cli.main(command) == 0\n"
+            "for command, code in ((['--help'], 0), (['--epochz', '3'], 2),\n"
+            "                      (['--weighting', 'nope'], 2),\n"
+            "                      (['--weight-averaging', '1.5'], 2)):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            cli.main(['train', 'census_income', *command])\n"
+            "        except SystemExit as exit:\n"
+            "            assert exit.code == code, (command, exit.code)\n"
             "print(sorted(m for m in ('tensorflow', 'keras') "
             "if m in sys.modules))")
     result = _run("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert "unrecognized arguments: --epochz 3" in result.stderr
+    assert "must be a momentum in [0, 1)" in result.stderr
+
+
+def test_train_help_lists_every_builder_keyword_with_its_default():
+    result = _run("-m", "mtzoo.cli", "train", "synthetic", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    # The synthetic recipe's own default, and a builder's.
+    assert "--dot-interaction DOT_INTERACTION (single_task" in text
+    assert "default 32)" in text
+    assert ("--num-task-experts NUM_TASK_EXPERTS (ple; default 2)"
+            in text)
+    assert "--ctr-task" not in text  # set by the recipe, not a flag
 
 
 def test_catalog_describes_every_builder_and_recipe():
     from mtzoo import catalog
     from mtzoo import models
     from mtzoo import recipes
+    from mtzoo.training import weighting
 
     assert list(catalog.ARCHITECTURES) == models.available()
     assert list(catalog.RECIPES) == recipes.available()
     for name, info in catalog.RECIPES.items():
         assert recipes.get(name).architectures == info.architectures
         assert set(info.architectures) <= set(models.available())
+    # What the command line reads without importing the builders.
+    for name in catalog.ARCHITECTURES:
+        assert catalog.hyperparameters(name) == models.hyperparameters(name)
+    assert catalog.WEIGHTINGS == tuple(sorted(weighting.STRATEGIES))
 
 
 def test_recipes_command_lists_recipes():

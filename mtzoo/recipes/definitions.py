@@ -1,14 +1,15 @@
-"""The recipes: one per dataset."""
+"""The recipes: one per dataset.
+
+Each recipe's data and task modules (which load TensorFlow) are imported
+when a run prepares its data, so that a recipe's flags are read and
+checked without TensorFlow.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 from mtzoo import catalog
-from mtzoo import data as data_lib
-from mtzoo import features as features_lib
-from mtzoo import tasks as tasks_lib
-from mtzoo.data import synthetic
 from mtzoo.recipes.base import Recipe
 from mtzoo.recipes.base import Splits
 from mtzoo.recipes import table
@@ -30,6 +31,8 @@ def _funnel_tasks(model_name, bundle, click, conversion):
 
 
 def _census(config, model_name):
+    from mtzoo import data as data_lib
+
     bundle = data_lib.census_income(config.data_dir, max_rows=config.option("max_rows"))
     train, validation = _split_train(bundle, config.seed)
     return Splits(train, validation, bundle.test, bundle.features,
@@ -37,6 +40,9 @@ def _census(config, model_name):
 
 
 def _movielens(config, model_name):
+    from mtzoo import data as data_lib
+    from mtzoo import tasks as tasks_lib
+
     next_item = config.option("next_item")
     pooling = config.option("history_pooling") or (
         "transformer" if next_item else "mean")
@@ -90,6 +96,9 @@ def _next_movie(config, bundle, train, validation):
     every step (every position: the same hit rate in the same epochs at
     0.6x the speed; `benchmarks/next_item.py`), with SASRec's dropout of
     0.2 inside the transformer."""
+    from mtzoo import data as data_lib
+    from mtzoo import tasks as tasks_lib
+
     features = [dataclasses.replace(f, dropout=0.2) if f.name == "history"
                 else f for f in bundle.features
                 if f.name in ("history", "movie_id")]
@@ -126,6 +135,9 @@ def _movielens_companions(options: dict) -> dict:
 
 
 def _amazon_reviews(config, model_name):
+    from mtzoo import data as data_lib
+    from mtzoo import tasks as tasks_lib
+
     bundle = data_lib.amazon_reviews(
         config.data_dir, text_encoder=config.option("text_encoder"),
         fine_tune_layers=config.option("fine_tune_layers"),
@@ -148,6 +160,8 @@ def _amazon_reviews(config, model_name):
 
 
 def _ali_ccp(config, model_name):
+    from mtzoo import data as data_lib
+
     bundle = data_lib.ali_ccp(config.data_dir, max_rows=config.option("max_rows"),
                               min_frequency=config.option("min_frequency"))
     tasks, kwargs = _funnel_tasks(model_name, bundle, "click", "purchase")
@@ -156,6 +170,8 @@ def _ali_ccp(config, model_name):
 
 
 def _aliexpress(config, model_name):
+    from mtzoo import data as data_lib
+
     bundle = data_lib.aliexpress(config.data_dir, country=config.option("country"),
                                  max_rows=config.option("max_rows"),
                                  min_frequency=config.option("min_frequency"))
@@ -166,6 +182,10 @@ def _aliexpress(config, model_name):
 
 
 def _synthetic(config, model_name):
+    from mtzoo import features as features_lib
+    from mtzoo import tasks as tasks_lib
+    from mtzoo.data import synthetic
+
     frame = synthetic.impressions(config.option("rows"), seed=config.seed)
     train_end, valid_end = int(0.7 * len(frame)), int(0.8 * len(frame))
     train = frame.iloc[:train_end]
@@ -227,8 +247,8 @@ RECIPES = {
                          "over the whole catalogue; with two_tower, "
                          "shared_bottom or mmoe)")),
                 (("--retrieval-negatives",), dict(
-                    choices=list(tasks_lib.NEGATIVES),
-                    default=tasks_lib.IN_BATCH,
+                    choices=list(catalog.RETRIEVAL_NEGATIVES),
+                    default="in_batch",
                     help="negatives of the retrieval task: the batch's "
                          "other movies (two towers), a softmax over every "
                          "movie id, or over --num-sampled of them "
@@ -254,7 +274,7 @@ RECIPES = {
             learning_rate=1e-3, hparams={"dropout": 0.2},
             retrieval_option="retrieval",
             extra_args=((("--text-encoder",), dict(
-                choices=list(data_lib.datasets.amazon_reviews.TEXT_ENCODERS),
+                choices=list(catalog.TEXT_ENCODERS),
                 default="bag",
                 help="how review text and summary are encoded: left out, "
                      "a trained bag of words, or the pretrained MiniLM "

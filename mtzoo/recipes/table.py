@@ -157,10 +157,10 @@ def load_config(path) -> dict:
     if unknown:
         raise ConfigError(f"'{path}': [training] has unknown keys "
                           f"{unknown}; known: {list(_TRAINING_KEYS)}.")
-    from mtzoo.training import averaging
+    from mtzoo.training import momentum
 
     try:
-        averaging.check_momentum(training.get("weight_averaging", 0.0),
+        momentum.check_momentum(training.get("weight_averaging", 0.0),
                                  f"'{path}': [training] weight_averaging")
     except ValueError as error:
         raise ConfigError(str(error)) from None

@@ -14,16 +14,15 @@ The command line (`mtzoo train`, `recipes/*.py`) builds a `RunConfig`
 from its flags and calls `run`.
 """
 
-from mtzoo.runs.config import RunConfig
-from mtzoo.runs.config import resolve
-from mtzoo.runs.run import run
-from mtzoo.runs.run import summary
-from mtzoo.runs.steps import build
-from mtzoo.runs.steps import evaluate
-from mtzoo.runs.steps import fit
-from mtzoo.runs.steps import predict
-from mtzoo.runs.steps import prepare
-from mtzoo.runs.steps import save_and_export
+from mtzoo import lazy
 
-__all__ = ["RunConfig", "build", "evaluate", "fit", "predict", "prepare",
-           "resolve", "run", "save_and_export", "summary"]
+# Loaded on first use: the command line parses a run's flags into a
+# `RunConfig` without TensorFlow, so `--help` and a mistyped flag answer
+# at once.
+_NAMES = {"RunConfig": "config", "resolve": "config", "run": "runner",
+          "summary": "runner", "build": "steps", "evaluate": "steps",
+          "fit": "steps", "predict": "steps", "prepare": "steps",
+          "save_and_export": "steps"}
+
+__all__ = sorted(_NAMES)
+__getattr__ = lazy.loader("mtzoo.runs", _NAMES)

@@ -17,13 +17,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mtzoo.training import averaging
-from mtzoo.training import distribution
-from mtzoo.training import weighting
+from mtzoo import catalog
+from mtzoo.training import momentum
 
 #: How task losses can be balanced (see `mtzoo.training.weighting`).
-WEIGHTINGS = tuple(sorted(weighting.STRATEGIES))
-STRATEGIES = distribution.STRATEGIES
+WEIGHTINGS = catalog.WEIGHTINGS
+STRATEGIES = catalog.STRATEGIES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,7 +201,7 @@ def _check(config: RunConfig, recipe) -> None:
     if config.patience < 0:
         raise ValueError(f"`patience` must be >= 0. Received: "
                          f"patience={config.patience!r}")
-    averaging.check_momentum(config.weight_averaging)
+    momentum.check_momentum(config.weight_averaging)
     for name, allowed in (("weighting", WEIGHTINGS),
                           ("strategy", STRATEGIES)):
         if getattr(config, name) not in allowed:

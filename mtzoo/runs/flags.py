@@ -9,23 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 
-from mtzoo.models import registry
+from mtzoo import catalog
+from mtzoo import tensorflow_import
 from mtzoo.recipes import definitions
-from mtzoo.runs import RunConfig
-from mtzoo.runs import run
-from mtzoo.runs import summary
-from mtzoo.runs.steps import RECIPE_SET
-from mtzoo.training import averaging
-from mtzoo.training import distribution
-from mtzoo.training import weighting as weighting_lib
+from mtzoo.runs.config import RunConfig
+from mtzoo.training import momentum
 
 
 def _hyperparameter_table() -> dict[str, tuple]:
     """Every builder keyword: (default kind, architectures taking it)."""
     table = {}
-    for arch in registry.available():
-        for name, default in registry.hyperparameters(arch).items():
-            if name in RECIPE_SET:
+    for arch in catalog.ARCHITECTURES:
+        for name, default in catalog.hyperparameters(arch).items():
+            if name in catalog.RECIPE_SET:
                 continue
             kind, users = table.get(name, (default, []))
             table[name] = (kind, users + [arch])
@@ -54,7 +50,7 @@ def _bool(text: str) -> bool:
 
 def _momentum(text: str) -> float:
     try:
-        return averaging.check_momentum(float(text), "the momentum")
+        return momentum.check_momentum(float(text), "the momentum")
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -144,7 +140,7 @@ def _add_training_flags(parser, recipe) -> None:
                              "overhead (results do not change); 1 under "
                              "--strategy multi_worker")
     parser.add_argument("--weighting", default=None,
-                        choices=sorted(weighting_lib.STRATEGIES),
+                        choices=catalog.WEIGHTINGS,
                         help="how task losses are balanced in training: "
                              "fixed task weights, uncertainty (Kendall et "
                              "al.), gradnorm (Chen et al.), dwa (Liu et "
@@ -178,7 +174,7 @@ def _add_run_flags(parser, recipe) -> None:
                              "checkpoint in the output folder (saved after "
                              "every epoch)")
     parser.add_argument("--strategy", default="default",
-                        choices=distribution.STRATEGIES,
+                        choices=catalog.STRATEGIES,
                         help="tf.distribute strategy: one device, mirrored "
                              "over the local devices, or multi_worker over "
                              "the machines listed in TF_CONFIG")
@@ -230,7 +226,7 @@ def _add_hyperparameter_flags(parser, recipe) -> None:
         else:
             kind, shown = type(default), default
         taken_by = ("all architectures" if len(users) == len(
-            registry.available()) else ", ".join(users))
+            catalog.ARCHITECTURES) else ", ".join(users))
         default = recipe.hparams.get(name, shown)
         group.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}",
                            type=kind, default=None, metavar=name.upper(),
@@ -281,5 +277,8 @@ def main(recipe_name: str, argv=None, *, prog: str | None = None,
     if args.output_dir and "{model}" in args.output_dir:
         args.output_dir = args.output_dir.format(
             model=args.model or recipe.default_model)
-    print(summary(run(config_from_args(recipe, args))))
+    config = config_from_args(recipe, args)
+    # Flags read and checked: now the run's modules, and TensorFlow.
+    runs = tensorflow_import.import_quietly("mtzoo.runs.runner")
+    print(runs.summary(runs.run(config)))
     return 0

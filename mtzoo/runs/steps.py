@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtzoo import catalog
 from mtzoo import data as data_lib
 from mtzoo import evaluation
 from mtzoo import export as export_lib
@@ -32,7 +33,7 @@ from mtzoo.training.checkpoint import TrainingCheckpoint
 from mtzoo.training.lazy_adam import LazyAdam
 
 # Set by the recipe, not by the user: the model name and ESMM's task names.
-RECIPE_SET = {"name", "ctr_task", "ctcvr_task", "cvr_output"}
+RECIPE_SET = catalog.RECIPE_SET
 #: Rows of a split kept on disk (`mtzoo.data.shards`) that what needs rows
 #: in memory reads at most: label statistics, the relative validation
 #: loss's references, evaluation and the baselines (an evenly spaced

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from mtzoo import catalog
 from mtzoo.keras_rs_import import keras_rs
 from mtzoo.retrieval import layout
 from mtzoo.retrieval import next_item_head
@@ -29,10 +30,8 @@ from mtzoo.tasks.base import deserialize
 from mtzoo.tasks.base import register_kind
 from mtzoo.tasks.losses import LOSS_REDUCTION
 
-IN_BATCH = "in_batch"
-SAMPLED = "sampled"
-ALL = "all"
-NEGATIVES = (IN_BATCH, SAMPLED, ALL)
+NEGATIVES = catalog.RETRIEVAL_NEGATIVES
+IN_BATCH, SAMPLED, ALL = NEGATIVES
 
 
 @register_kind

@@ -1,16 +1,19 @@
-"""Training helpers: task weighting, callbacks, checkpoints, distribution."""
+"""Training helpers: task weighting, callbacks, checkpoints, distribution.
 
-from mtzoo.training import distribution
-from mtzoo.training import weighting
-from mtzoo.training.callbacks import NonFiniteLossError
-from mtzoo.training.callbacks import StopOnNonFiniteLoss
-from mtzoo.training.checkpoint import CheckpointMismatchError
-from mtzoo.training.checkpoint import TrainingCheckpoint
-from mtzoo.training.lazy_adam import LazyAdam
-from mtzoo.training.weighting import STRATEGIES
-from mtzoo.training.weighting import Weighting
+Submodules load on first use, so `mtzoo.training.momentum` (what the
+command line checks) is read without TensorFlow.
+"""
 
-__all__ = ["CheckpointMismatchError", "LazyAdam", "NonFiniteLossError",
-           "STRATEGIES",
-           "StopOnNonFiniteLoss", "TrainingCheckpoint", "Weighting",
-           "distribution", "weighting"]
+from mtzoo import lazy
+
+_NAMES = {"CheckpointMismatchError": "checkpoint",
+          "LazyAdam": "lazy_adam",
+          "NonFiniteLossError": "callbacks",
+          "STRATEGIES": "weighting",
+          "StopOnNonFiniteLoss": "callbacks",
+          "TrainingCheckpoint": "checkpoint",
+          "Weighting": "weighting"}
+_MODULES = ("distribution", "weighting")
+
+__all__ = sorted([*_NAMES, *_MODULES])
+__getattr__ = lazy.loader("mtzoo.training", _NAMES, _MODULES)

@@ -8,7 +8,9 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from mtzoo import catalog
+
+STRATEGIES = catalog.STRATEGIES
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mtzoo import catalog
 from mtzoo import features as features_lib
 from mtzoo import tasks as tasks_lib
 from mtzoo.data import sources
@@ -19,7 +20,7 @@ FILES = ["reviews_Musical_Instruments_5.json.gz"]
 FIELDS = ("reviewerID", "asin", "reviewText", "summary", "overall",
           "helpful", "unixReviewTime")
 #: `--text-encoder` settings: no text, a trained bag of words, MiniLM.
-TEXT_ENCODERS = ("none", "bag", "minilm")
+TEXT_ENCODERS = catalog.TEXT_ENCODERS
 
 
 def read_reviews(path, max_rows: int | None = None) -> pd.DataFrame:
