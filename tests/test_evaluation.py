@@ -48,3 +48,33 @@ def test_regression_and_multiclass_and_combined_score():
     assert interest["top2_accuracy"] == pytest.approx(1.0)
     assert result["combined_score"] == pytest.approx(
         (rating["skill"] + 3 * 0.5) / 4)
+
+
+@pytest.mark.parametrize("task", [
+    T.binary("click"), T.multiclass("interest", num_classes=4)],
+    ids=lambda t: t.kind)
+def test_the_primary_score_alone_is_scikit_learns(task):
+    # Model selection scores with `primary_score` (what `evaluate` reports
+    # as the primary metric), without the other metrics.
+    from sklearn import metrics
+
+    rng = np.random.default_rng(0)
+    n = 300
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0], n)
+    if task.kind == "multiclass":
+        labels = rng.integers(0, 4, (n, 1)).astype(float)
+        predictions = rng.dirichlet(np.ones(4), n)
+        expected = metrics.accuracy_score(
+            labels[:, 0], predictions.argmax(-1), sample_weight=weights)
+    else:
+        labels = (rng.random((n, 1)) < 0.3).astype(float)
+        predictions = rng.random((n, 1))
+        expected = metrics.roc_auc_score(labels[:, 0], predictions[:, 0],
+                                         sample_weight=weights)
+    assert task.primary_score(labels, predictions, weights) == \
+        pytest.approx(expected, rel=1e-12)
+    assert task.evaluate(labels, predictions, weights)[
+        task.primary_metric] == pytest.approx(expected, rel=1e-12)
+    if task.kind == "binary":
+        assert task.primary_score(np.zeros((n, 1)), predictions,
+                                  weights) is None

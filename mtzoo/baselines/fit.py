@@ -156,8 +156,10 @@ def _fit_linear(task, linear: dict, y: dict, w: dict, validation,
         if validation_rows is None:
             return LinearFit(copy.deepcopy(estimator), strength, None,
                              converged)
-        score = _score(task, validation, validation_rows, models.output(
-            task, estimator, linear["validation"])).get(task.primary_metric)
+        score = task.primary_score(
+            validation.labels[task.name][validation_rows],
+            models.output(task, estimator, linear["validation"]),
+            validation.weights[task.name][validation_rows])
         if best is None or (score is not None and (
                 best.score is None or score > best.score)):
             # A copy: logistic regression goes on from these weights.

@@ -82,8 +82,7 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         halves = np.arange(len(y)) < len(y) // 2
 
         def metric(output, part):
-            value = task.evaluate(y[part], output[part], w[part]).get(
-                task.primary_metric)
+            value = task.primary_score(y[part], output[part], w[part])
             return -np.inf if value is None or np.isnan(value) else value
 
         def score(output):

@@ -275,6 +275,15 @@ class Task:
         """Metrics over the labelled examples (weights > 0) of a split."""
         raise NotImplementedError
 
+    def primary_score(self, labels: np.ndarray, predictions: np.ndarray,
+                      weights: np.ndarray) -> float | None:
+        """`evaluate(...)[primary_metric]` alone (None where undefined).
+        Model selection scores hundreds of candidate mixtures; kinds whose
+        `evaluate` computes more than their primary metric compute only
+        it here."""
+        return self.evaluate(labels, predictions, weights).get(
+            self.primary_metric)
+
     # === Serialization ===
 
     def get_config(self) -> dict[str, Any]:

@@ -117,12 +117,10 @@ class BinaryTask(ClassifierTask):
         y, p, w = labels.reshape(-1), predictions.reshape(-1), weights
         out = {"positive_rate": float(np.average(y >= 0.5, weights=w))}
         hard = (y >= 0.5).astype(int)
-        if len(np.unique(hard)) < 2:
-            out["auc"] = None
+        out["auc"] = self.primary_score(labels, predictions, weights)
+        if out["auc"] is None:
             out["notes"] = ["AUC is undefined: the labels hold a single "
                             "class"]
-        else:
-            out["auc"] = float(sk.roc_auc_score(hard, p, sample_weight=w))
         clipped = np.clip(p, 1e-7, 1 - 1e-7)
         out["log_loss"] = float(np.average(
             -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)),
@@ -136,6 +134,14 @@ class BinaryTask(ClassifierTask):
             out[metric] = float(function(hard, predicted, sample_weight=w,
                                          zero_division=0))
         return out
+
+    def primary_score(self, labels, predictions, weights):
+        hard = labels.reshape(-1) >= 0.5
+        if hard.all() or not hard.any():
+            return None
+        return float(sk.roc_auc_score(hard.astype(int),
+                                      predictions.reshape(-1),
+                                      sample_weight=weights))
 
 
 def binary(name: str, **kwargs) -> BinaryTask:

@@ -149,14 +149,18 @@ class MulticlassTask(ClassifierTask):
             if self.class_names else {}
         return {
             **named,
-            "accuracy": float(sk.accuracy_score(y, predicted,
-                                                sample_weight=w)),
+            "accuracy": self.primary_score(labels, predictions, weights),
             "macro_f1": float(sk.f1_score(y, predicted, average="macro",
                                           labels=classes, sample_weight=w,
                                           zero_division=0)),
             f"top{self.k}_accuracy": float(sk.top_k_accuracy_score(
                 y, p, k=self.k, labels=classes, sample_weight=w)),
         }
+
+    def primary_score(self, labels, predictions, weights):
+        correct = np.argmax(predictions, axis=-1) == \
+            labels.reshape(-1).astype(int)
+        return float(np.average(correct, weights=weights))
 
 
 def multiclass(name: str, num_classes: int | None = None, *,
