@@ -310,7 +310,7 @@ def test_trees_send_missing_and_unseen_categories_as_scikit_learn_does(
 
 
 def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
-        impressions, impression_features, caplog):
+        impressions, impression_features, caplog, monkeypatch):
     import logging
 
     import tensorflow as tf
@@ -320,6 +320,8 @@ def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
 
     tasks = synthetic.impression_tasks()
     rows = impressions[1].iloc[:300]  # a full batch and a smaller one
+    # Through `Model.predict`, as frames of more batches are.
+    monkeypatch.setattr(steps, "EAGER_BATCHES", 0)
     logger = tf.get_logger()
     logger.addHandler(caplog.handler)
     try:

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from mtzoo.layers import GATE_LAYERS
+from mtzoo.models.batched_call import call_in_batches
 
 
 def gate_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -43,7 +44,6 @@ def gate_weights(model: keras.Model, x, batch_size: int = 1024
     # Arrays are called eagerly, `batch_size` rows at a time: tracing a
     # predict step costs more than the few thousand rows a report plots.
     rows = max(int(next(iter(x.values())).shape[0]), 1)
-    parts = [gates({k: v[i:i + batch_size] for k, v in x.items()})
-             for i in range(0, rows, batch_size)]
-    return {name: np.concatenate([np.asarray(p[name]) for p in parts])
-            for name in parts[0]}
+    return call_in_batches(gates, ({k: v[i:i + batch_size]
+                                    for k, v in x.items()}
+                                   for i in range(0, rows, batch_size)))

@@ -134,6 +134,31 @@ def test_gate_weights_are_exposed(name, trained, impressions,
                                            atol=1e-6)
 
 
+def test_a_run_calls_a_few_batches_eagerly_and_predicts_more(
+        trained, impressions, impression_features, monkeypatch):
+    from mtzoo.runs import steps
+
+    model, _, _, _ = trained("mmoe")
+    frame = impressions[1].iloc[:10]  # 3 batches of 4 rows
+    expected = model.predict(mtzoo.data.from_dataframe(
+        frame, impression_features, batch_size=4), verbose=0)
+    predicted = []
+    original = model.predict
+    monkeypatch.setattr(model, "predict", lambda *args, **kwargs: (
+        predicted.append(True), original(*args, **kwargs))[1])
+    outputs = []
+    for eager_batches, traced in ((3, False), (2, True)):
+        monkeypatch.setattr(steps, "EAGER_BATCHES", eager_batches)
+        outputs.append(steps.predict(model, frame, impression_features,
+                                     batch_size=4))
+        assert predicted == [True] * traced
+    for output in outputs:
+        assert set(output) == set(expected)
+        for task, values in expected.items():
+            np.testing.assert_allclose(output[task], values, rtol=1e-5,
+                                       atol=1e-6)
+
+
 def test_ungated_model_has_no_gates(impression_features):
     model = mtzoo.models.shared_bottom(impression_features,
                                        synthetic.impression_tasks())
