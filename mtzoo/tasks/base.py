@@ -10,7 +10,8 @@ module, everything its kind means:
 - its training: default loss and the losses it accepts (`LOSSES`),
   metrics (`METRICS`), and statistics learned from training data
   (`adapt`);
-- its evaluation over a whole split (`evaluate`, `primary_metric`);
+- its evaluation over a whole split (`evaluate`, `primary_metric`, and
+  `primary_score`, the primary metric alone, for model selection);
 - its serialization (`get_config`, with the kind's name under `"kind"`).
 
 The rest of mtzoo asks a task these questions and never compares kinds.
@@ -265,6 +266,7 @@ class Task:
 
     #: The metric `evaluate` reports that the combined score averages.
     primary_metric: ClassVar[str] = ""
+
     def report_metrics(self, result: dict) -> list[str]:
         """The metrics of `result` (this task's `evaluate` output) a
         report's table shows, in order."""
