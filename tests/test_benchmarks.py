@@ -29,7 +29,8 @@ SCRIPTS = {"quality": "quality.py",
            "cold_start": "cold_start.py",
            "streamed_table": "streamed_table.py", "exchange": "exchange.py",
            "profile": "profile.py", "tuning_search": "tuning.py",
-           "ensemble_serving": "ensemble_serving.py"}
+           "ensemble_serving": "ensemble_serving.py",
+           "run_overhead": "run_overhead.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 

@@ -321,7 +321,7 @@ def test_predicting_with_several_models_in_a_row_warns_of_no_retracing(
     tasks = synthetic.impression_tasks()
     rows = impressions[1].iloc[:300]  # a full batch and a smaller one
     # Through `Model.predict`, as frames of more batches are.
-    monkeypatch.setattr(steps, "EAGER_BATCHES", 0)
+    monkeypatch.setattr(steps, "EAGER_BATCHES", {"xla": 0, "traced": 0})
     logger = tf.get_logger()
     logger.addHandler(caplog.handler)
     try:

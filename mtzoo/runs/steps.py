@@ -42,11 +42,13 @@ RECIPE_SET = catalog.RECIPE_SET
 #: flat as the table grows; AUC's standard error on 250,000 rows is about
 #: 0.001.
 SAMPLE_ROWS = 250_000
-#: Frames of at most this many batches are predicted by calling the model
-#: eagerly: tracing a predict step takes about as long as 25 eager batches
-#: of 4,096 rows (a synthetic-recipe MMoE on 2 cores: 6,000 rows 3.6 ->
-#: 0.4 s, 60,000 rows 3.7 -> 2.0 s, 250,000 rows 7.1 -> 8.4 s).
-EAGER_BATCHES = 16
+#: The most batches of a frame that are predicted by calling the model
+#: eagerly rather than through `Model.predict`, whose first call traces a
+#: step, and compiles it for a model whose steps XLA compiles (about 3 s),
+#: that then runs a batch about twice as fast as an eager call. Chosen on
+#: `benchmarks/run_overhead.py`: with XLA, eager calls win up to about 60
+#: batches; without, up to about 8.
+EAGER_BATCHES = {"xla": 32, "traced": 8}
 #: Training splits of at least this many batches train on full batches
 #: (`mtzoo.data.from_dataframe(full_batches=True)`).
 FULL_BATCHES_FROM = 16
@@ -260,7 +262,8 @@ def predict(model, frame, features, batch_size: int = 4096) -> dict:
     """The model's outputs for a frame's rows: called eagerly on up to
     `EAGER_BATCHES` batches, through `Model.predict` on more."""
     dataset = data_lib.from_dataframe(frame, features, batch_size=batch_size)
-    if len(frame) <= EAGER_BATCHES * batch_size:
+    limit = EAGER_BATCHES["xla" if model.jit_compile else "traced"]
+    if len(frame) <= limit * batch_size:
         return call_in_batches(model, dataset)
     _quiet_tracing_of_distinct_models()
     return model.predict(dataset, verbose=0)

@@ -148,7 +148,8 @@ def test_a_run_calls_a_few_batches_eagerly_and_predicts_more(
         predicted.append(True), original(*args, **kwargs))[1])
     outputs = []
     for eager_batches, traced in ((3, False), (2, True)):
-        monkeypatch.setattr(steps, "EAGER_BATCHES", eager_batches)
+        monkeypatch.setattr(steps, "EAGER_BATCHES", {
+            "xla": eager_batches, "traced": eager_batches})
         outputs.append(steps.predict(model, frame, impression_features,
                                      batch_size=4))
         assert predicted == [True] * traced
