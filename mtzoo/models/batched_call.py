@@ -1,7 +1,8 @@
 """A model called eagerly, batch by batch: for a few batches cheaper than
-`Model.predict`, whose first call traces a predict step (about 3 s for a
-multi-task model on 2 cores, against about 0.1 s per eager batch of 4,096
-rows)."""
+`Model.predict`, whose first call traces a predict step and, for a model
+whose steps XLA compiles, compiles it (about 3 s for a multi-task model on
+2 cores, against 0.1-0.2 s per eager batch of 4,096 rows;
+`benchmarks/run_overhead.py`)."""
 
 from __future__ import annotations
 
