@@ -14,7 +14,6 @@ def import_quietly(module: str):
     "failed call to cuInit" to the process's stderr before its log level
     applies. Python errors still show: they are raised after stderr is
     back."""
-
     if module in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return importlib.import_module(module)
     sys.stderr.flush()

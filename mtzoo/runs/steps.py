@@ -33,8 +33,6 @@ from mtzoo.training import relative_loss
 from mtzoo.training.checkpoint import TrainingCheckpoint
 from mtzoo.training.lazy_adam import LazyAdam
 
-# Set by the recipe, not by the user: the model name and ESMM's task names.
-RECIPE_SET = catalog.RECIPE_SET
 #: Rows of a split kept on disk (`mtzoo.data.shards`) that what needs rows
 #: in memory reads at most: label statistics, the relative validation
 #: loss's references, evaluation and the baselines (an evenly spaced
@@ -91,11 +89,11 @@ def hyperparameters(recipe, config, splits) -> dict:
     accepted = registry.hyperparameters(config.model)
     chosen = {k: v for k, v in recipe.hparams.items() if k in accepted}
     for name, value in config.hyperparameters.items():
-        if name not in accepted or name in RECIPE_SET:
+        if name not in accepted or name in catalog.RECIPE_SET:
             raise ValueError(
                 f"Hyperparameter '{name}' does not apply to "
                 f"'{config.model}'; its hyperparameters are "
-                f"{sorted(k for k in accepted if k not in RECIPE_SET)}")
+                f"{sorted(k for k in accepted if k not in catalog.RECIPE_SET)}")
         chosen[name] = value
     return {**splits.build_kwargs, **chosen}
 
