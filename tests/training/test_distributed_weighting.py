@@ -29,7 +29,9 @@ features = mtzoo.features.adapt(
     [f for f in synthetic.impression_features()
      if f.name in ("device", "age", "genres")], frame)
 assert any(f.input_dtype() == "string" for f in features)
-tasks = mtzoo.tasks.adapt(synthetic.impression_tasks(), frame)
+# A binary and a regression task: a third only adds tracing time.
+tasks = mtzoo.tasks.adapt([t for t in synthetic.impression_tasks()
+                           if t.name in ("click", "watch_time")], frame)
 mirrored = tf.distribute.MirroredStrategy(
     [d.name for d in tf.config.list_logical_devices("CPU")])
 data = mtzoo.data.from_dataframe(frame, features, tasks, batch_size=256)
@@ -65,8 +67,9 @@ def runs() -> dict:
     """Every strategy trained on two replicas, the loss-only ones on one
     device too, all in one subprocess (its start and TensorFlow's import
     paid once). The per-task gradient strategies' one-device training is
-    `test_weighting`'s."""
-    names = ("fixed", "uncertainty", "dwa", "gradnorm:two", "pcgrad:two")
+    `test_weighting`'s. DWA is left out: it weighs the epochs' logged
+    losses, which the fixed run shows match one device's."""
+    names = ("fixed", "uncertainty", "gradnorm:two", "pcgrad:two")
     result = subprocess.run([sys.executable, "-c", SCRIPT, *names],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -82,7 +85,7 @@ def test_weighting_strategies_on_two_replicas(runs):
 
 
 def _loss_only_strategies_match_one_replica(runs):
-    for name in ("fixed", "uncertainty", "dwa"):
+    for name in ("fixed", "uncertainty"):
         one, two = runs[name]["one"], runs[name]["two"]
         # The same batches split over two replicas give the one-device
         # update: replica losses are shares of the global mean, gradients
@@ -97,7 +100,7 @@ def _loss_only_strategies_match_one_replica(runs):
     # total is the sum of the task losses, in training and in validation,
     # as on one device.
     fixed = runs["fixed"]["two"]["history"]
-    tasks = ["click", "watch_time", "interest"]
+    tasks = ["click", "watch_time"]
     for prefix in ("", "val_"):
         for epoch in range(2):
             parts = sum(fixed[f"{prefix}{t}_loss"][epoch] for t in tasks)
@@ -112,5 +115,4 @@ def _task_gradient_strategies_train(runs):
         run = runs[name]["two"]
         assert run["history"]["val_loss"][-1] < 0.95 * run["before"], name
         assert sum(run["history"][f"{t}_weight"][-1] for t in
-                   ("click", "watch_time", "interest")) == \
-            pytest.approx(3.0, rel=1e-5)
+                   ("click", "watch_time")) == pytest.approx(2.0, rel=1e-5)
