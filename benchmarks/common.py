@@ -103,12 +103,26 @@ def run_isolated(config) -> dict:
         queue = context.Queue()
         child = context.Process(target=_run_in_child, args=(config, queue))
         child.start()
-        status, result = queue.get()
+        status, result = _result_of(child, queue)
         child.join()
     if status != "ok":
         raise RuntimeError(f"{config.recipe} / {config.model} failed: "
                            f"{result}")
     return result
+
+
+def _result_of(child, queue) -> tuple:
+    """What `child` put on `queue`, or an error when it ended without
+    putting anything (killed, out of memory), rather than a wait forever."""
+    import queue as queue_lib
+
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except queue_lib.Empty:
+            if not child.is_alive() and queue.empty():
+                return "error", (f"the process ended with exit code "
+                                 f"{child.exitcode} without a result")
 
 
 def run_in_this_process(config) -> dict:

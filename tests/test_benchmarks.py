@@ -104,6 +104,20 @@ def test_quality_benchmark_runs_and_resumes(tmp_path, monkeypatch):
     assert "| `mmoe` |" in table and "| `lightgbm` |" in table
 
 
+def test_an_isolated_run_that_dies_is_reported_not_awaited():
+    import multiprocessing
+    import os
+
+    module = _script("quality")
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=os._exit, args=(3,))
+    child.start()
+    status, message = module.common._result_of(child, queue)
+    child.join()
+    assert status == "error" and "exit code 3" in message
+
+
 def test_gradient_boosting_anchor_scores_each_task_on_its_metric(
         monkeypatch):
     import numpy as np
