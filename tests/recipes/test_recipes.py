@@ -209,11 +209,14 @@ def test_a_history_run_reports_its_lift_and_the_next_movie(tmp_path):
 
 @pytest.mark.large
 def test_esmm_recipe_exports_three_outputs(tmp_path):
+    import tensorflow as tf
+
     _run("ali_ccp", tmp_path, "--model", "esmm")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    report = mtzoo.export.verify(tmp_path / metrics["saved_model"])
-    assert report["ok"]
-    assert set(report["outputs"]) == {"click", "cvr", "purchase"}
+    # An ESMM export in a fresh process is test_export's.
+    serve = tf.saved_model.load(str(tmp_path / metrics["saved_model"])) \
+        .signatures["serving_default"]
+    assert set(serve.structured_outputs) == {"click", "cvr", "purchase"}
 
 
 def test_flags_for_other_architectures_are_refused(tmp_path):
