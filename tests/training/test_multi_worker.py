@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import mtzoo
+
 
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
@@ -70,18 +72,24 @@ def _check_in_step_and_exported(output, outputs, task, epochs=2):
     assert steps > 0
     assert f"worker finished {epochs} epochs, {steps} optimizer steps" in \
         outputs[1]
-    # The chief's export serves (the fresh-process check of an export is
+    # The chief's export serves its warm-up rows as the Keras model
+    # predicted them at export (the fresh-process check of an export is
     # `test_export`'s).
     import numpy as np
     import tensorflow as tf
 
+    from mtzoo import export_check
+
     version = output / metrics["saved_model"]
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
-    inputs = serve.structured_input_signature[1]
-    rows = {"price": [1.0, 50.0], "city": ["a", "unseen"]}
-    served = serve(**{name: tf.constant(rows[name], spec.dtype)
-                      for name, spec in inputs.items()})[task].numpy()
-    assert served.shape[0] == 2 and np.all((served > 0) & (served < 1))
+    extra = version / "assets.extra"
+    request = mtzoo.export.read_warmup(extra / export_check.WARMUP_FILE)[0]
+    expected = json.loads((extra / export_check.EXPECTED_FILE).read_text())
+    served = serve(**{name: tf.constant(value)
+                      for name, value in request.items()})
+    assert set(served) == set(expected) == {task}
+    np.testing.assert_allclose(served[task].numpy(), expected[task],
+                               atol=1e-5)
     return metrics
 
 
