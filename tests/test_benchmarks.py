@@ -107,13 +107,21 @@ def test_quality_benchmark_runs_and_resumes(tmp_path, monkeypatch):
 def test_an_isolated_run_that_dies_is_reported_not_awaited():
     import multiprocessing
     import os
+    import threading
 
     module = _script("quality")
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=os._exit, args=(3,))
     child.start()
-    status, message = module.common._result_of(child, queue)
+    # In a daemon thread, so that a wait forever fails the test instead.
+    result = []
+    waiting = threading.Thread(target=lambda: result.append(
+        module.common._result_of(child, queue)), daemon=True)
+    waiting.start()
+    waiting.join(timeout=60)
+    assert result, "still waiting for a process that has ended"
+    status, message = result[0]
     child.join()
     assert status == "error" and "exit code 3" in message
 
