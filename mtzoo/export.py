@@ -37,6 +37,7 @@ from mtzoo.export_check import format_report  # noqa: F401
 from mtzoo.export_check import resolve_version_dir  # noqa: F401
 from mtzoo.export_check import verify  # noqa: F401
 from mtzoo.export_check import versions
+from mtzoo.serving_archive import ServingArchive
 
 EXAMPLES_SIGNATURE = "serve_examples"
 EXAMPLES_INPUT = "examples"
@@ -138,26 +139,25 @@ def export_saved_model(
     staging = pathlib.Path(tempfile.mkdtemp(dir=model_dir,
                                             prefix=f".{version}-"))
     try:
-        archive = keras.export.ExportArchive()
+        archive = ServingArchive()
         archive.track(serving)
         names = _class_names(model)
         archive.add_endpoint(
             SIGNATURE, lambda features: _with_class_names(
                 serving(features, training=False), names),
-            input_signature=[serving_signature(serving)])
+            [serving_signature(serving)])
         specs = getattr(model, "features", None)
         if specs:
             archive.add_endpoint(
                 EXAMPLES_SIGNATURE, _example_endpoint(serving, specs, names),
-                input_signature=[tf.TensorSpec([None], tf.string,
-                                                name=EXAMPLES_INPUT)])
+                [tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
         if catalogues:
             from mtzoo.retrieval import export as retrieval_export
 
             retrieval_export.add_endpoints(
                 archive, model, catalogues, serving_signature(serving),
                 k=top_k)
-        archive.write_out(str(staging / "model"), verbose=False)
+        archive.write_out(staging / "model")
         written = staging / "model"
         extra = written / "assets.extra"
         extra.mkdir(exist_ok=True)

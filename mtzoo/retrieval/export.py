@@ -124,8 +124,8 @@ def _top_k_unseen(query, index, ids, rows, history: str):
 
 def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
                   k: int = 100) -> list[str]:
-    """Adds each retrieval task's signatures to a `keras.export
-    .ExportArchive`; returns their names.
+    """Adds each retrieval task's signatures to a
+    `mtzoo.serving_archive.ServingArchive`; returns their names.
 
     Args:
         archive: the archive being written.
@@ -163,28 +163,22 @@ def add_endpoints(archive, model, catalogues: dict, signature: dict, *,
             archive.track(part)
         signature_name = signature_names(task, retrieval_tasks)
 
-        archive.add_endpoint(signature_name["query"], embed(query),
-                             input_signature=[query.input_signature(
-                                 signature)])
+        queries = [query.input_signature(signature)]
+        archive.add_endpoint(signature_name["query"], embed(query), queries)
         archive.add_endpoint(signature_name["candidate"], embed(candidate),
-                             input_signature=[candidate.input_signature(
-                                 signature)])
+                             [candidate.input_signature(signature)])
         archive.add_endpoint(signature_name["top_k"],
-                             _top_k(query, index, ids),
-                             input_signature=[query.input_signature(
-                                 signature)])
+                             _top_k(query, index, ids), queries)
         archive.add_endpoint(
-            signature_name["excluding"], _top_k_excluding(
-                query, index, ids, rows),
-            input_signature=[{**query.input_signature(signature),
-                              EXCLUDE_INPUT: tf.TensorSpec(
-                                  [None, None], ids.dtype,
-                                  name=EXCLUDE_INPUT)}])
+            signature_name["excluding"],
+            _top_k_excluding(query, index, ids, rows),
+            [{**queries[0], EXCLUDE_INPUT: tf.TensorSpec(
+                [None, None], ids.dtype, name=EXCLUDE_INPUT)}])
         if task.exclude_seen:
             archive.add_endpoint(
-                signature_name["unseen"], _top_k_unseen(
-                    query, index, ids, rows, task.exclude_seen),
-                input_signature=[query.input_signature(signature)])
+                signature_name["unseen"],
+                _top_k_unseen(query, index, ids, rows, task.exclude_seen),
+                queries)
         else:
             del signature_name["unseen"]
         names += list(signature_name.values())
