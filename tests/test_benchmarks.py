@@ -30,7 +30,8 @@ SCRIPTS = {"quality": "quality.py",
            "streamed_table": "streamed_table.py", "exchange": "exchange.py",
            "profile": "profile.py", "tuning_search": "tuning.py",
            "ensemble_serving": "ensemble_serving.py",
-           "run_overhead": "run_overhead.py"}
+           "run_overhead": "run_overhead.py",
+           "export_time": "export_time.py"}
 HELPERS = {"gradient_boosting": "gradient_boosting.py"}
 
 
