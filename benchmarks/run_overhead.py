@@ -15,6 +15,10 @@ an ensemble's mixtures, and predicting a split.
   ensemble's candidates): eagerly, batch by batch of 4,096 rows, and
   through `Model.predict` (a traced step); runs call the frames of
   `mtzoo.runs.steps.EAGER_BATCHES` batches or fewer eagerly.
+- A new model's first training step (tracing the step, and compiling it
+  with XLA where a run does), with `keras.optimizers.Adam` and with the
+  recipes' `mtzoo.training.LazyAdam` (dense variables by one fused
+  operation each).
 
 Medians of `--repeats` runs. Writes `results/run_overhead.json` and `.md`.
 
@@ -133,6 +137,34 @@ def prediction(rows: int, repeats: int) -> list[dict]:
             for xla in (True, False)]
 
 
+def first_step(repeats: int) -> list[dict]:
+    import keras
+
+    import mtzoo
+    from mtzoo.data import synthetic
+    from mtzoo.training import LazyAdam
+
+    frame = synthetic.impressions(2_048, seed=0)
+    features = mtzoo.features.adapt(synthetic.impression_features(), frame)
+    tasks = mtzoo.tasks.adapt(synthetic.impression_tasks(), frame)
+    batch = mtzoo.data.from_dataframe(frame, features, tasks,
+                                      batch_size=2_048)
+
+    def one_step(optimizer, xla):
+        keras.utils.set_random_seed(0)
+        model = mtzoo.models.mmoe(features, tasks, dot_interaction=32,
+                                  dropout=0.3)
+        model.compile(optimizer=optimizer(1e-3), jit_compile=xla)
+        model.fit(batch, epochs=1, verbose=0)
+
+    return [{"xla": xla, **{
+        f"{name}_s": common.median_seconds(
+            lambda: one_step(optimizer, xla), repeats)
+        for name, optimizer in (("keras_adam", keras.optimizers.Adam),
+                                ("lazy_adam", LazyAdam))}}
+        for xla in (False, True)]
+
+
 def markdown_table(summary: dict) -> str:
     cli = summary["command_line"]
     lines = ["| what | seconds |", "|---|---|",
@@ -156,6 +188,12 @@ def markdown_table(summary: dict) -> str:
         lines.append(f"| {entry['rows']:,} | "
                      f"{'with XLA' if entry['xla'] else 'without XLA'} | "
                      f"{entry['eager_s']:.2f} | {entry['predict_s']:.2f} |")
+    lines += ["", "| a new model's first training step | `keras.optimizers"
+              ".Adam` (s) | `mtzoo.training.LazyAdam` (s) |", "|---|---|---|"]
+    for entry in summary["first_step"]:
+        lines.append(f"| {'with XLA' if entry['xla'] else 'without XLA'} | "
+                     f"{entry['keras_adam_s']:.2f} | "
+                     f"{entry['lazy_adam_s']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -167,7 +205,8 @@ def main() -> None:
         "selection": [selection(rows, args.repeats)
                       for rows in SELECT_ROWS],
         "prediction": [entry for rows in PREDICT_ROWS
-                       for entry in prediction(rows, args.repeats)]}
+                       for entry in prediction(rows, args.repeats)],
+        "first_step": first_step(args.repeats)}
     common.write_results(args.output, {
         "benchmark": "run_overhead", "repeats": args.repeats,
         "summary": summary}, markdown_table(summary))

@@ -53,6 +53,28 @@ def test_small_tables_and_dense_variables_are_updated_as_by_adam():
     assert restored.min_rows == 7
 
 
+def test_dense_variables_take_the_update_keras_adam_makes():
+    # The fused update, with what `apply` adds around it (weight decay,
+    # weight averaging), against Keras' Adam over several steps.
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=(3, 4)).astype("float32")
+    gradients = rng.normal(size=(4, 3, 4)).astype("float32")
+    options = {"weight_decay": 0.01, "use_ema": True, "ema_momentum": 0.9}
+    fused, reference = keras.Variable(start), keras.Variable(start)
+    lazy, adam = LazyAdam(0.05, **options), keras.optimizers.Adam(
+        0.05, **options)
+    for gradient in gradients:
+        lazy.apply([tf.constant(gradient)], [fused])
+        adam.apply([tf.constant(gradient)], [reference])
+    np.testing.assert_allclose(fused.numpy(), reference.numpy(), rtol=1e-5,
+                               atol=1e-7)
+    assert not np.allclose(fused.numpy(), start)
+    lazy.finalize_variable_values([fused])
+    adam.finalize_variable_values([reference])
+    np.testing.assert_allclose(fused.numpy(), reference.numpy(), rtol=1e-5,
+                               atol=1e-7)
+
+
 def test_a_model_trains_with_lazy_tables_under_xla():
     # The lazy update (tf.unique, gathers and scatters) compiles with XLA;
     # which rows move is checked against Adam above.
