@@ -165,6 +165,10 @@ def first_step(repeats: int) -> list[dict]:
         for xla in (False, True)]
 
 
+def _compiled(entry: dict) -> str:
+    return "with XLA" if entry["xla"] else "without XLA"
+
+
 def markdown_table(summary: dict) -> str:
     cli = summary["command_line"]
     lines = ["| what | seconds |", "|---|---|",
@@ -184,16 +188,14 @@ def markdown_table(summary: dict) -> str:
             f"{entry['same_choice']} |")
     lines += ["", "| a new model predicts, rows | its steps compiled | "
               "eagerly (s) | `Model.predict` (s) |", "|---|---|---|---|"]
-    for entry in summary["prediction"]:
-        lines.append(f"| {entry['rows']:,} | "
-                     f"{'with XLA' if entry['xla'] else 'without XLA'} | "
-                     f"{entry['eager_s']:.2f} | {entry['predict_s']:.2f} |")
+    lines += [f"| {entry['rows']:,} | {_compiled(entry)} | "
+              f"{entry['eager_s']:.2f} | {entry['predict_s']:.2f} |"
+              for entry in summary["prediction"]]
     lines += ["", "| a new model's first training step | `keras.optimizers"
               ".Adam` (s) | `mtzoo.training.LazyAdam` (s) |", "|---|---|---|"]
-    for entry in summary["first_step"]:
-        lines.append(f"| {'with XLA' if entry['xla'] else 'without XLA'} | "
-                     f"{entry['keras_adam_s']:.2f} | "
-                     f"{entry['lazy_adam_s']:.2f} |")
+    lines += [f"| {_compiled(entry)} | {entry['keras_adam_s']:.2f} | "
+              f"{entry['lazy_adam_s']:.2f} |"
+              for entry in summary["first_step"]]
     return "\n".join(lines) + "\n"
 
 
