@@ -85,6 +85,20 @@ def _reviews(rows, seed=0):
                          "liked": (rating >= 4).astype(np.float32)})
 
 
+def _counting(monkeypatch, name: str) -> list:
+    """The layers of `mtzoo.text.layers.<name>` built from now on."""
+    from mtzoo.text import layers
+
+    built, build = [], getattr(layers, name).__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(args)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(getattr(layers, name), "__init__", counted)
+    return built
+
+
 @needs_minilm
 def test_frozen_minilm_trains_on_cached_vectors_and_exports_raw_text(
         tmp_path, monkeypatch):
@@ -109,9 +123,13 @@ def test_frozen_minilm_trains_on_cached_vectors_and_exports_raw_text(
     auc = model.evaluate(data.from_dataframe(test, features, tasks),
                          return_dict=True, verbose=0)["liked_auc"]
     assert auc > 0.95
+    # The export puts the encoder that made the vectors in front of the
+    # model: its weights are not loaded again.
+    loads = _counting(monkeypatch, "PretrainedTextEncoder")
     version = mtzoo.export.export_saved_model(
         model, tmp_path / "export", model_name="reviews",
         warmup_inputs=data.feature_arrays(test.iloc[:4], features))
+    assert loads == []
     report = mtzoo.export.verify(version)
     assert report["ok"], report
     assert report["inputs"]["review"][0] == "string"
@@ -120,7 +138,7 @@ def test_frozen_minilm_trains_on_cached_vectors_and_exports_raw_text(
 
 @needs_minilm
 def test_fine_tuning_the_top_layer_trains_it_alone_and_round_trips(
-        tmp_path):
+        tmp_path, monkeypatch):
     import tensorflow as tf
 
     from mtzoo.text import layers
@@ -157,9 +175,12 @@ def test_fine_tuning_the_top_layer_trains_it_alone_and_round_trips(
     expected = np.asarray(model(x)["liked"])
     np.testing.assert_allclose(np.asarray(again(x)["liked"]), expected,
                                atol=1e-5)
-    # The SavedModel takes raw text and runs the frozen layers itself.
+    # The SavedModel takes raw text and runs the frozen layers itself:
+    # those that made the training inputs, not loaded again.
+    loads = _counting(monkeypatch, "FrozenTokenStates")
     version = mtzoo.export.export_saved_model(model, tmp_path / "export",
                                               model_name="reviews")
+    assert loads == []
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
     served = serve(review=tf.constant(
         frame["review"].iloc[:8].to_numpy().astype(str)))["liked"]

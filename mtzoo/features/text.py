@@ -214,14 +214,18 @@ class TextFeature(MultiCategoricalFeature):
     def make_preprocessing(self):
         if not self.pretrained:
             return super().make_preprocessing()
+        from mtzoo.text import cache
         from mtzoo.text import layers
 
+        # The frozen stages are the process's own (`mtzoo.text.cache`),
+        # their weights loaded once however many models are exported.
         if self.frozen_layers is not None:
-            return layers.FrozenTokenStates(self.encoder, self.max_length,
-                                            self.frozen_layers)
+            return cache.frozen_token_states(self.encoder, self.max_length,
+                                             self.frozen_layers)
         if self.fine_tuned:
             return layers.WordPieceIds(self.encoder, self.max_length)
-        return layers.SentenceEncoder(self.encoder, self.max_length)
+        return cache.cache_for(self.encoder,
+                               self.max_length).sentence_encoder()
 
     def preprocess(self, raw, layer):
         if not self.pretrained:

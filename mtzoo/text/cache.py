@@ -52,6 +52,7 @@ class TextVectorCache:
         self.folder = pathlib.Path(folder) if folder is not False else None
         self._vectors: dict[bytes, np.ndarray] = {}
         self._loaded_shards: set[str] = set()
+        self._layer = None
         self._encode = None
 
     def _load_shards(self) -> None:
@@ -78,15 +79,24 @@ class TextVectorCache:
         os.replace(staging, self.folder / name)
         self._loaded_shards.add(name)
 
+    def sentence_encoder(self):
+        """The process's `mtzoo.text.layers.SentenceEncoder` of this
+        encoder and length, built once: loading its weights takes seconds,
+        and every export of a model reading its vectors puts it in front
+        of the model."""
+        if self._layer is None:
+            from mtzoo.text.layers import SentenceEncoder
+
+            self._layer = SentenceEncoder(self.encoder, self.max_length)
+        return self._layer
+
     def _encoder(self):
         """texts -> vectors: WordPiece ids, cut to the batch's longest text
         rounded up to 16 tokens (padding changes nothing in the mean, and
         texts come sorted by length), then the transformer compiled by XLA
         once per such length."""
         if self._encode is None:
-            from mtzoo.text.layers import SentenceEncoder
-
-            layer = SentenceEncoder(self.encoder, self.max_length)
+            layer = self.sentence_encoder()
             to_ids = tf.function(
                 layer.ids, input_signature=[tf.TensorSpec([None],
                                                           tf.string)])
@@ -149,13 +159,11 @@ def cache_for(encoder: str, max_length: int) -> TextVectorCache:
 _STATE_LAYERS: dict[tuple, object] = {}
 
 
-def token_states(encoder: str, max_length: int, frozen_layers: int, texts,
-                 *, batch_size: int = 64) -> np.ndarray:
-    """`[len(texts), max_length, hidden + 1]` float16: each text's token
-    vectors after the encoder's bottom `frozen_layers` layers and its
-    padding mask (`mtzoo.text.layers.FrozenTokenStates`), each distinct
-    text run once. Kept in memory for the run (float16 halves it: 10,000
-    texts of 128 tokens take 1 GB), not on disk as sentence vectors are."""
+def _token_states_layer(encoder: str, max_length: int,
+                        frozen_layers: int) -> tuple:
+    """`(layer, traced call)`: the process's `mtzoo.text.layers
+    .FrozenTokenStates` of an encoder, length and frozen depth, built
+    once."""
     from mtzoo.text.layers import FrozenTokenStates
 
     key = (encoder, int(max_length), int(frozen_layers))
@@ -163,7 +171,23 @@ def token_states(encoder: str, max_length: int, frozen_layers: int, texts,
         layer = FrozenTokenStates(*key)
         # One traced graph per batch size (the last batch may be smaller).
         _STATE_LAYERS[key] = (layer, tf.function(layer))
-    layer, run = _STATE_LAYERS[key]
+    return _STATE_LAYERS[key]
+
+
+def frozen_token_states(encoder: str, max_length: int, frozen_layers: int):
+    """The process's `FrozenTokenStates` layer (the one `token_states`
+    runs), for a serving model's preprocessing."""
+    return _token_states_layer(encoder, max_length, frozen_layers)[0]
+
+
+def token_states(encoder: str, max_length: int, frozen_layers: int, texts,
+                 *, batch_size: int = 64) -> np.ndarray:
+    """`[len(texts), max_length, hidden + 1]` float16: each text's token
+    vectors after the encoder's bottom `frozen_layers` layers and its
+    padding mask (`mtzoo.text.layers.FrozenTokenStates`), each distinct
+    text run once. Kept in memory for the run (float16 halves it: 10,000
+    texts of 128 tokens take 1 GB), not on disk as sentence vectors are."""
+    layer, run = _token_states_layer(encoder, max_length, frozen_layers)
     texts = np.asarray(texts, dtype=object)
     unique, inverse = np.unique(texts, return_inverse=True)
     states = np.zeros((len(unique), layer.max_length, layer.hidden_size + 1),
