@@ -54,11 +54,9 @@ class LazyAdam(keras.optimizers.Adam):
                 and variable.shape[0] >= self.min_rows)
 
     def update_step(self, gradient, variable, learning_rate):
-        if isinstance(gradient, tf.IndexedSlices):
-            if self._is_lazy(gradient, variable):
-                return self._lazy_update(gradient, variable, learning_rate)
-            return super().update_step(gradient, variable, learning_rate)
-        if self.amsgrad:
+        if self._is_lazy(gradient, variable):
+            return self._lazy_update(gradient, variable, learning_rate)
+        if isinstance(gradient, tf.IndexedSlices) or self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
         dtype = variable.dtype
