@@ -152,6 +152,51 @@ def test_a_member_taken_alone_is_never_mixed_in():
     assert chosen["spend"] == [0.0, 1.0]
 
 
+def test_rows_split_by_time_select_from_a_large_library_in_bags():
+    rng = np.random.default_rng(5)
+    rows = 2_000
+    truth = rng.normal(size=rows)
+    tasks = [T.regression("spend")]
+    labels, weights = {"spend": truth}, {"spend": np.ones(rows)}
+
+    def model(noise):
+        return {"spend": (truth + rng.normal(scale=noise, size=rows))[:, None]}
+
+    # One model far better than the rest on the validation rows, weak
+    # ones that still beat the mean, and ones worse than the mean.
+    best, weak = model(0.3), [model(0.9) for _ in range(ensembles.MIN_BAGGED)]
+    worse = [model(3.0) for _ in range(ensembles.MIN_BAGGED)]
+    mean = {"spend": np.zeros((rows, 1))}
+    library = [best] + weak + worse + [mean]
+
+    def select(library, **kwargs):
+        chosen, scores = ensembles.select(
+            library, labels, weights, tasks, alone={len(library) - 1},
+            **kwargs)
+        return chosen["spend"], scores["spend"]
+
+    # A random split: one forward selection, led by the best model.
+    forward, _ = select(library, seed=0)
+    assert forward[0] > 0.5
+    # Split by time, but too few models above the mean to bag: the same.
+    few = [best] + weak[:ensembles.MIN_BAGGED - 2] + worse + [mean]
+    assert select(few, by_time=True)[0][0] > 0.5
+
+    share, scores = select(library, by_time=True, seed=0)
+    assert sum(share) == pytest.approx(1.0)
+    # Bags without the best model take weak ones, so the weight spreads;
+    # the best model still holds the most. Models worse than the mean are
+    # in no bag, and the constant is not mixed in.
+    assert share[0] == max(share) and share[0] < forward[0]
+    assert sum(s > 0 for s in share[1:ensembles.MIN_BAGGED + 1]) >= 3
+    assert not any(share[ensembles.MIN_BAGGED + 1:])
+    assert scores["worse_half"]["ensemble"] > \
+        0.5 * scores["worse_half"]["best_single"]
+    # The bags are drawn from the seed: the same seed, the same weights.
+    assert select(library, by_time=True, seed=0)[0] == share
+    assert select(library, by_time=True, seed=1)[0] != share
+
+
 def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):
     splits = _splits()
     design, fitted = baselines.fitted(splits, seed=0)

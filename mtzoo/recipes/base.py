@@ -12,7 +12,8 @@ from mtzoo import catalog
 
 @dataclasses.dataclass(frozen=True)
 class Splits:
-    """Frames and specs a recipe trains on."""
+    """Frames and specs a recipe trains on; `ordered` when the rows are
+    split by time (validation after training, test after validation)."""
 
     train: object
     validation: object
@@ -20,6 +21,7 @@ class Splits:
     features: list
     tasks: list
     build_kwargs: dict = dataclasses.field(default_factory=dict)
+    ordered: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -566,7 +566,8 @@ def prepare(run, model_name):
     features = features_lib.adapt(feature_specs(config, train), train)
     tasks = task_specs(config, (train, validation, test))
     _require_two_classes(config, tasks, train)
-    return Splits(train, validation, test, features, tasks)
+    return Splits(train, validation, test, features, tasks,
+                  ordered=config["data"]["split"] == "time")
 
 
 def _require_two_classes(config: dict, tasks, train: pd.DataFrame) -> None:
@@ -614,7 +615,7 @@ def _streamed_splits(config: dict, seed: int):
                                   csv_types=splitting.arrow_types(head))
     features = features_lib.adapt(specs, parts["train"].chunks())
     return Splits(parts["train"], parts["validation"], parts["test"],
-                  features, tasks)
+                  features, tasks, ordered=data["split"] == "time")
 
 
 def run_settings(options: dict) -> dict:

@@ -172,7 +172,8 @@ def _ensembled(model, config, tuned: dict | None, splits, kept) -> tuple:
         print(f"combining the network with {len(others)} other models per "
               f"task on the validation split", flush=True)
     return ensembles.ensemble(
-        ensembles.Member("final", model, _settings(config)), others, splits)
+        ensembles.Member("final", model, _settings(config)), others, splits,
+        seed=config.seed)
 
 
 def _identity(recipe: str, model: str, options: dict) -> dict:
