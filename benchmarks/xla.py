@@ -4,7 +4,10 @@ The model trains on encoded ids and floats (lookups ran once, in the input
 pipeline), so its step holds only numeric ops that XLA can compile. For each
 repeat, the same model is trained once with `jit_compile=False` and once with
 `jit_compile=True` in this process, alternating which goes first; the JSON
-keeps every timed epoch and the median ratio of the paired runs.
+keeps every timed epoch and the median ratio of the paired runs. What each
+costs in memory is measured apart: a fresh process per setting loads and
+encodes the data, trains one epoch, and reports its peak resident memory
+before and after training (compiling the step is what XLA adds).
 
 Writes `benchmarks/results/xla.json` and `xla.md`.
 
@@ -17,6 +20,7 @@ import argparse
 import json
 import pathlib
 import statistics
+import subprocess
 import sys
 
 import keras
@@ -46,14 +50,54 @@ def training_rate(bundle, train, *, jit_compile: bool, epochs: int,
     return timer.examples_per_second
 
 
+def load(args):
+    """`(bundle, train)`: census and its encoded, shuffled training rows."""
+    bundle = mtzoo.data.census_income(args.data_dir, max_rows=args.max_rows,
+                                      **PLAIN_NUMBERS)
+    train = mtzoo.data.from_dataframe(
+        bundle.train, bundle.features, bundle.tasks,
+        batch_size=args.batch_size, shuffle=True, seed=0)
+    return bundle, train
+
+
+def memory_child(jit_compile: bool, args) -> dict:
+    """Peak resident memory (MB) of this process once the data is encoded,
+    and after one epoch of training."""
+    bundle, train = load(args)
+    before = common.peak_rss_mb()
+    training_rate(bundle, train, jit_compile=jit_compile, epochs=1,
+                  steps_per_execution=args.steps_per_execution, seed=0)
+    return {"peak_rss_mb_before_training": before,
+            "peak_rss_mb": common.peak_rss_mb()}
+
+
+def memory_in_subprocess(jit_compile: bool, args) -> dict:
+    """`memory_child` in a fresh process, so the two do not add up."""
+    command = [sys.executable, __file__, "--memory-child",
+               "on" if jit_compile else "off",
+               "--batch-size", str(args.batch_size),
+               "--steps-per-execution", str(args.steps_per_execution)]
+    if args.data_dir:
+        command += ["--data-dir", str(args.data_dir)]
+    if args.max_rows:
+        command += ["--max-rows", str(args.max_rows)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def markdown_table(summary: dict) -> str:
     """The README's table."""
-    lines = ["| `jit_compile` | train examples/s (median) | ratio to off |",
-             "|---|---|---|"]
+    lines = ["| `jit_compile` | train examples/s (median) | ratio to off "
+             "| peak RSS before training (MB) | peak RSS after training "
+             "(MB) |", "|---|---|---|---|---|"]
     for label in ("off", "on"):
-        rate = summary[label]["train_examples_per_s"]
-        lines.append(f"| {label} | {rate:,.0f} | "
-                     f"{summary[label]['ratio_to_off']:.2f}x |")
+        entry = summary[label]
+        lines.append(f"| {label} | {entry['train_examples_per_s']:,.0f} | "
+                     f"{entry['ratio_to_off']:.2f}x | "
+                     f"{entry['peak_rss_mb_before_training']:,.0f} | "
+                     f"{entry['peak_rss_mb']:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -66,13 +110,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--steps-per-execution", type=int, default=16)
     parser.add_argument("--output", default=str(RESULTS / "xla.json"))
+    parser.add_argument("--memory-child", choices=["on", "off"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child == "on", args)))
+        return {}
 
-    bundle = mtzoo.data.census_income(args.data_dir, max_rows=args.max_rows,
-                                      **PLAIN_NUMBERS)
-    train = mtzoo.data.from_dataframe(
-        bundle.train, bundle.features, bundle.tasks,
-        batch_size=args.batch_size, shuffle=True, seed=0)
+    memory = {label: memory_in_subprocess(label == "on", args)
+              for label in ("off", "on")}
+    bundle, train = load(args)
     runs = []
     for repeat in range(args.repeats):
         order = (False, True) if repeat % 2 == 0 else (True, False)
@@ -89,9 +136,9 @@ def main(argv=None) -> dict:
     ratios = [on / off for off, on in zip(rates[False], rates[True])]
     summary = {
         "off": {"train_examples_per_s": statistics.median(rates[False]),
-                "ratio_to_off": 1.0},
+                "ratio_to_off": 1.0, **memory["off"]},
         "on": {"train_examples_per_s": statistics.median(rates[True]),
-               "ratio_to_off": statistics.median(ratios)},
+               "ratio_to_off": statistics.median(ratios), **memory["on"]},
         "faster": "on" if statistics.median(ratios) > 1 else "off",
     }
     content = {"benchmark": "census MMoE training, jit_compile off vs on",
