@@ -16,6 +16,8 @@ import json
 import multiprocessing
 import pathlib
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -142,3 +144,18 @@ def median_seconds(function, repeats: int) -> float:
         function()
         seconds.append(time.perf_counter() - start)
     return statistics.median(seconds)
+
+
+def run_script(script, arguments: list[str], args, what: str) -> str:
+    """The output of `python script arguments` in a fresh process (with
+    `args`' `--data-dir` and `--max-rows` when set), or an error naming
+    `what` failed with the end of its stderr."""
+    command = [sys.executable, str(script), *arguments]
+    if args.data_dir:
+        command += ["--data-dir", str(args.data_dir)]
+    if args.max_rows:
+        command += ["--max-rows", str(args.max_rows)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
+    return done.stdout

@@ -26,7 +26,6 @@ import argparse
 import json
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -229,19 +228,14 @@ def run_in_subprocess(model_name: str, seed: int, args) -> dict:
     """One measurement in a fresh process, so memory peaks do not add up."""
     with tempfile.TemporaryDirectory() as tmp:
         output = pathlib.Path(tmp) / "result.json"
-        command = [sys.executable, __file__, "--child", model_name,
-                   "--seed", str(seed), "--epochs", str(args.epochs),
-                   "--batch-size", str(args.batch_size),
-                   "--steps-per-execution", str(args.steps_per_execution),
-                   "--output", str(output)]
-        if args.data_dir:
-            command += ["--data-dir", str(args.data_dir)]
-        if args.max_rows:
-            command += ["--max-rows", str(args.max_rows)]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{model_name} seed {seed} failed:\n"
-                               f"{done.stderr[-3000:]}")
+        common.run_script(
+            __file__, ["--child", model_name, "--seed", str(seed),
+                       "--epochs", str(args.epochs),
+                       "--batch-size", str(args.batch_size),
+                       "--steps-per-execution",
+                       str(args.steps_per_execution),
+                       "--output", str(output)],
+            args, f"{model_name} seed {seed}")
         return json.loads(output.read_text())
 
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import pathlib
 import statistics
-import subprocess
 import sys
 
 import keras
@@ -73,18 +72,12 @@ def memory_child(jit_compile: bool, args) -> dict:
 
 def memory_in_subprocess(jit_compile: bool, args) -> dict:
     """`memory_child` in a fresh process, so the two do not add up."""
-    command = [sys.executable, __file__, "--memory-child",
-               "on" if jit_compile else "off",
-               "--batch-size", str(args.batch_size),
-               "--steps-per-execution", str(args.steps_per_execution)]
-    if args.data_dir:
-        command += ["--data-dir", str(args.data_dir)]
-    if args.max_rows:
-        command += ["--max-rows", str(args.max_rows)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"memory child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    output = common.run_script(
+        __file__, ["--memory-child", "on" if jit_compile else "off",
+                   "--batch-size", str(args.batch_size),
+                   "--steps-per-execution", str(args.steps_per_execution)],
+        args, "memory child")
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def markdown_table(summary: dict) -> str:
