@@ -115,8 +115,6 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
 
         singles = [score(output) for output in outputs]
         mixable = [i for i in range(len(outputs)) if i not in alone]
-        if not mixable:
-            mixable = list(range(len(outputs)))
         # Bags hold only models that score above those taken alone (the
         # constant): a bag of worse models would mix them in.
         floor = max((singles[i] for i in alone), default=-np.inf)
