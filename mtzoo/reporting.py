@@ -98,10 +98,17 @@ def _ensemble_section(ensemble: dict | None) -> list[str]:
              + ("(the test metrics above are the ensemble's)."
                 if ensemble["used"] else
                 "; no task scored better than with the network alone, "
-                "which is the model saved."), "",
-             "| task | members (weight) | validation: best model | "
-             "validation: ensemble | test: network alone |",
-             "|---|---|---|---|---|"]
+                "which is the model saved."), ""]
+    bags = {task: scores["bags"] for task, scores
+            in ensemble["validation"].items() if scores.get("bags")}
+    if bags:
+        lines += [f"The table is split by time: {', '.join(bags)} took the "
+                  f"mean of {max(bags.values())} selections, each among a "
+                  f"random half of the models (bagged ensemble "
+                  f"selection).", ""]
+    lines += ["| task | members (weight) | validation: best model | "
+              "validation: ensemble | test: network alone |",
+              "|---|---|---|---|---|"]
     alone = ensemble.get("network_alone_test", {})
     # Chosen by the worse half of the validation rows; shown over all.
     for task, weights in ensemble["weights"].items():

@@ -176,13 +176,14 @@ def test_rows_split_by_time_select_from_a_large_library_in_bags():
         return chosen["spend"], scores["spend"]
 
     # A random split: one forward selection, led by the best model.
-    forward, _ = select(library, seed=0)
-    assert forward[0] > 0.5
+    forward, scores = select(library, seed=0)
+    assert forward[0] > 0.5 and scores["bags"] == 0
     # Split by time, but too few models above the mean to bag: the same.
     few = [best] + weak[:ensembles.MIN_BAGGED - 2] + worse + [mean]
     assert select(few, by_time=True)[0][0] > 0.5
 
     share, scores = select(library, by_time=True, seed=0)
+    assert scores["bags"] == ensembles.BAGS
     assert sum(share) == pytest.approx(1.0)
     # Bags without the best model take weak ones, so the weight spreads;
     # the best model still holds the most. Models worse than the mean are
@@ -195,6 +196,26 @@ def test_rows_split_by_time_select_from_a_large_library_in_bags():
     # The bags are drawn from the seed: the same seed, the same weights.
     assert select(library, by_time=True, seed=0)[0] == share
     assert select(library, by_time=True, seed=1)[0] != share
+
+
+def test_the_report_names_the_tasks_selected_in_bags():
+    from mtzoo import reporting
+
+    record = {"candidates": 12, "used": True,
+              "weights": {"wind": {"final": 0.6, "linear": 0.4},
+                          "pressure": {"final": 1.0}},
+              "validation": {
+                  "wind": {"best_single": 0.1, "ensemble": 0.2,
+                           "bags": ensembles.BAGS},
+                  "pressure": {"best_single": 0.3, "ensemble": 0.3,
+                               "bags": 0}}}
+    text = "\n".join(reporting._ensemble_section(record))
+    assert (f"split by time: wind took the mean of {ensembles.BAGS} "
+            "selections") in text
+    assert "pressure took" not in text
+    record["validation"]["wind"]["bags"] = 0
+    assert "split by time" not in "\n".join(
+        reporting._ensemble_section(record))
 
 
 def test_an_ensemble_is_one_model_that_saves_loads_and_serves(tmp_path):

@@ -60,7 +60,8 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     """`(chosen, scores)`: per task, the weight of each of `predictions`
     (one dict of task outputs per model, on the validation rows) in its
     ensemble, and the validation metric of the best single model and of
-    the ensemble (over all the rows, and in the worse half).
+    the ensemble (over all the rows, and in the worse half), and the
+    number of bags it was selected in (0: one forward selection).
 
     Forward selection with replacement, judged by the task's metric in
     the worse of the two halves of the rows (in their order: earlier and
@@ -119,7 +120,8 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         # constant): a bag of worse models would mix them in.
         floor = max((singles[i] for i in alone), default=-np.inf)
         bagged = [i for i in mixable if singles[i] > floor]
-        if by_time and len(bagged) >= MIN_BAGGED:
+        in_bags = by_time and len(bagged) >= MIN_BAGGED
+        if in_bags:
             share = _bagged(outputs, singles, bagged, score, rounds, rng)
         else:
             share = _forward(outputs, singles, mixable, score, rounds)
@@ -137,7 +139,8 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         scores[task.name] = {
             "best_single": metric(outputs[first], whole),
             "ensemble": metric(mixed, whole),
-            "worse_half": {"best_single": singles[first], "ensemble": best}}
+            "worse_half": {"best_single": singles[first], "ensemble": best},
+            "bags": BAGS if in_bags else 0}
     return chosen, scores
 
 
