@@ -116,9 +116,11 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
 
         singles = [score(output) for output in outputs]
         mixable = [i for i in range(len(outputs)) if i not in alone]
-        # Bags hold only models that score above those taken alone (the
-        # constant): a bag of worse models would mix them in.
-        floor = max((singles[i] for i in alone), default=-np.inf)
+        # The best of the members taken alone (the constant).
+        lone = max(alone, key=lambda i: singles[i], default=None)
+        # Bags hold only models that score above it: a bag of worse
+        # models would mix them in.
+        floor = -np.inf if lone is None else singles[lone]
         bagged = [i for i in mixable if singles[i] > floor]
         in_bags = by_time and len(bagged) >= MIN_BAGGED
         if in_bags:
@@ -128,8 +130,6 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         mixed = sum(s * o for s, o in zip(share, outputs) if s > 0)
         best = score(mixed)
         # A member taken alone replaces the mix where it scores higher.
-        lone = max((i for i in range(len(outputs)) if i in alone),
-                   key=lambda i: singles[i], default=None)
         if lone is not None and singles[lone] > best:
             share, mixed, best = (_one_hot(lone, len(outputs)),
                                   outputs[lone], singles[lone])
