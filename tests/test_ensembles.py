@@ -341,6 +341,33 @@ def test_a_model_that_holds_up_in_one_half_of_the_rows_only_is_not_followed():
     assert chosen["spend"][1] > chosen["spend"][0]
 
 
+def test_multiclass_mixtures_are_judged_by_log_loss_not_accuracy():
+    rng = np.random.default_rng(4)
+    rows = 600
+    tier = rng.integers(0, 3, size=rows)
+    truth = np.eye(3)[tier]
+    # Right on every row but barely sure: the best accuracy, a poor log
+    # loss. Sure and right on 90% of rows, sure and wrong on the rest.
+    timid = 0.3 + 0.1 * truth
+    wrong = rng.random(rows) < 0.1
+    sure = np.where(wrong[:, None], np.eye(3)[(tier + 1) % 3], truth)
+    sure = 0.05 + 0.85 * sure
+    task = T.multiclass("tier", 3)
+    assert task.selected_by == "log_loss"
+    chosen, scores = ensembles.select(
+        [{"tier": timid}, {"tier": sure}], {"tier": tier},
+        {"tier": np.ones(rows)}, [task])
+    assert chosen["tier"][1] > chosen["tier"][0]
+    judged = scores["tier"]["worse_half"]
+    assert judged["metric"] == "log_loss"
+    assert judged["ensemble"] == pytest.approx(
+        task.selection_score(tier, sum(
+            w * p for w, p in zip(chosen["tier"], (timid, sure))),
+            np.ones(rows)), abs=0.05)
+    # What the report shows stays the primary metric: accuracy.
+    assert scores["tier"]["best_single"] == pytest.approx(0.9, abs=0.04)
+
+
 @pytest.mark.parametrize("layout", ["numeric", "levels"])
 def test_trees_send_missing_and_unseen_categories_as_scikit_learn_does(
         layout):

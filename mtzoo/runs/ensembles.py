@@ -11,7 +11,8 @@ rows do not predict); every trial of `--tune` trains one more model on
 the same rows, of which the search keeps one.
 Ensemble selection starts, per task, from the model that scores best on
 the validation split and adds models one at a time, with replacement,
-while the mean of their predictions raises the task's primary metric;
+while the mean of their predictions raises the task's selection score (its
+primary metric; log loss for a multiclass task);
 the weights are how often each model was added. Tasks choose apart, so a
 task that a trial the search did not keep serves better takes its
 predictions from that trial. The result is one Keras model (the members
@@ -60,11 +61,13 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     """`(chosen, scores)`: per task, the weight of each of `predictions`
     (one dict of task outputs per model, on the validation rows) in its
     ensemble, and the validation metric of the best single model and of
-    the ensemble (over all the rows, and in the worse half), and the
-    number of bags it was selected in (0: one forward selection).
+    the ensemble (over all the rows by the primary metric, and in the
+    worse half by the selection score), and the number of bags it was
+    selected in (0: one forward selection).
 
-    Forward selection with replacement, judged by the task's metric in
-    the worse of the two halves of the rows (in their order: earlier and
+    Forward selection with replacement, judged by the task's selection
+    score (`Task.selection_score`: its primary metric, log loss for a
+    multiclass task) in the worse of the two halves of the rows (in their order: earlier and
     later rows when the split is by time, two random halves otherwise), so
     that a model is followed only where it holds up in both: on a table
     split by time, a model that degrades away from the training period
@@ -105,14 +108,15 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         y, w = labels[task.name][rows], weights[task.name][rows]
         halves = np.arange(len(y)) < len(y) // 2
 
-        def metric(output, part):
-            value = task.primary_score(y[part], output[part], w[part])
+        def metric(output, part, scorer=task.primary_score):
+            value = scorer(y[part], output[part], w[part])
             return -np.inf if value is None or np.isnan(value) else value
 
         def score(output):
             # The worse of the two halves of the rows (earlier and later
             # ones when the split is by time).
-            return min(metric(output, halves), metric(output, ~halves))
+            return min(metric(output, halves, task.selection_score),
+                       metric(output, ~halves, task.selection_score))
 
         singles = [score(output) for output in outputs]
         mixable = [i for i in range(len(outputs)) if i not in alone]
@@ -139,7 +143,8 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
         scores[task.name] = {
             "best_single": metric(outputs[first], whole),
             "ensemble": metric(mixed, whole),
-            "worse_half": {"best_single": singles[first], "ensemble": best},
+            "worse_half": {"best_single": singles[first], "ensemble": best,
+                           "metric": task.selected_by},
             "bags": BAGS if in_bags else 0}
     return chosen, scores
 

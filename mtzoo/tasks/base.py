@@ -286,6 +286,22 @@ class Task:
         return self.evaluate(labels, predictions, weights).get(
             self.primary_metric)
 
+    #: What ensemble selection judges candidate mixtures by on the
+    #: validation rows (`selection_score`).
+    selection_metric: ClassVar[str] = ""
+
+    def selection_score(self, labels: np.ndarray, predictions: np.ndarray,
+                        weights: np.ndarray) -> float | None:
+        """The score ensemble selection maximizes (`selection_metric`,
+        higher is better): the primary score unless a kind needs a
+        smoother guide."""
+        return self.primary_score(labels, predictions, weights)
+
+    @property
+    def selected_by(self) -> str:
+        """The name of the metric `selection_score` computes."""
+        return self.selection_metric or self.primary_metric
+
     # === Serialization ===
 
     def get_config(self) -> dict[str, Any]:

@@ -157,6 +157,19 @@ class MulticlassTask(ClassifierTask):
                 y, p, k=self.k, labels=classes, sample_weight=w)),
         }
 
+    #: Ensemble selection judges mixtures by log loss, not accuracy:
+    #: accuracy moves in steps of one validation row, so on a few hundred
+    #: labelled rows (a sparse label) it follows noise; log loss, a proper
+    #: scoring rule, rewards every probability.
+    selection_metric = "log_loss"
+
+    def selection_score(self, labels, predictions, weights):
+        y = labels.reshape(-1).astype(int)
+        chosen = np.take_along_axis(np.asarray(predictions),
+                                    y[:, None], axis=-1)[:, 0]
+        return -float(np.average(-np.log(np.clip(chosen, 1e-7, 1.0)),
+                                 weights=weights))
+
     def primary_score(self, labels, predictions, weights):
         correct = np.argmax(predictions, axis=-1) == \
             labels.reshape(-1).astype(int)
