@@ -67,9 +67,10 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
 
     Forward selection with replacement, judged by the task's selection
     score (`Task.selection_score`: its primary metric, log loss for a
-    multiclass task) in the worse of the two halves of the rows (in their order: earlier and
-    later rows when the split is by time, two random halves otherwise), so
-    that a model is followed only where it holds up in both: on a table
+    multiclass task) in the worse of the two halves of the rows (in their
+    order: earlier and later rows when the split is by time, two random
+    halves otherwise), so that a model is followed only where it holds up
+    in both: on a table
     split by time, a model that degrades away from the training period
     (trees beyond the range of their training values) shows it in the
     later half. The ensemble kept is the best by that score along the
