@@ -249,11 +249,17 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
     model = "mtzoo_tuned" if tune else "mtzoo"
     tasks = {}
     for task, metric in result["primary_metrics"].items():
-        entry = {"metric": metric,
-                 model: result["test"]["tasks"][task].get(metric)}
-        for baseline, values in result["baselines"].get(task, {}).items():
-            entry[baseline] = values.get(metric)
-        tasks[task] = entry
+        # Class tasks also by macro-F1, which weighs rare classes as much
+        # as frequent ones.
+        for name in (metric, "macro_f1"):
+            if name not in result["test"]["tasks"][task]:
+                continue
+            entry = {"metric": name,
+                     model: result["test"]["tasks"][task].get(name)}
+            for baseline, values in result["baselines"].get(task,
+                                                            {}).items():
+                entry[baseline] = values.get(name)
+            tasks[task if name == metric else f"{task} ({name})"] = entry
     return {"table": name, "seed": seed, "tune": tune,
             "model": result["model"], "rows": result["rows"],
             "epochs_run": result["epochs_run"],

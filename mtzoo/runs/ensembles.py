@@ -70,12 +70,11 @@ def select(predictions: list[dict], labels: dict, weights: dict, tasks,
     multiclass task) in the worse of the two halves of the rows (in their
     order: earlier and later rows when the split is by time, two random
     halves otherwise), so that a model is followed only where it holds up
-    in both: on a table
-    split by time, a model that degrades away from the training period
-    (trees beyond the range of their training values) shows it in the
-    later half. The ensemble kept is the best by that score along the
-    way, so it never scores below the best single model by it (bagged
-    selection, below, may).
+    in both: on a table split by time, a model that degrades away from
+    the training period (trees beyond the range of their training values)
+    shows it in the later half. The ensemble kept is the best by that
+    score along the way, so it never scores below the best single model
+    by it (bagged selection, below, may).
 
     When the rows are split `by_time` (the test rows come after these),
     a library of `MIN_BAGGED` models or more that score above those taken
