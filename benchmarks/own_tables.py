@@ -251,15 +251,16 @@ def run_table(name: str, folder: pathlib.Path, seed: int,
     for task, metric in result["primary_metrics"].items():
         # Class tasks also by macro-F1, which weighs rare classes as much
         # as frequent ones.
-        for name in (metric, "macro_f1"):
-            if name not in result["test"]["tasks"][task]:
+        for scored in (metric, "macro_f1"):
+            if scored not in result["test"]["tasks"][task]:
                 continue
-            entry = {"metric": name,
-                     model: result["test"]["tasks"][task].get(name)}
+            entry = {"metric": scored,
+                     model: result["test"]["tasks"][task].get(scored)}
             for baseline, values in result["baselines"].get(task,
                                                             {}).items():
-                entry[baseline] = values.get(name)
-            tasks[task if name == metric else f"{task} ({name})"] = entry
+                entry[baseline] = values.get(scored)
+            tasks[task if scored == metric
+                  else f"{task} ({scored})"] = entry
     return {"table": name, "seed": seed, "tune": tune,
             "model": result["model"], "rows": result["rows"],
             "epochs_run": result["epochs_run"],
