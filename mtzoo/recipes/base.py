@@ -40,6 +40,9 @@ class Recipe:
         epochs: maximum epochs (early stopping usually ends sooner).
         batch_size: examples per batch.
         learning_rate: Adam learning rate.
+        patience: epochs without validation improvement before early
+            stopping; None sizes it to the training rows
+            (`mtzoo.runs.steps.sized_patience`).
         weight_averaging: momentum of the exponential moving average of
             the weights that validation, early stopping and the saved model
             use (Polyak averaging); 0 uses the trained weights as they are.
@@ -72,6 +75,7 @@ class Recipe:
     epochs: int = 20
     batch_size: int = 1024
     learning_rate: float = 1e-3
+    patience: int | None = 2
     weight_averaging: float = 0.0
     ensemble: bool = False
     hparams: dict = dataclasses.field(default_factory=dict)

@@ -36,7 +36,9 @@ class RunConfig:
         model: str. The architecture; the recipe's default when None.
         epochs: int. Maximum epochs; early stopping usually ends sooner.
         patience: int. Epochs without validation improvement before
-            stopping (the best weights are restored). Defaults to 2.
+            stopping (the best weights are restored). Defaults to the
+            recipe's: 2, or on a user's table sized to its training rows
+            (`mtzoo.runs.steps.sized_patience`).
         batch_size: int. Examples per training step.
         learning_rate: float. Adam's learning rate.
         weight_averaging: float. Momentum of the exponential moving average
@@ -164,7 +166,7 @@ def resolve(config: RunConfig, recipe) -> RunConfig:
                 "batch_size": recipe.batch_size,
                 "learning_rate": recipe.learning_rate,
                 "weight_averaging": recipe.weight_averaging,
-                "patience": 2, "seed": 0, "weighting": "fixed",
+                "patience": recipe.patience, "seed": 0, "weighting": "fixed",
                 "piecewise_linear_bins": 0,
                 "ensemble": bool(config.tune) or recipe.ensemble}
     filled = {key: from_file.get(key, value) if getattr(config, key) is None
@@ -198,7 +200,7 @@ def _check(config: RunConfig, recipe) -> None:
         raise ValueError(f"`piecewise_linear_bins` must be an integer >= 0."
                          f" Received: piecewise_linear_bins="
                          f"{config.piecewise_linear_bins!r}")
-    if config.patience < 0:
+    if config.patience is not None and config.patience < 0:
         raise ValueError(f"`patience` must be >= 0. Received: "
                          f"patience={config.patience!r}")
     momentum.check_momentum(config.weight_averaging)

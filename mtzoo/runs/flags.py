@@ -110,7 +110,9 @@ def _add_training_flags(parser, recipe) -> None:
     parser.add_argument("--patience", type=int, default=None,
                         help="epochs without validation improvement before "
                              "stopping (best weights are restored; "
-                             "default 2)")
+                             + ("default 2)" if recipe.patience == 2 else
+                                "default: 6 epochs or 400 steps, the "
+                                "fewer, at least 2)"))
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"examples per training step (default "
                              f"{recipe.batch_size})")

@@ -258,6 +258,7 @@ def _result(config, trainer, fitted, splits, model, test) -> dict:
             t.name: logs[f"{t.name}_weight"][-1] for t in splits.tasks
             if f"{t.name}_weight" in logs},
         "batch_size": config.batch_size,
+        "patience": fitted.patience,
         "rows": {"train": len(splits.train),
                  "validation": len(splits.validation),
                  "test": len(splits.test)},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import pathlib
 import shutil
 import tempfile
@@ -163,6 +164,24 @@ class Fitted:
     timer: EpochTimer
     checkpoint: TrainingCheckpoint
     initial_epoch: int
+    patience: int
+
+
+#: Early stopping on a table sized by steps (`sized_patience`): it waits
+#: `PATIENCE_STEPS` optimizer steps without improvement, as whole epochs,
+#: at least 2 and at most `MAX_PATIENCE` of them.
+PATIENCE_STEPS = 400
+MAX_PATIENCE = 6
+
+
+def sized_patience(train_rows: int, batch_size: int) -> int:
+    """Epochs early stopping waits for an improvement on a table of
+    `train_rows`: 400 steps' worth, between 2 and 6 epochs. A small or
+    middling table (a few to a few hundred steps an epoch) may still be
+    improving slowly when two epochs pass without a new best, and a large
+    one has taken thousands of steps in two."""
+    per_epoch = max(1, math.ceil(train_rows / batch_size))
+    return min(MAX_PATIENCE, max(2, math.ceil(PATIENCE_STEPS / per_epoch)))
 
 
 def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
@@ -181,9 +200,11 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
                                        "validation": SAMPLE_ROWS},
                               shards.label_columns(splits.tasks)),
         config.batch_size, trainer.catalogues)
+    patience = (config.patience if config.patience is not None
+                else sized_patience(len(splits.train), config.batch_size))
     stop = keras.callbacks.EarlyStopping(
-        monitor=relative_loss.MONITOR, mode="min",
-        patience=config.patience, restore_best_weights=True)
+        monitor=relative_loss.MONITOR, mode="min", patience=patience,
+        restore_best_weights=True)
     checkpoint = TrainingCheckpoint(
         output / "checkpoint", settings=config.settings(),
         early_stopping=stop, write=write,
@@ -218,7 +239,8 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
     finally:
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
-    return Fitted(checkpoint.history, timer, checkpoint, initial_epoch)
+    return Fitted(checkpoint.history, timer, checkpoint, initial_epoch,
+                  patience)
 
 
 def _training_batches(trainer, config, splits, initial_epoch, cache):

@@ -128,6 +128,8 @@ batch_size = 128
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["model"] == "shared_bottom"
     assert metrics["epochs_run"] <= 3
+    # 9 steps an epoch: early stopping waits its longest.
+    assert metrics["patience"] == 6
     assert metrics["test"]["tasks"]["recommended"]["auc"] > 0.95
     assert metrics["test"]["tasks"]["stars"]["examples"] == 300
     for name in ("report.md", "learning_curves.png", "model.keras"):
@@ -175,6 +177,30 @@ def test_the_table_recipe_ensembles_by_default_and_others_do_not():
     assert definitions.get("table").ensemble is True
     with pytest.raises(ValueError, match="ensemble` must be true or false"):
         resolved("synthetic", ensemble="yes")
+
+
+def test_a_tables_patience_is_sized_to_its_rows_unless_given(tmp_path):
+    from mtzoo.recipes import definitions
+    from mtzoo.runs import steps
+    from mtzoo.runs.config import RunConfig
+    from mtzoo.runs.config import resolve
+
+    # 400 steps' worth of whole epochs, between 2 and 6.
+    assert steps.sized_patience(4_000, 512) == 6  # 8 steps an epoch
+    assert steps.sized_patience(51_395, 512) == 4  # 101
+    assert steps.sized_patience(1_000_000, 512) == 2
+    path = tmp_path / "t.toml"
+    path.write_text('[data]\ntrain = "x.csv"\n[tasks.a]\nkind = "binary"\n')
+
+    def patience(recipe, **settings):
+        return resolve(RunConfig(recipe, **settings),
+                       definitions.get(recipe)).patience
+
+    assert patience("table", options={"config": str(path)}) is None
+    assert patience("table", options={"config": str(path)}, patience=3) == 3
+    path.write_text(path.read_text() + "[training]\npatience = 1\n")
+    assert patience("table", options={"config": str(path)}) == 1
+    assert patience("synthetic") == 2
 
 
 def test_init_config_names_kinds_and_reasons_without_tensorflow(tmp_path):
