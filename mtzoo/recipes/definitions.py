@@ -306,8 +306,8 @@ RECIPES = {
             # (a few thousand rows: ~10 steps an epoch) need many more.
             "table", table.prepare, epochs=100, batch_size=512,
             learning_rate=1e-3, needs_data=False,
-            # A table a few hundred steps an epoch long still improves
-            # slowly after 30 epochs; a large one stops after 2.
+            # Patience sized to the table: one a few dozen steps an epoch
+            # long may still improve slowly after 30 epochs.
             patience=None,
             # A user's table: no default architecture was tuned on it, so
             # the baselines join where they predict a task better.

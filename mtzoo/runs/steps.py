@@ -177,9 +177,9 @@ MAX_PATIENCE = 6
 def sized_patience(train_rows: int, batch_size: int) -> int:
     """Epochs early stopping waits for an improvement on a table of
     `train_rows`: 400 steps' worth, between 2 and 6 epochs. A small or
-    middling table (a few to a few hundred steps an epoch) may still be
-    improving slowly when two epochs pass without a new best, and a large
-    one has taken thousands of steps in two."""
+    middling table (a few to a few dozen steps an epoch) may still be
+    improving slowly when two epochs pass without a new best, while a
+    large one has taken hundreds of steps or more in two."""
     per_epoch = max(1, math.ceil(train_rows / batch_size))
     return min(MAX_PATIENCE, max(2, math.ceil(PATIENCE_STEPS / per_epoch)))
 
