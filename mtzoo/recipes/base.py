@@ -42,7 +42,7 @@ class Recipe:
         learning_rate: Adam learning rate.
         patience: epochs without validation improvement before early
             stopping; None sizes it to the training rows
-            (`mtzoo.runs.steps.sized_patience`).
+            (`mtzoo.runs.config.sized_patience`).
         weight_averaging: momentum of the exponential moving average of
             the weights that validation, early stopping and the saved model
             use (Polyak averaging); 0 uses the trained weights as they are.

@@ -15,6 +15,7 @@ result = runs.run(runs.RunConfig(
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from mtzoo import catalog
@@ -23,6 +24,25 @@ from mtzoo.training import momentum
 #: How task losses can be balanced (see `mtzoo.training.weighting`).
 WEIGHTINGS = catalog.WEIGHTINGS
 STRATEGIES = catalog.STRATEGIES
+#: Early stopping sized to a table (`sized_patience`): it waits
+#: `PATIENCE_STEPS` optimizer steps without improvement, as whole epochs,
+#: at least `MIN_PATIENCE` and at most `MAX_PATIENCE` of them.
+PATIENCE_STEPS = 400
+MIN_PATIENCE = 2
+MAX_PATIENCE = 6
+
+
+def sized_patience(train_rows: int, batch_size: int) -> int:
+    """Epochs early stopping waits for an improvement on a table of
+    `train_rows` (a run's patience when its recipe leaves it None):
+    `PATIENCE_STEPS` steps' worth, between `MIN_PATIENCE` and
+    `MAX_PATIENCE` epochs. A small or middling table (a few to a few dozen
+    steps an epoch) may still be improving slowly when two epochs pass
+    without a new best, while a large one has taken hundreds of steps or
+    more in two."""
+    per_epoch = max(1, math.ceil(train_rows / batch_size))
+    return min(MAX_PATIENCE,
+               max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / per_epoch)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +58,7 @@ class RunConfig:
         patience: int. Epochs without validation improvement before
             stopping (the best weights are restored). Defaults to the
             recipe's: 2, or on a user's table sized to its training rows
-            (`mtzoo.runs.steps.sized_patience`).
+            (`mtzoo.runs.config.sized_patience`).
         batch_size: int. Examples per training step.
         learning_rate: float. Adam's learning rate.
         weight_averaging: float. Momentum of the exponential moving average

@@ -12,6 +12,7 @@ import os
 from mtzoo import catalog
 from mtzoo import tensorflow_import
 from mtzoo.recipes import definitions
+from mtzoo.runs import config as config_lib
 from mtzoo.runs.config import RunConfig
 from mtzoo.training import momentum
 
@@ -110,9 +111,12 @@ def _add_training_flags(parser, recipe) -> None:
     parser.add_argument("--patience", type=int, default=None,
                         help="epochs without validation improvement before "
                              "stopping (best weights are restored; "
-                             + ("default 2)" if recipe.patience == 2 else
-                                "default: 6 epochs or 400 steps, the "
-                                "fewer, at least 2)"))
+                             + (f"default {recipe.patience})"
+                                if recipe.patience is not None else
+                                f"default: {config_lib.PATIENCE_STEPS} "
+                                f"steps' worth, "
+                                f"{config_lib.MIN_PATIENCE} to "
+                                f"{config_lib.MAX_PATIENCE} epochs)"))
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"examples per training step (default "
                              f"{recipe.batch_size})")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import pathlib
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from mtzoo import tasks as tasks_lib
 from mtzoo.data import shards
 from mtzoo.models import registry
 from mtzoo.models.batched_call import call_in_batches
+from mtzoo.runs import config as config_lib
 from mtzoo.training.averaging import WeightAveraging
 from mtzoo.training.callbacks import EpochTimer
 from mtzoo.training.callbacks import StopOnNonFiniteLoss
@@ -167,23 +167,6 @@ class Fitted:
     patience: int
 
 
-#: Early stopping on a table sized by steps (`sized_patience`): it waits
-#: `PATIENCE_STEPS` optimizer steps without improvement, as whole epochs,
-#: at least 2 and at most `MAX_PATIENCE` of them.
-PATIENCE_STEPS = 400
-MAX_PATIENCE = 6
-
-
-def sized_patience(train_rows: int, batch_size: int) -> int:
-    """Epochs early stopping waits for an improvement on a table of
-    `train_rows`: 400 steps' worth, between 2 and 6 epochs. A small or
-    middling table (a few to a few dozen steps an epoch) may still be
-    improving slowly when two epochs pass without a new best, while a
-    large one has taken hundreds of steps or more in two."""
-    per_epoch = max(1, math.ceil(train_rows / batch_size))
-    return min(MAX_PATIENCE, max(2, math.ceil(PATIENCE_STEPS / per_epoch)))
-
-
 def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
         write: bool = True) -> Fitted:
     """Trains with early stopping on the tasks' relative validation loss
@@ -201,7 +184,8 @@ def fit(trainer: Trainer, config, splits, output: pathlib.Path, *,
                               shards.label_columns(splits.tasks)),
         config.batch_size, trainer.catalogues)
     patience = (config.patience if config.patience is not None
-                else sized_patience(len(splits.train), config.batch_size))
+                else config_lib.sized_patience(len(splits.train),
+                                               config.batch_size))
     stop = keras.callbacks.EarlyStopping(
         monitor=relative_loss.MONITOR, mode="min", patience=patience,
         restore_best_weights=True)

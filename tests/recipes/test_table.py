@@ -181,14 +181,14 @@ def test_the_table_recipe_ensembles_by_default_and_others_do_not():
 
 def test_a_tables_patience_is_sized_to_its_rows_unless_given(tmp_path):
     from mtzoo.recipes import definitions
-    from mtzoo.runs import steps
     from mtzoo.runs.config import RunConfig
     from mtzoo.runs.config import resolve
+    from mtzoo.runs.config import sized_patience
 
     # 400 steps' worth of whole epochs, between 2 and 6.
-    assert steps.sized_patience(4_000, 512) == 6  # 8 steps an epoch
-    assert steps.sized_patience(51_395, 512) == 4  # 101
-    assert steps.sized_patience(1_000_000, 512) == 2
+    assert sized_patience(4_000, 512) == 6  # 8 steps an epoch
+    assert sized_patience(51_395, 512) == 4  # 101
+    assert sized_patience(1_000_000, 512) == 2
     path = tmp_path / "t.toml"
     path.write_text('[data]\ntrain = "x.csv"\n[tasks.a]\nkind = "binary"\n')
 
