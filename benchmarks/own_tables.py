@@ -147,10 +147,6 @@ kind = "categorical"
 """ + "".join(f"[features.{column}]\n" for column in RIDERSHIP_INPUTS)
         + "".join(f'[tasks.{station}_today]\nkind = "regression"\n'
                   for station in RIDERSHIP_TARGETS)),
-}
-
-
-TABLES.update({
     "housing": ("ggplot2", "txhousing", """
 [data]
 train = "housing.csv"
@@ -207,7 +203,7 @@ classes = ["D", "E", "F", "G", "H", "I", "J"]
 kind = "multiclass"
 classes = ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"]
 """),
-})
+}
 
 
 def table_frame(name: str):
